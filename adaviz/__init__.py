@@ -1,0 +1,46 @@
+"""adaviz: see inside the Adadelta optimizer.
+
+A TensorFlow/Keras 3 Adadelta that honours the legacy ``tf.keras`` API, a compiled
+trajectory engine for 2D loss surfaces, and Jupyter panels that plot Adadelta's
+accumulators and effective step sizes while you move the rho/epsilon/decay sliders.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from adaviz._tf import import_tensorflow
+
+import_tensorflow()  # fails early, in one sentence, when TensorFlow is missing
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it. Imported on first use so that
+# ``import adaviz`` stays light (plotly and ipywidgets load with the panels).
+_PUBLIC = {
+    "Adadelta": "adaviz.optimizer",
+    "Surface": "adaviz.surfaces",
+    "surfaces": "adaviz.surfaces",
+    "simulate": "adaviz.engine",
+    "Trajectory": "adaviz.engine",
+    "SurfacePanel": "adaviz.panels.surface",
+    "ModelPanel": "adaviz.panels.model",
+    "AdadeltaMonitor": "adaviz.callbacks",
+    "datasets": "adaviz.datasets",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name):
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'adaviz' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,1 @@
+"""Jupyter widget panels (ipywidgets + plotly ``FigureWidget``)."""

@@ -1,0 +1,17 @@
+"""Test-wide set-up: two logical CPU devices (for tf.distribute tests), quiet TF."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import adaviz  # noqa: E402,F401  (imports TensorFlow quietly)
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+try:
+    tf.config.set_logical_device_configuration(
+        _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
+    )
+except RuntimeError:  # devices already initialised by an earlier import
+    pass
