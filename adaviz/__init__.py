@@ -15,10 +15,13 @@ import_tensorflow()  # fails early, in one sentence, when TensorFlow is missing
 
 __version__ = "0.1.0"
 
+# Imported eagerly so that ``import adaviz`` registers "adaviz>Adadelta" for Keras
+# deserialization (loading a saved model compiled with it needs no extra import).
+from adaviz.optimizer import Adadelta  # noqa: E402
+
 # Public name -> module that defines it. Imported on first use so that
 # ``import adaviz`` stays light (plotly and ipywidgets load with the panels).
 _PUBLIC = {
-    "Adadelta": "adaviz.optimizer",
     "Surface": "adaviz.surfaces",
     "surfaces": "adaviz.surfaces",
     "simulate": "adaviz.engine",
@@ -29,7 +32,7 @@ _PUBLIC = {
     "datasets": "adaviz.datasets",
 }
 
-__all__ = sorted(_PUBLIC) + ["__version__"]
+__all__ = sorted([*_PUBLIC, "Adadelta"]) + ["__version__"]
 
 
 def __getattr__(name):
