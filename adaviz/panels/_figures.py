@@ -1,0 +1,166 @@
+"""Plotting helpers shared by the panels: colours, axis styles, float arrays, export.
+
+One colour per coordinate (x, y), used by every panel: ``COORD_COLORS["x"]`` and
+``COORD_COLORS["y"]`` (Okabe-Ito blue and vermillion, readable by colour-blind viewers).
+Within a coordinate, E[g²] / step size are solid lines, E[Δx²] / the Newton reference
+dashed or dotted.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+#: coordinate -> line colour, the same in every view and every panel.
+COORD_COLORS = {"x": "#0072B2", "y": "#D55E00"}
+#: the trajectory, its loss curve and the playback marker.
+TRAJECTORY_COLOR = "#1a1a1a"
+START_COLOR = "#009E73"
+END_COLOR = "#CC79A7"
+MINIMUM_COLOR = "#F0E442"
+MARKER_COLOR = "#E69F00"
+#: ghost (pinned) trajectories: faint, each with its own colour and dash.
+GHOST_COLORS = ["#56B4E9", "#CC79A7", "#009E73", "#999999", "#8c564b"]
+GHOST_DASHES = ["dash", "dot", "dashdot", "longdash", "longdashdot"]
+GHOST_OPACITY = 0.55
+#: a light sequential scale, so the dark path stays visible on top of it.
+CONTOUR_COLORSCALE = [
+    [0.0, "#f7fbff"],
+    [0.25, "#deebf7"],
+    [0.5, "#9ecae1"],
+    [0.75, "#4292c6"],
+    [1.0, "#08306b"],
+]
+
+FONT = {"family": "Arial, Helvetica, sans-serif", "size": 12}
+
+
+def axis(title, *, log=False, **extra):
+    """An axis dict with a title (give units in it), light grid and optional log type."""
+    spec = {
+        "title": {"text": title, "font": {"size": 12}},
+        "type": "log" if log else "linear",
+        "showgrid": True,
+        "gridcolor": "#e5e5e5",
+        "zeroline": False,
+        "showline": True,
+        "linecolor": "#888888",
+        "ticks": "outside",
+        "exponentformat": "power",
+    }
+    spec.update(extra)
+    return spec
+
+
+def layout(title, *, width, height, xaxis, yaxis, legend=True, **extra):
+    """A compact figure layout for a notebook column (white background, legend on top)."""
+    spec = {
+        "title": {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 14}},
+        "width": width,
+        "height": height,
+        "margin": {"l": 60, "r": 10, "t": 55, "b": 45},
+        "font": FONT,
+        "plot_bgcolor": "white",
+        "paper_bgcolor": "white",
+        "xaxis": xaxis,
+        "yaxis": yaxis,
+        "showlegend": legend,
+        "legend": {
+            "orientation": "h",
+            "x": 1.0,
+            "xanchor": "right",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "font": {"size": 11},
+            "bgcolor": "rgba(255,255,255,0.6)",
+        },
+        "hovermode": "closest",
+    }
+    spec.update(extra)
+    return spec
+
+
+def cursor_line(x=0.0):
+    """A vertical dashed line spanning the plot height (the playback cursor), as a shape."""
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": float(x),
+        "x1": float(x),
+        "y0": 0.0,
+        "y1": 1.0,
+        "line": {"color": MARKER_COLOR, "width": 2, "dash": "dot"},
+    }
+
+
+def floats(values):
+    """A contiguous 1-D float32/float64 copy-free view of ``values`` for the browser.
+
+    Plotly sends 1-D float arrays as binary buffers; int64 arrays would go as JSON lists.
+    """
+    arr = np.asarray(values)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    return np.ascontiguousarray(arr.reshape(-1))
+
+
+def step_axis(n):
+    """``0, 1, ..., n-1`` as float64 (x axes of steps are never int64)."""
+    return np.arange(n, dtype=np.float64)
+
+
+def positive_or_nan(values):
+    """``values`` with non-positive entries replaced by NaN (for log axes)."""
+    arr = floats(values)
+    if np.any(arr <= 0):
+        arr = np.where(arr > 0, arr, np.nan).astype(arr.dtype)
+    return arr
+
+
+def figures_html(columns, *, title="", header_html="", include_plotlyjs=True, full=True):
+    """HTML with plotly figures laid out in columns: a standalone page or a fragment.
+
+    Args:
+        columns: list of columns, each a list of plotly figures (``FigureWidget`` works).
+        title: page title.
+        header_html: HTML shown above the figures (already escaped where needed).
+        include_plotlyjs: as in :func:`plotly.io.to_html`; ``True`` embeds plotly.js
+            (works offline), ``"cdn"`` links to it (smaller file).
+        full: a whole ``<html>`` page (True) or a ``<div>`` fragment for a notebook output.
+    """
+    import plotly.io as pio
+
+    first = True
+    cols = []
+    for column in columns:
+        parts = []
+        for fig in column:
+            parts.append(
+                pio.to_html(
+                    fig,
+                    full_html=False,
+                    include_plotlyjs=include_plotlyjs if first else False,
+                    config={"displaylogo": False, "responsive": False},
+                )
+            )
+            first = False
+        cols.append(
+            '<div style="display:flex;flex-direction:column;gap:4px">' + "\n".join(parts) + "</div>"
+        )
+    body = (
+        '<div class="adaviz-static" style="font-family:Arial,Helvetica,sans-serif">'
+        f"{header_html}"
+        '<div style="display:flex;flex-wrap:wrap;gap:4px;align-items:flex-start">'
+        + "\n".join(cols)
+        + "</div></div>"
+    )
+    if not full:
+        return body
+    return (
+        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n"
+        "<style>body{margin:16px;} code{background:#f4f4f4;padding:2px 4px;}</style>\n"
+        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
+    )
