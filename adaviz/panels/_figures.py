@@ -39,7 +39,7 @@ FONT = {"family": "Arial, Helvetica, sans-serif", "size": 12}
 def axis(title, *, log=False, **extra):
     """An axis dict with a title (give units in it), light grid and optional log type."""
     spec = {
-        "title": {"text": title, "font": {"size": 12}},
+        "title": {"text": title, "font": {"size": 11}},
         "type": "log" if log else "linear",
         "showgrid": True,
         "gridcolor": "#e5e5e5",
@@ -59,7 +59,7 @@ def layout(title, *, width, height, xaxis, yaxis, legend=True, **extra):
         "title": {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 14}},
         "width": width,
         "height": height,
-        "margin": {"l": 60, "r": 10, "t": 55, "b": 45},
+        "margin": {"l": 70, "r": 10, "t": 50, "b": 40},
         "font": FONT,
         "plot_bgcolor": "white",
         "paper_bgcolor": "white",
@@ -67,11 +67,11 @@ def layout(title, *, width, height, xaxis, yaxis, legend=True, **extra):
         "yaxis": yaxis,
         "showlegend": legend,
         "legend": {
-            "orientation": "h",
-            "x": 1.0,
-            "xanchor": "right",
+            "orientation": "v",
+            "x": 1.02,
+            "xanchor": "left",
             "y": 1.0,
-            "yanchor": "bottom",
+            "yanchor": "top",
             "font": {"size": 11},
             "bgcolor": "rgba(255,255,255,0.6)",
         },

@@ -65,8 +65,8 @@ N_GHOSTS = 5
 #: default minimum time between two redraws when an event loop is running, in seconds.
 THROTTLE = 0.04
 
-_CONTOUR_W, _CONTOUR_H = 520, 500
-_SMALL_W, _SMALL_H = 460, 175
+_CONTOUR_W, _CONTOUR_H = 520, 600
+_SMALL_W, _SMALL_H = 470, 200
 
 
 def _running_loop():
@@ -660,10 +660,10 @@ class SurfacePanel(widgets.VBox):
                 mode="markers",
                 name="step marker",
                 marker={
-                    "size": 11,
+                    "size": 17,
                     "color": F.MARKER_COLOR,
-                    "symbol": "diamond",
-                    "line": {"color": "black", "width": 1},
+                    "symbol": "circle-open",
+                    "line": {"color": F.MARKER_COLOR, "width": 3},
                 },
                 showlegend=False,
                 hovertemplate="playback<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
@@ -684,7 +684,9 @@ class SurfacePanel(widgets.VBox):
             xaxis=F.axis("x (parameter 1, no unit)", showgrid=False),
             yaxis=F.axis("y (parameter 2, no unit)", showgrid=False),
         )
-        lay["legend"].update({"y": -0.12, "yanchor": "top", "x": 0.5, "xanchor": "center"})
+        lay["legend"].update(
+            {"orientation": "h", "y": -0.1, "yanchor": "top", "x": 0.0, "xanchor": "left"}
+        )
         lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
         return go.FigureWidget(data=traces, layout=lay)
 
@@ -712,7 +714,7 @@ class SurfacePanel(widgets.VBox):
             width=_SMALL_W,
             height=_SMALL_H,
             xaxis=F.axis("step"),
-            yaxis=F.axis("E[g²], E[Δx²] (loss² / x²)", log=True),
+            yaxis=F.axis("E[g²]: (loss/x)², E[Δx²]: x²", log=True),
             shapes=[F.cursor_line()],
         )
         return go.FigureWidget(data=traces, layout=lay)
@@ -720,7 +722,7 @@ class SurfacePanel(widgets.VBox):
     def _make_step_size_figure(self):
         empty = np.zeros(0, dtype=np.float64)
         traces = []
-        for label, dash in (("Adadelta", "solid"), ("Newton 1/|H_ii|", "dot")):
+        for label, dash in (("Adadelta", "solid"), ("Newton", "dot")):
             for coord in ("x", "y"):
                 traces.append(
                     go.Scatter(
@@ -738,11 +740,11 @@ class SurfacePanel(widgets.VBox):
                     )
                 )
         lay = F.layout(
-            "effective step size",
+            "effective step size (dotted: Newton 1/|H_ii|)",
             width=_SMALL_W,
             height=_SMALL_H,
             xaxis=F.axis("step"),
-            yaxis=F.axis("step size (x / gradient)", log=True),
+            yaxis=F.axis("step size (x²/loss)", log=True),
             shapes=[F.cursor_line()],
         )
         return go.FigureWidget(data=traces, layout=lay)
@@ -1063,8 +1065,12 @@ class SurfacePanel(widgets.VBox):
     # ==================================================================================
     def _html_page(self, include_plotlyjs, full=True):
         self.flush()
+        surf = self._surface
+        title = f"<b style='font-size:15px'>Adadelta on {html.escape(surf.name)}</b>" + (
+            f"<br><i>{html.escape(surf.lesson)}</i>" if surf.lesson else ""
+        )
         header = (
-            f"<div>{self._title.value}</div><div style='margin:6px 0'>{self._readouts.value}"
+            f"<div>{title}</div><div style='margin:6px 0'>{self._readouts.value}"
             f"</div><div>{self._code.value}</div>"
         )
         figs = self._figures
