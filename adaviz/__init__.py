@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 # Imported eagerly so that ``import adaviz`` registers "adaviz>Adadelta" for Keras
 # deserialization (loading a saved model compiled with it needs no extra import).
-from adaviz.optimizer import Adadelta  # noqa: E402
+from adaviz.optimizer import Adadelta as Adadelta  # noqa: E402  (re-export)
 
 # Public name -> module that defines it. Imported on first use so that
 # ``import adaviz`` stays light (plotly and ipywidgets load with the panels).

@@ -55,6 +55,23 @@ def _tf_variable(variable):
     return variable.value if isinstance(variable, keras.Variable) else variable
 
 
+def _coerce(value):
+    """An eager 0-d tensor or array becomes a Python float; other values pass unchanged."""
+    if isinstance(value, keras.Variable) or tf.is_tensor(value) or isinstance(value, np.ndarray):
+        if tf.is_tensor(value) and not tf.executing_eagerly():
+            return value  # a graph tensor cannot be checked here; assigned as given
+        array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+        if array.shape == () and array.dtype.kind in "iuf":
+            return float(array)
+    return value
+
+
+def _check(name, value):
+    """Validate a hyperparameter given to a setter (graph tensors pass unchecked)."""
+    value = _coerce(value)
+    return value if tf.is_tensor(value) else check_hyperparameter(name, value)
+
+
 def _read(variable):
     """A scalar hyperparameter variable as a Python float (a tensor inside a graph)."""
     value = tf.convert_to_tensor(_tf_variable(variable))
@@ -174,7 +191,7 @@ class Adadelta(keras.optimizers.Optimizer):
     @learning_rate.setter
     def learning_rate(self, value):
         if not _is_schedule(value):
-            value = check_hyperparameter("learning_rate", value)
+            value = _check("learning_rate", value)
             if not isinstance(self._learning_rate, keras.Variable):
                 raise ValueError(
                     f"learning_rate cannot be set to {value!r}: this optimizer was created "
@@ -191,7 +208,7 @@ class Adadelta(keras.optimizers.Optimizer):
     @lr.setter
     def lr(self, value):
         if not _is_schedule(value):
-            value = check_hyperparameter("lr", value)
+            value = _check("lr", value)
         self.learning_rate = value
 
     @property
@@ -201,7 +218,7 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @rho.setter
     def rho(self, value):
-        self._rho.assign(check_hyperparameter("rho", value))
+        self._rho.assign(_check("rho", value))
 
     @property
     def epsilon(self):
@@ -210,7 +227,7 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @epsilon.setter
     def epsilon(self, value):
-        self._epsilon.assign(check_hyperparameter("epsilon", value))
+        self._epsilon.assign(_check("epsilon", value))
 
     @property
     def decay(self):
@@ -219,7 +236,7 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @decay.setter
     def decay(self, value):
-        self._decay.assign(check_hyperparameter("decay", value))
+        self._decay.assign(_check("decay", value))
 
     @property
     def track_step_size(self):
@@ -430,7 +447,7 @@ class Adadelta(keras.optimizers.Optimizer):
                 "loss must be a zero-argument callable (or a tensor inside a tf.function), "
                 f"got {loss!r} (a {type(loss).__name__})"
             )
-        for grad, param in zip(grads, params):
+        for grad, param in zip(grads, params, strict=True):
             if grad is None:
                 raise ValueError(
                     f"variable {getattr(param, 'path', param.name)!r} has None for gradient: "
@@ -449,7 +466,7 @@ class Adadelta(keras.optimizers.Optimizer):
         """
         params = list(params)
         grads = self.get_gradients(loss, params)
-        self.apply_gradients(zip(grads, params))
+        self.apply_gradients(zip(grads, params, strict=True))
         updates = [self._iterations]
         for param in params:
             accum_grad, accum_delta = self.accumulators(param)
@@ -498,7 +515,7 @@ class Adadelta(keras.optimizers.Optimizer):
                 f"got {len(weights)}"
             )
         values = []
-        for index, (target, weight) in enumerate(zip(targets, weights)):
+        for index, (target, weight) in enumerate(zip(targets, weights, strict=True)):
             expected = tuple(target.shape)
             try:
                 value = np.asarray(weight, dtype=np.dtype(target.dtype))
@@ -513,5 +530,5 @@ class Adadelta(keras.optimizers.Optimizer):
                     f"got shape {value.shape}"
                 )
             values.append(value)
-        for target, value in zip(targets, values):
+        for target, value in zip(targets, values, strict=True):
             target.assign(value)

@@ -48,7 +48,7 @@ def time_steps(step, steps, warmup=3):
 
 def keras_step(optimizer, values, grads):
     variables = [keras.Variable(v) for v in values]
-    pairs = list(zip(grads, variables))
+    pairs = list(zip(grads, variables, strict=True))
 
     @tf.function
     def step():
@@ -67,7 +67,7 @@ def fused_step(values, grads):
     @tf.function
     def step():
         lr, rho, eps = tf.constant(1.0), tf.constant(0.95), tf.constant(1e-7)
-        for v, a, d, g in zip(variables, accums, deltas, grads):
+        for v, a, d, g in zip(variables, accums, deltas, grads, strict=True):
             tf.raw_ops.ResourceApplyAdadelta(
                 var=v.handle, accum=a.handle, accum_update=d.handle,
                 lr=lr, rho=rho, epsilon=eps, grad=g, use_locking=False,
