@@ -69,8 +69,14 @@ def fused_step(values, grads):
         lr, rho, eps = tf.constant(1.0), tf.constant(0.95), tf.constant(1e-7)
         for v, a, d, g in zip(variables, accums, deltas, grads, strict=True):
             tf.raw_ops.ResourceApplyAdadelta(
-                var=v.handle, accum=a.handle, accum_update=d.handle,
-                lr=lr, rho=rho, epsilon=eps, grad=g, use_locking=False,
+                var=v.handle,
+                accum=a.handle,
+                accum_update=d.handle,
+                lr=lr,
+                rho=rho,
+                epsilon=eps,
+                grad=g,
+                use_locking=False,
             )
         counter.assign_add(1)
 
@@ -112,8 +118,10 @@ def main():
     fused = medians["bare ResourceApplyAdadelta"]
     for name, seconds in medians.items():
         print(f"  {name:28s} {seconds * 1e3:7.2f} ms/step   {seconds / fused:5.2f}x fused")
-    print(f"  {'bandwidth floor (28 B/param)':28s} {floor * 1e3:7.2f} ms/step   "
-          f"{floor / fused:5.2f}x fused")
+    print(
+        f"  {'bandwidth floor (28 B/param)':28s} {floor * 1e3:7.2f} ms/step   "
+        f"{floor / fused:5.2f}x fused"
+    )
     ours, theirs = medians["adaviz.Adadelta"], medians["keras.optimizers.Adadelta"]
     print(f"adaviz vs fused kernel: {ours / fused:.2f}x (target <= 1.10x)")
     print(f"keras 3 vs adaviz: {theirs / ours:.2f}x faster (target ~3x)")

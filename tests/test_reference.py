@@ -165,8 +165,12 @@ def _run_pair(ours, theirs, dtype, seed, steps=STEPS):
     ours_vars = [tf.Variable(x) for x in x0]
     theirs_vars = [tf.Variable(x) for x in x0]
     for t in range(steps):
-        ours.apply_gradients([(tf.constant(g[t]), v) for g, v in zip(grads, ours_vars, strict=True)])
-        theirs.apply_gradients([(tf.constant(g[t]), v) for g, v in zip(grads, theirs_vars, strict=True)])
+        ours.apply_gradients(
+            [(tf.constant(g[t]), v) for g, v in zip(grads, ours_vars, strict=True)]
+        )
+        theirs.apply_gradients(
+            [(tf.constant(g[t]), v) for g, v in zip(grads, theirs_vars, strict=True)]
+        )
     return ours_vars, theirs_vars
 
 
