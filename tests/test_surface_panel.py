@@ -1,0 +1,578 @@
+"""SurfacePanel: drawn data vs the engine and a float64 reference, readouts, playback,
+ghosts, export, in-place updates, coalescing and input checks. No browser needed."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import base64
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+import adaviz
+from adaviz import engine
+from adaviz.panels import surface as surface_module
+from adaviz.panels._controls import PRESETS
+from adaviz.panels.surface import N_GHOSTS, SurfacePanel
+
+FIGURES = ("surface", "accumulators", "step_size", "loss")
+
+
+# ------------------------------------------------------------------------------- helpers
+def drawn_path(panel):
+    fig = panel.figures["surface"]
+    (trace,) = [t for t in fig.data if t.name == "trajectory"]
+    return np.stack([np.asarray(trace.x), np.asarray(trace.y)], axis=1)
+
+
+def panel_settings(panel):
+    c = panel.controls
+    return {
+        "lr": float(c["lr"].value),
+        "rho": float(c["rho"].value),
+        "epsilon": float(c["epsilon"].value),
+        "decay": float(c["decay"].value),
+        "steps": int(c["steps"].value),
+    }
+
+
+def expected_path(panel, surface, start):
+    """adaviz.simulate with the settings read from the panel's controls, cut at divergence."""
+    t = adaviz.simulate(surface, start=start, **panel_settings(panel))
+    k = int(t.diverged_at[0])
+    return t.positions[: (k if k >= 0 else None), 0]
+
+
+def assert_path_is_simulate(panel, surface, start):
+    want = expected_path(panel, surface, start)
+    got = drawn_path(panel)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(panel.trajectory.positions[: len(got), 0], want)
+
+
+class Messages:
+    """Records what each FigureWidget sends to the browser."""
+
+    KINDS = (
+        "_py2js_update",
+        "_py2js_restyle",
+        "_py2js_relayout",
+        "_py2js_addTraces",
+        "_py2js_deleteTraces",
+        "_py2js_moveTraces",
+    )
+
+    def __init__(self, panel):
+        self.log = {name: [] for name in FIGURES}
+        for name in FIGURES:
+            fig = panel.figures[name]
+            fig.observe(self._recorder(name), names=list(self.KINDS))
+
+    def _recorder(self, name):
+        def record(change):
+            if change["new"] is not None:
+                self.log[name].append((change["name"], change["new"]))
+
+        return record
+
+    def clear(self):
+        for v in self.log.values():
+            v.clear()
+
+    def kinds(self, name):
+        return [k for k, _ in self.log[name]]
+
+
+def rosenbrock_reference(start, steps, lr, rho, eps, decay):
+    """Independent float64 Adadelta on rosenbrock with a hand-written gradient."""
+    p = np.array(start, dtype=np.float64)
+    a = np.zeros(2)
+    d = np.zeros(2)
+    out = [p.copy()]
+    for t in range(steps):
+        x, y = p
+        g = np.array([-2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)])
+        lr_t = lr / (1.0 + decay * t)
+        a = rho * a + (1.0 - rho) * g * g
+        dx = np.sqrt(d + eps) / np.sqrt(a + eps) * g
+        d = rho * d + (1.0 - rho) * dx * dx
+        p = p - lr_t * dx
+        out.append(p.copy())
+    return np.array(out)
+
+
+@pytest.fixture
+def panel():
+    return SurfacePanel("rosenbrock", steps=500, rho=0.9, epsilon=1e-6)
+
+
+# ------------------------------------------------------------------ the path is the engine's
+def test_initial_path_matches_float64_reference(panel):
+    s = adaviz.surfaces.get("rosenbrock")
+    got = drawn_path(panel)
+    assert got.shape == (501, 2)
+    np.testing.assert_allclose(got[0], s.start)
+    ref = rosenbrock_reference(s.start, 60, 1.0, 0.9, 1e-6, 0.0)
+    np.testing.assert_allclose(got[:61], ref, rtol=1e-4, atol=1e-5)
+    assert_path_is_simulate(panel, "rosenbrock", s.start)
+
+
+def test_path_follows_rho_epsilon_preset_surface_and_click(panel):
+    rosen = adaviz.surfaces.get("rosenbrock")
+
+    panel.controls["rho"].value = 0.835
+    assert panel_settings(panel)["rho"] == pytest.approx(0.835)
+    assert_path_is_simulate(panel, rosen, rosen.start)
+
+    panel.controls["epsilon"].value = 1e-4
+    assert panel_settings(panel)["epsilon"] == pytest.approx(1e-4)
+    assert_path_is_simulate(panel, rosen, rosen.start)
+    # independent check after a change as well (15 steps: from about step 25 on, bouncing
+    # in the valley amplifies float32 rounding chaotically)
+    ref = rosenbrock_reference(
+        rosen.start,
+        15,
+        1.0,
+        float(panel.controls["rho"].value),
+        float(panel.controls["epsilon"].value),
+        0.0,
+    )
+    np.testing.assert_allclose(drawn_path(panel)[:16], ref, rtol=1e-4, atol=1e-5)
+
+    panel.controls["preset"].value = "PyTorch default"
+    want = PRESETS["PyTorch default"]
+    for name, value in want.items():
+        assert panel_settings(panel)[name] == pytest.approx(value)
+    assert_path_is_simulate(panel, rosen, rosen.start)
+
+    panel.controls["surface"].value = "beale"
+    beale = adaviz.surfaces.get("beale")
+    assert panel.surface is beale
+    assert_path_is_simulate(panel, beale, beale.start)
+    contour = panel.figures["surface"].data[0]
+    np.testing.assert_allclose(contour.x[[0, -1]], beale.domain[0])
+    np.testing.assert_allclose(contour.y[[0, -1]], beale.domain[1])
+    assert tuple(panel.figures["surface"].layout.xaxis.range) == beale.domain[0]
+
+    # a click on the contour, delivered the way the browser sends it
+    fig = panel.figures["surface"]
+    fig._js2py_pointsCallback = {
+        "event_type": "plotly_click",
+        "points": {"trace_indexes": [0], "point_indexes": [[10, 20]], "xs": [1.25], "ys": [-0.75]},
+        "device_state": None,
+        "selector": None,
+    }
+    np.testing.assert_array_equal(panel.start, [1.25, -0.75])
+    assert_path_is_simulate(panel, beale, (1.25, -0.75))
+    assert drawn_path(panel)[0].tolist() == [1.25, -0.75]
+
+
+def test_set_start_and_surface_object():
+    bowl = adaviz.Surface(
+        lambda x, y: (x - 1.0) ** 2 + 10.0 * (y + 0.5) ** 2,
+        domain=((-3, 3), (-3, 3)),
+        minima=[(1.0, -0.5)],
+        start=(-2.0, 2.0),
+        name="bowl",
+    )
+    p = SurfacePanel(bowl, steps=300, lr=1.0, rho=0.9, epsilon=1e-3)
+    assert p.surface is bowl
+    assert p.controls["surface"].value == "bowl"
+    assert "bowl" in [v for _, v in p.controls["surface"].options]
+    assert_path_is_simulate(p, bowl, bowl.start)
+    p.set_start(2.5, -2.5)
+    assert_path_is_simulate(p, bowl, (2.5, -2.5))
+    with pytest.raises(ValueError, match="start must lie inside the domain"):
+        p.set_start(4.0, 0.0)
+    # analytic: Newton's 1/|f_ii| on this quadratic is 1/2 along x and 1/20 along y
+    newton = p.figures["step_size"].data
+    np.testing.assert_allclose(newton[2].y, 0.5, rtol=1e-6)
+    np.testing.assert_allclose(newton[3].y, 0.05, rtol=1e-6)
+
+
+# -------------------------------------------------------------- accumulators, steps, loss
+def test_views_equal_trajectory_arrays(panel):
+    panel.controls["decay"].value = 0.01
+    t = panel.trajectory
+    assert t.decay[0] == pytest.approx(0.01)
+    acc = panel.figures["accumulators"].data
+    names = [tr.name for tr in acc]
+    assert names == ["E[g²] x", "E[g²] y", "E[Δx²] x", "E[Δx²] y"]
+    for i in (0, 1):
+        np.testing.assert_array_equal(acc[i].y, t.accum_grad[:, 0, i])
+        np.testing.assert_array_equal(acc[2 + i].y, t.accum_delta[:, 0, i])
+        np.testing.assert_array_equal(acc[i].x, np.arange(t.steps + 1))
+    # the recorded E[g²] follows its definition from the recorded gradients
+    rho = float(panel.controls["rho"].value)
+    g2 = t.grads[:, 0, :].astype(np.float64) ** 2
+    a = np.zeros(2)
+    for step in range(20):
+        a = rho * a + (1 - rho) * g2[step]
+        np.testing.assert_allclose([acc[0].y[step + 1], acc[1].y[step + 1]], a, rtol=1e-5)
+
+    ss = panel.figures["step_size"].data
+    for i in (0, 1):
+        np.testing.assert_array_equal(ss[i].y, t.step_size[:, 0, i])
+        np.testing.assert_array_equal(ss[2 + i].y, t.newton_step_size[:, 0, i])
+        np.testing.assert_array_equal(ss[i].x, np.arange(1, t.steps + 1))
+    # Newton reference: 1/|f_ii| of rosenbrock at the recorded positions (hand-written)
+    x, y = t.positions[:-1, 0, 0].astype(np.float64), t.positions[:-1, 0, 1].astype(np.float64)
+    fxx = 2.0 - 400.0 * (y - x * x) + 800.0 * x * x
+    np.testing.assert_allclose(ss[2].y, 1.0 / np.abs(fxx), rtol=1e-3)
+    np.testing.assert_allclose(ss[3].y, 1.0 / 200.0, rtol=1e-5)
+
+    loss = panel.figures["loss"]
+    np.testing.assert_allclose(loss.data[0].y, t.loss[:, 0] - 0.0)
+    assert loss.layout.yaxis.type == "log"
+    for name in ("accumulators", "step_size"):
+        assert panel.figures[name].layout.yaxis.type == "log"
+
+
+def test_readouts_match_the_numbers(panel):
+    panel.set_values(lr=0.5, rho=0.95, epsilon=1e-5)
+    t = panel.trajectory
+    r = panel.readouts
+    lr, rho, eps = (float(panel.controls[k].value) for k in ("lr", "rho", "epsilon"))
+    formula = lr * math.sqrt(eps / (1 - rho))
+    assert r["first_step_formula"] == pytest.approx(formula, rel=1e-9)
+    first = np.abs(t.positions[1, 0] - t.positions[0, 0])
+    assert r["first_step"] == pytest.approx(tuple(first))
+    # at the start |g| is large, so |Δx_1| ≈ lr·√(ε/(1−ρ)) (the readout's claim)
+    assert r["first_step"][0] == pytest.approx(formula, rel=1e-3)
+    f = adaviz.surfaces.get("rosenbrock")
+    x, y = t.positions[-1, 0].astype(np.float64)
+    assert r["final_loss"] == pytest.approx((1 - x) ** 2 + 100 * (y - x * x) ** 2, rel=1e-5)
+    assert r["distance_to_minimum"] == pytest.approx(math.hypot(x - 1, y - 1), rel=1e-6)
+    within = np.flatnonzero(t.loss[:, 0] - f.min_value <= SurfacePanel.TOLERANCE)
+    assert r["steps_to_converge"] == (int(within[0]) if within.size else None)
+    assert r["diverged_at"] is None
+    text = r["text"]
+    fmt = surface_module._fmt
+    assert f"{formula:.2e}" in text  # 7.07e-03
+    assert fmt(r["final_loss"], 4) in text
+    assert fmt(r["distance_to_minimum"], 4) in text
+
+    panel.set_values(lr=10.0, epsilon=0.1, rho=0.5)  # converges on rosenbrock within 500
+    r = panel.readouts
+    t = panel.trajectory
+    within = np.flatnonzero(t.loss[:, 0] - f.min_value <= SurfacePanel.TOLERANCE)
+    assert r["steps_to_converge"] == (int(within[0]) if within.size else None)
+    if within.size:
+        assert f"{int(within[0])}" in r["text"]
+
+
+def test_code_line_is_the_settings(panel):
+    panel.set_values(lr=0.3, rho=0.875, epsilon=3e-7, decay=0.002)
+    code = panel.code
+    assert code in panel._code.value.replace("&#x27;", "'")
+    call = ast.parse(code, mode="eval").body
+    assert ast.unparse(call.func) == "adaviz.Adadelta"
+    kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in call.keywords}
+    assert list(kwargs) == ["lr", "rho", "epsilon", "decay"]
+    for name, value in kwargs.items():
+        assert value == pytest.approx(float(panel.controls[name].value), rel=1e-5)
+    assert "user-select:all" in panel._code.value
+
+
+# ------------------------------------------------------------------------- divergence
+def test_divergence_message_and_recovery():
+    p = SurfacePanel("beale", steps=500, lr=1.0, rho=0.5, epsilon=0.1)
+    assert p.readouts["diverged_at"] is None
+    p.controls["lr"].value = 10.0
+    t = p.trajectory
+    k = int(t.diverged_at[0])
+    assert k > 0
+    r = p.readouts
+    assert r["diverged_at"] == k
+    assert f"diverged at step {k}" in r["text"]
+    path = drawn_path(p)
+    assert path.shape == (k, 2)
+    assert np.isfinite(path).all()
+    np.testing.assert_array_equal(path, t.positions[:k, 0])
+    assert len(p.figures["loss"].data[0].y) == k
+    assert len(p.figures["step_size"].data[0].y) == k
+    # still works: scrub past the end, pin, then bring lr back
+    p.controls["step"].value = 400
+    marker = p.figures["surface"].data[p._ti["marker"]]
+    assert [marker.x[0], marker.y[0]] == path[-1].tolist()
+    p.pin()
+    p.controls["lr"].value = 1.0
+    r = p.readouts
+    assert r["diverged_at"] is None
+    assert "diverged" not in r["text"]
+    assert drawn_path(p).shape == (501, 2)
+    assert_path_is_simulate(p, "beale", adaviz.surfaces.get("beale").start)
+
+
+# -------------------------------------------------------------------- playback and ghosts
+def test_scrubber_and_play_move_marker_and_cursors(panel):
+    t = panel.trajectory
+    marker = panel.figures["surface"].data[panel._ti["marker"]]
+    for k in (0, 137, 500):
+        panel.controls["step"].value = k
+        assert [marker.x[0], marker.y[0]] == t.positions[k, 0].tolist()
+        for name in ("accumulators", "step_size", "loss"):
+            shape = panel.figures[name].layout.shapes[0]
+            assert shape.x0 == shape.x1 == float(k)
+    panel.controls["play"].value = 42  # the Play widget drives the scrubber
+    assert panel.controls["step"].value == 42
+    assert [marker.x[0], marker.y[0]] == t.positions[42, 0].tolist()
+    # a new trajectory moves the marker to the same step of the new path
+    panel.controls["rho"].value = 0.7
+    t2 = panel.trajectory
+    assert [marker.x[0], marker.y[0]] == t2.positions[42, 0].tolist()
+    assert panel.controls["step"].max == 500 and panel.controls["play"].max == 500
+
+
+def test_steps_slider_resizes_everything(panel):
+    panel.controls["step"].value = 300
+    panel.controls["steps"].value = 120
+    t = panel.trajectory
+    assert t.steps == 120
+    assert drawn_path(panel).shape == (121, 2)
+    assert panel.controls["step"].max == 120 and panel.controls["play"].max == 120
+    assert panel.controls["step"].value == 120
+    assert_path_is_simulate(panel, "rosenbrock", adaviz.surfaces.get("rosenbrock").start)
+
+
+def test_pin_and_clear_ghosts(panel):
+    fig = panel.figures["surface"]
+    loss = panel.figures["loss"]
+    n_traces = (len(fig.data), len(loss.data))
+    first = drawn_path(panel).copy()
+    label = panel.pin()
+    assert "ρ=0.9" in label
+    panel.controls["rho"].value = 0.99
+    second = drawn_path(panel).copy()
+    panel.pin()
+    ghosts = [t for t in fig.data if t.name and t.name.startswith("ghost:")]
+    assert len(ghosts) == 2 and all(t.visible for t in ghosts)
+    np.testing.assert_array_equal(np.stack([ghosts[0].x, ghosts[0].y], 1), first)
+    np.testing.assert_array_equal(np.stack([ghosts[1].x, ghosts[1].y], 1), second)
+    assert ghosts[0].opacity < 1
+    assert panel.ghosts == [ghosts[0].name, ghosts[1].name]
+    assert sum(bool(t.visible) for t in loss.data[1:]) == 2
+    # more pins than slots replace the oldest, the trace count never changes
+    for rho in (0.5, 0.6, 0.7, 0.8):
+        panel.controls["rho"].value = rho
+        panel.pin()
+    assert len(panel.ghosts) == N_GHOSTS
+    assert "ρ=0.8" in panel.ghosts[-1] and "ρ=0.99" in panel.ghosts[0]
+    assert (len(fig.data), len(loss.data)) == n_traces
+    panel.controls["clear"].click()
+    assert panel.ghosts == []
+    assert not any(t.visible for t in fig.data if t.name.startswith("ghost"))
+    assert all(len(t.x) == 0 for t in loss.data[1:])
+    assert (len(fig.data), len(loss.data)) == n_traces
+
+
+# ------------------------------------------------------------------------------ export
+def test_to_html_contains_the_trajectory(panel, tmp_path):
+    panel.controls["rho"].value = 0.85
+    path = panel.to_html(tmp_path / "panel.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert "plotly.js" in text.lower() and len(text) > 1_000_000  # plotly.js embedded
+    m = re.search(r'"name":"trajectory","x":(\{[^}]*\}),"y":(\{[^}]*\})', text)
+    assert m, "the trajectory trace is not in the HTML"
+    xy = []
+    for blob in m.groups():
+        spec = json.loads(blob)
+        xy.append(np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"]))
+    np.testing.assert_array_equal(np.stack(xy, 1), drawn_path(panel))
+    assert panel.code in text
+    # the static fallback of the widget's display data carries the same views
+    bundle = panel._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert '"name":"trajectory"' in bundle["text/html"]
+    assert "cdn.plot.ly" in bundle["text/html"]
+
+
+# ----------------------------------------------------- in place, no retrace, float arrays
+def _arrays(obj):
+    if isinstance(obj, np.ndarray):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _arrays(v)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            yield from _arrays(v)
+
+
+def _numbers_lists(obj):
+    """Lists of plain numbers in a message (data that would go as JSON, not binary)."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _numbers_lists(v)
+    elif isinstance(obj, (list, tuple)):
+        if len(obj) > 8 and all(isinstance(v, (int, float)) for v in obj):
+            yield obj
+        for v in obj:
+            yield from _numbers_lists(v)
+
+
+def test_updates_in_place_one_message_per_figure_float_buffers(panel):
+    from plotly.serializers import _py_to_js
+
+    figs = {name: panel.figures[name] for name in FIGURES}
+    ids = {name: id(f) for name, f in figs.items()}
+    counts = {name: len(f.data) for name, f in figs.items()}
+    widget_children = list(panel.children)
+    traces = engine.trace_count()
+    messages = Messages(panel)
+
+    changes = [
+        ("rho", 0.735),
+        ("epsilon", 1e-4),
+        ("lr", 0.5),
+        ("decay", 0.01),
+        ("preset", "Zeiler 2012 paper"),
+        ("rho", 0.91),
+    ]
+    for name, value in changes:
+        messages.clear()
+        panel.controls[name].value = value
+        panel.flush()
+        for fig_name in FIGURES:
+            assert messages.kinds(fig_name) == ["_py2js_update"], (name, fig_name)
+            (_, msg) = messages.log[fig_name][0]
+            arrays = list(_arrays(msg["style_data"]))
+            assert arrays, fig_name
+            for arr in arrays:
+                assert arr.dtype in (np.float32, np.float64), (fig_name, arr.dtype)
+                assert arr.ndim == 1 and arr.flags.c_contiguous
+                assert isinstance(_py_to_js(arr, None)["buffer"], memoryview)
+            assert not list(_numbers_lists(msg["style_data"])), fig_name
+
+    # clicks, scrubbing, pins and clears do not add figures or traces either
+    panel._clicked(None, type("P", (), {"xs": [0.5], "ys": [0.5]})(), None)
+    panel.controls["step"].value = 10
+    panel.pin()
+    panel.clear_ghosts()
+    assert engine.trace_count() == traces, "the engine retraced for new hyperparameters"
+    assert {name: id(f) for name, f in panel.figures.items()} == ids
+    assert {name: len(f.data) for name, f in panel.figures.items()} == counts
+    assert list(panel.children) == widget_children
+    for fig in panel.figures.values():
+        for trace in fig.data:
+            for key in ("x", "y"):
+                value = getattr(trace, key, None)
+                if isinstance(value, np.ndarray) and value.size:
+                    assert value.dtype.kind == "f", (trace.name, key, value.dtype)
+
+
+def test_scrubbing_does_not_run_the_engine(panel, monkeypatch):
+    calls = []
+    real = engine.simulate
+    monkeypatch.setattr(engine, "simulate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for k in range(0, 500, 50):
+        panel.controls["step"].value = k
+    assert calls == []
+    panel.controls["rho"].value = 0.5
+    assert len(calls) == 1
+
+
+# ------------------------------------------------------------------------- coalescing
+def test_rapid_changes_coalesce_on_an_event_loop(monkeypatch):
+    calls = []
+    real = engine.simulate
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["rho"])
+        return real(*args, **kwargs)
+
+    async def scenario():
+        p = SurfacePanel("rosenbrock", steps=500, throttle=0.05)
+        monkeypatch.setattr(engine, "simulate", counting)
+        values = np.linspace(0.5, 0.99, 100)
+        # 100 values arriving together, as queued slider messages do in a kernel
+        for v in values:
+            p.controls["rho"].value = float(v)
+        assert len(calls) <= 1  # at most the first one drew at once; the rest wait
+        await asyncio.sleep(0.3)  # the loop runs the one scheduled redraw
+        assert p._handle is None and not p._dirty
+        assert len(calls) <= 2
+        assert calls[-1] == pytest.approx(float(p.controls["rho"].value))
+        rho_last = float(p.controls["rho"].value)
+        # reading the panel flushes a pending change at once (no waiting for the loop)
+        p.controls["rho"].value = 0.6
+        assert p.trajectory.rho[0] == pytest.approx(float(p.controls["rho"].value))
+        return p, rho_last
+
+    p, rho_last = asyncio.run(scenario())
+    assert rho_last == pytest.approx(0.99, abs=0.005)
+    assert_path_is_simulate(p, "rosenbrock", adaviz.surfaces.get("rosenbrock").start)
+
+
+def test_without_event_loop_every_change_draws_synchronously(panel, monkeypatch):
+    calls = []
+    real = engine.simulate
+    monkeypatch.setattr(engine, "simulate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for v in (0.6, 0.7, 0.8):
+        panel.controls["rho"].value = v
+        assert panel._trajectory.rho[0] == pytest.approx(float(panel.controls["rho"].value))
+    assert len(calls) == 3
+
+
+# ----------------------------------------------------------------- contract and classes
+def test_contract_keys_classes_and_layout(panel):
+    for key in ("surface", "lr", "rho", "epsilon", "decay", "steps", "preset", "step", "play"):
+        assert key in panel.controls
+    assert set(panel.figures) == set(FIGURES)
+    assert "adaviz-surface-panel" in panel._dom_classes
+    assert "adaviz-rho" in panel.controls["rho"]._dom_classes
+    assert sorted(panel.controls["surface"].options, key=lambda o: o[1])[0][1] in (
+        adaviz.surfaces.names()
+    )
+    assert {v for _, v in panel.controls["surface"].options} >= set(adaviz.surfaces.names())
+    for fig in panel.figures.values():
+        assert fig.layout.title.text
+        assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    total_width = panel.figures["surface"].layout.width + panel.figures["loss"].layout.width
+    assert total_width <= 1000
+    assert panel.controls["epsilon"].min == -10 and panel.controls["epsilon"].max == -1
+    assert panel.controls["steps"].continuous_update is False
+
+
+# ------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"surface": "rosenbrok"}, "unknown surface 'rosenbrok'.*rosenbrock"),
+        ({"surface": 3}, "surface must be a built-in name"),
+        ({"start": (5.0, 0.0)}, r"start must lie inside the domain.*x in \[-2, 2\]"),
+        ({"start": (1.0,)}, "start must be a point"),
+        ({"rho": 1.5}, r"rho must be in \[0, 1\], got 1.5"),
+        ({"epsilon": -1e-7}, "epsilon must be"),
+        ({"lr": "fast"}, "lr must be"),
+        ({"lr": 100.0}, r"lr must be in \[.*\] for the panel's slider, got 100.0"),
+        ({"decay": float("nan")}, "decay must be"),
+        ({"steps": 0}, r"steps must be in \[1, 5000\], got 0"),
+        ({"steps": 2.5}, "steps must be an integer"),
+        ({"lr": 1.0, "learning_rate": 0.5}, "give lr or learning_rate"),
+    ],
+)
+def test_bad_input_is_refused_at_construction(kwargs, match, monkeypatch):
+    calls = []
+    monkeypatch.setattr(engine, "simulate", lambda *a, **k: calls.append(1))
+    with pytest.raises(ValueError, match=match):
+        SurfacePanel(**kwargs)
+    assert calls == []  # refused before any work
+
+
+def test_learning_rate_alias():
+    p = SurfacePanel("rosenbrock", learning_rate=0.25)
+    assert p.controls["lr"].value == pytest.approx(0.25)
+    assert p.trajectory.lr[0] == pytest.approx(0.25)
+
+
+def test_module_docstring_names_the_css_classes():
+    doc = surface_module.__doc__
+    for cls in ("adaviz-surface-panel", "adaviz-rho", '"trajectory"'):
+        assert cls in doc
