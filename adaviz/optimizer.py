@@ -136,7 +136,7 @@ class Adadelta(keras.optimizers.Optimizer):
                 )
             lr, lr_name = learning_rate, "learning_rate"
         else:
-            lr, lr_name = float(lr), "lr"
+            lr, lr_name = (1.0 if lr is _DEFAULT_LR else lr), "lr"
         unknown = sorted(set(kwargs) - set(BASE_KWARGS))
         if unknown:
             raise ValueError(
