@@ -171,6 +171,7 @@ class SurfacePanel(widgets.VBox):
         self._ghosts = [None] * N_GHOSTS  # label per slot, None = free
         self._next_ghost = 0
         self._readout_values = {}
+        self._drawn = {}  # what the figures currently show (to skip unchanged properties)
 
         # -- controls -------------------------------------------------------------------
         self._hp = HyperparameterControls(initial=hyper, on_change=self._request)
@@ -892,42 +893,63 @@ class SurfacePanel(widgets.VBox):
             d[ti["start"]].y = view["py"][:1]
             d[ti["end"]].x = view["px"][-1:]
             d[ti["end"]].y = view["py"][-1:]
-            d[ti["end"]].name = (
+            end_name = (
                 "end"
                 if view["diverged_at"] is None
-                else (f"last point before divergence (step {view['n'] - 1})")
+                else f"last point before divergence (step {view['n'] - 1})"
             )
+            if self._drawn.get("end_name") != end_name:
+                self._drawn["end_name"] = end_name
+                d[ti["end"]].name = end_name
             d[ti["marker"]].x = view["px"][cursor : cursor + 1]
             d[ti["marker"]].y = view["py"][cursor : cursor + 1]
+
+        # what did not change is not set again (plotly validates every assignment)
+        drawn = self._drawn
+        lengths = (view["n"], len(view["step_numbers"]))
+        new_n = drawn.get("lengths") != lengths
+        new_cursor = drawn.get("cursor") != cursor
+        drawn["lengths"] = lengths
+        drawn["cursor"] = cursor
 
         fig = self._figures["accumulators"]
         with fig.batch_update():
             for i in (0, 1):
-                fig.data[i].x = view["steps"]
                 fig.data[i].y = view["accum_grad"][i]
-                fig.data[2 + i].x = view["steps"]
                 fig.data[2 + i].y = view["accum_delta"][i]
-            self._set_cursor(fig, cursor)
+                if new_n:
+                    fig.data[i].x = view["steps"]
+                    fig.data[2 + i].x = view["steps"]
+            if new_cursor:
+                self._set_cursor(fig, cursor)
 
         fig = self._figures["step_size"]
         with fig.batch_update():
             for i in (0, 1):
-                fig.data[i].x = view["step_numbers"]
                 fig.data[i].y = view["step_size"][i]
-                fig.data[2 + i].x = view["step_numbers"]
                 fig.data[2 + i].y = view["newton"][i]
-            self._set_cursor(fig, cursor)
+                if new_n:
+                    fig.data[i].x = view["step_numbers"]
+                    fig.data[2 + i].x = view["step_numbers"]
+            if new_cursor:
+                self._set_cursor(fig, cursor)
 
         fig = self._figures["loss"]
         with fig.batch_update():
-            fig.data[0].x = view["steps"]
             fig.data[0].y = view["loss"]
+            if new_n:
+                fig.data[0].x = view["steps"]
             if view["loss_gap"]:
-                fig.layout.yaxis.title.text = f"loss − f* (f* = {_fmt(self._surface.min_value, 4)})"
+                title = f"loss − f* (f* = {_fmt(self._surface.min_value, 4)})"
             else:
-                fig.layout.yaxis.title.text = "loss (no known minimum)"
-            fig.layout.yaxis.type = "log" if view["loss_log"] else "linear"
-            self._set_cursor(fig, cursor)
+                title = "loss (no known minimum)"
+            axis_type = "log" if view["loss_log"] else "linear"
+            if drawn.get("loss_axis") != (title, axis_type):
+                drawn["loss_axis"] = (title, axis_type)
+                fig.layout.yaxis.title.text = title
+                fig.layout.yaxis.type = axis_type
+            if new_cursor:
+                self._set_cursor(fig, cursor)
 
         self._draw_text(traj, view, cursor)
 
@@ -969,6 +991,7 @@ class SurfacePanel(widgets.VBox):
         """Move the playback marker and the cursor lines (no engine call)."""
         view = self._view
         k = min(max(int(step), 0), view["n"] - 1)
+        self._drawn["cursor"] = k
         fig = self._figures["surface"]
         with fig.batch_update():
             fig.data[self._ti["marker"]].x = view["px"][k : k + 1]
