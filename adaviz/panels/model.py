@@ -866,7 +866,7 @@ class ModelPanel(widgets.VBox):
         if probe:
             lr_t = decayed_lr(opt.lr, opt.decay, tf.cast(_tf_variable(opt.iterations), tf.float64))
             slots = [[_tf_variable(s) for s in opt.accumulators(v)] for v in tvars]
-            for var, grad, (a, d), out in zip(raw, grads, slots, self._step_size_vars):
+            for var, grad, (a, d), out in zip(raw, grads, slots, self._step_size_vars, strict=True):
                 dt = var.dtype
                 step = adadelta_step(
                     a.read_value(),
@@ -879,7 +879,7 @@ class ModelPanel(widgets.VBox):
                 out.assign(step.step_size)
         opt.apply(grads, tvars)
         a_sq, d_sq, upd_sq, w_sq, sizes = [], [], [], [], []
-        for v, old in zip(tvars, before):
+        for v, old in zip(tvars, before, strict=True):
             a, d = (_tf_variable(s) for s in opt.accumulators(v))
             a_sq.append(tf.reduce_sum(tf.square(tf.cast(a, tf.float32))))
             d_sq.append(tf.reduce_sum(tf.square(tf.cast(d, tf.float32))))
@@ -901,12 +901,12 @@ class ModelPanel(widgets.VBox):
             )
         row = tf.stack([tf.cast(loss, tf.float32), *a_rms, *d_rms, *ratio])
         slot = tf.cast(self._count % self._history_size, tf.int32)
-        self._buffer[slot].assign(row)
+        self._buffer.scatter_update(tf.IndexedSlices(row[None], slot[None]))
         self._count.assign_add(1)
 
     def _restore_start(self):
         """Weights, optimizer state, batch order and history back to the seeded start."""
-        for var, value in zip(self._model.variables, self._initial_weights):
+        for var, value in zip(self._model.variables, self._initial_weights, strict=True):
             var.assign(value)
         opt = self._optimizer
         for v in self._tvars:

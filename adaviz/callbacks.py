@@ -1,0 +1,461 @@
+"""AdadeltaMonitor: a Keras callback that records Adadelta's state while ``model.fit`` runs.
+
+    model.compile(optimizer=adaviz.Adadelta(), loss="mse")
+    monitor = adaviz.AdadeltaMonitor(every=10, log_dir="logs/adadelta")
+    monitor.panel()  # in a notebook: the ModelPanel views, live during fit
+    model.fit(x, y, callbacks=[monitor])
+    monitor.history["accum_grad_rms"]  # (records, layers)
+
+Works with :class:`adaviz.Adadelta` and with ``keras.optimizers.Adadelta`` (whose slot
+variables it reads), also wrapped in a ``LossScaleOptimizer``.
+
+What is recorded, every ``every`` training batches, per layer with trainable weights:
+    * ``accum_grad_rms`` / ``accum_delta_rms``: ``sqrt(mean(A²))`` and ``sqrt(mean(D²))``
+      over the layer's parameters, A = E[g²] and D = E[Δx²] after the step;
+    * ``update_ratio``: ‖Δw‖ / ‖w‖ of that step (``w`` before it);
+    * ``step_size_min`` / ``step_size_median`` / ``step_size_max``: over the layer's
+      parameters, of the effective step size of that step,
+      ``lr_t·√(D_{t-1}+ε)/√(A_t+ε)``. With ``adaviz.Adadelta(track_step_size=True)`` it
+      is the optimizer's own :meth:`~adaviz.Adadelta.step_size`. Otherwise the monitor
+      copies D (and the weights) right before a recorded step and computes it from
+      that copy and the updated A: the same quantity, exact up to rounding, for any
+      Adadelta. With ``steps_per_execution > 1`` Keras calls the callback once per
+      group of steps, so the copy precedes the group: the figures then describe the
+      group (Δw over all its steps, D from before it) rather than its last step.
+    * ``loss``: ``logs["loss"]`` at that batch (Keras reports the running mean over
+      the epoch so far), ``lr``: the learning rate ``lr_t`` used by that step.
+
+The per-layer numbers are reduced inside one compiled function; the full per-parameter
+step sizes stay on the device until :attr:`AdadeltaMonitor.step_sizes` or a redraw of
+the panel asks for them. History is kept in ring buffers of ``max_records`` records.
+
+With ``log_dir``, each record is also written for TensorBoard with ``tf.summary``:
+scalars ``adadelta/<layer>/<statistic>`` and ``loss``/``lr``, and histograms
+``adadelta/<layer>/log10_step_size`` (the step sizes span decades, so their log10 is
+binned). The events are written in TensorBoard's own scalar/histogram format, which does
+not need the ``tensorboard`` package to be installed (only to look at them).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+
+import numpy as np
+
+from adaviz._math import adadelta_step, decayed_lr
+from adaviz._tf import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+__all__ = ["AdadeltaMonitor"]
+
+#: per-layer statistics, in the order of the history buffer's column blocks.
+STATS = (
+    "accum_grad_rms",
+    "accum_delta_rms",
+    "update_ratio",
+    "step_size_min",
+    "step_size_median",
+    "step_size_max",
+)
+HIST_BUCKETS = 30
+
+
+def _tf_variable(variable):
+    return variable.value if isinstance(variable, keras.Variable) else variable
+
+
+def _f32(tensor):
+    return tf.cast(tensor, tf.float32)
+
+
+def _unwrap(optimizer):
+    """The optimizer doing the updates (inside a LossScaleOptimizer, if any)."""
+    inner = getattr(optimizer, "inner_optimizer", None)
+    return inner if inner is not None else optimizer
+
+
+def _kind(optimizer):
+    """ "adaviz", "keras" or None (no Adadelta state)."""
+    from adaviz.optimizer import Adadelta
+
+    if isinstance(optimizer, Adadelta):
+        return "adaviz"
+    if isinstance(optimizer, keras.optimizers.Adadelta):
+        return "keras"
+    return None
+
+
+def _slots(optimizer, kind, variable):
+    if kind == "adaviz":
+        return optimizer.accumulators(variable)
+    index = optimizer._get_variable_index(variable)
+    return optimizer._accumulated_grads[index], optimizer._accumulated_delta_vars[index]
+
+
+def _summary_metadata(plugin):
+    from tensorflow.core.framework import summary_pb2
+
+    meta = summary_pb2.SummaryMetadata()
+    meta.plugin_data.plugin_name = plugin
+    return meta
+
+
+class AdadeltaMonitor(keras.callbacks.Callback):
+    """Record Adadelta's accumulators and step sizes during ``model.fit``.
+
+    Args:
+        every: record every ``every`` training batches (>= 1).
+        log_dir: a directory to write TensorBoard summaries to (``None``: none).
+        max_records: records kept in :attr:`history` (older ones are dropped).
+        refresh_hz: maximum redraws per second of :meth:`panel` during fit.
+
+    Raises:
+        ValueError: ``every``, ``max_records`` or ``refresh_hz`` out of range, a
+            ``log_dir`` that is not a path; at ``on_train_begin``, a model compiled with
+            an optimizer that has no Adadelta state.
+    """
+
+    def __init__(self, every=10, log_dir=None, *, max_records=10_000, refresh_hz=10.0):
+        super().__init__()
+        for name, value, low in (("every", every, 1), ("max_records", max_records, 2)):
+            if (
+                isinstance(value, (bool, np.bool_))
+                or not isinstance(value, numbers.Integral)
+                or value < low
+            ):
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not (isinstance(refresh_hz, numbers.Real) and 0 < refresh_hz <= 60):
+            raise ValueError(f"refresh_hz must be a number in (0, 60], got {refresh_hz!r}")
+        if log_dir is not None:
+            import os
+
+            if not isinstance(log_dir, (str, os.PathLike)):
+                raise ValueError(f"log_dir must be a directory path or None, got {log_dir!r}")
+            log_dir = os.fspath(log_dir)
+        self.every = int(every)
+        self.log_dir = log_dir
+        self.max_records = int(max_records)
+        self._refresh_interval = 1.0 / float(refresh_hz)
+        self.layer_names = []
+        self._bound_to = None  # (model, optimizer) the compiled functions were built for
+        self._writer = None
+        self._buffer = None
+        self._count = 0
+        self._seen = 0  # training batches seen, over every fit call
+        self._pending_lr = None
+        self._views = None
+        self._panel = None
+        self._last_refresh = -math.inf
+
+    # ==================================================================================
+    # public
+    # ==================================================================================
+    @property
+    def history(self):
+        """The recorded statistics (the last ``max_records`` records), as numpy arrays.
+
+        ``step`` (the training batch number, 1-based, counted over every ``fit`` call),
+        ``loss``, ``lr`` of shape (records,); ``accum_grad_rms``, ``accum_delta_rms``,
+        ``update_ratio``, ``step_size_min``, ``step_size_median``, ``step_size_max`` of
+        shape (records, layers), columns in :attr:`layer_names` order.
+        """
+        nl = len(self.layer_names)
+        if self._buffer is None:
+            out = {"step": np.zeros(0, np.int64), "loss": np.zeros(0), "lr": np.zeros(0)}
+            out.update({k: np.zeros((0, nl)) for k in STATS})
+            return out
+        cap = self.max_records
+        if self._count <= cap:
+            rows = self._buffer[: self._count]
+        else:
+            start = self._count % cap
+            rows = np.concatenate([self._buffer[start:], self._buffer[:start]])
+        out = {
+            "step": rows[:, 0].astype(np.int64),
+            "loss": rows[:, 1].copy(),
+            "lr": rows[:, 2].copy(),
+        }
+        for i, key in enumerate(STATS):
+            out[key] = rows[:, 3 + i * nl : 3 + (i + 1) * nl].copy()
+        return out
+
+    @property
+    def step_sizes(self):
+        """Per layer, the effective step sizes of every parameter at the last record."""
+        if self._bound_to is None or self._count == 0:
+            return [np.zeros(0) for _ in self.layer_names]
+        return [np.asarray(a) for a in self._read_step_sizes()]
+
+    def panel(self):
+        """The ModelPanel views of the recorded history (redrawn live during fit).
+
+        Returns:
+            An ``ipywidgets.VBox``; display it before calling ``fit`` to watch live.
+        """
+        import ipywidgets as widgets
+
+        if self._panel is None:
+            self._readout = widgets.HTML()
+            self._panel = widgets.VBox([self._readout], layout=widgets.Layout(width="980px"))
+            self._panel.add_class("adaviz-monitor-panel")
+        if self.layer_names and self._views is None:
+            self._make_views()
+        self.refresh()
+        return self._panel
+
+    @property
+    def figures(self):
+        """The panel's ``FigureWidget``s (after :meth:`panel` and the first training)."""
+        return {} if self._views is None else self._views.figures
+
+    def refresh(self):
+        """Redraw the panel's views from the history now."""
+        if self._panel is None:
+            return
+        if self._views is None:
+            if not self.layer_names:
+                self._readout.value = "AdadeltaMonitor: waiting for model.fit to start…"
+                return
+            self._make_views()
+        history = self.history
+        self._views.update(
+            step=history["step"],
+            loss=history["loss"],
+            accum_grad_rms=history["accum_grad_rms"],
+            accum_delta_rms=history["accum_delta_rms"],
+            update_ratio=history["update_ratio"],
+            step_sizes=self.step_sizes,
+        )
+        if len(history["step"]):
+            self._readout.value = (
+                f"<b>batch</b> {int(history['step'][-1])} · <b>loss</b> "
+                f"{history['loss'][-1]:.4g} · <b>lr<sub>t</sub></b> {history['lr'][-1]:.3g}"
+                f" · {self._count} records"
+            )
+        self._last_refresh = time.perf_counter()
+
+    # ==================================================================================
+    # Keras hooks
+    # ==================================================================================
+    def on_train_begin(self, logs=None):
+        optimizer = _unwrap(self.model.optimizer)
+        kind = _kind(optimizer)
+        if kind is None:
+            raise ValueError(
+                "AdadeltaMonitor needs a model compiled with an Adadelta optimizer "
+                "(adaviz.Adadelta or keras.optimizers.Adadelta) to read E[g²] and E[Δx²]; "
+                f"got optimizer={type(optimizer).__module__}.{type(optimizer).__name__}, "
+                "which has no Adadelta state"
+            )
+        if self._bound_to is None or self._bound_to != (id(self.model), id(optimizer)):
+            self._bind(optimizer, kind)
+        if self.log_dir is not None and self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self._seen + 1) % self.every == 0:
+            self._pending_lr = self._current_lr()
+            self._snapshot()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._seen += 1
+        if self._seen % self.every != 0 or self._pending_lr is None:
+            return
+        lr_t, self._pending_lr = self._pending_lr, None
+        stats, log_hist = self._stats()
+        loss = float((logs or {}).get("loss", float("nan")))
+        self._record(self._seen, loss, lr_t, np.asarray(stats, dtype=np.float64))
+        if self._writer is not None:
+            self._write_summaries(self._seen, loss, lr_t, stats, log_hist)
+        if self._panel is not None and (
+            time.perf_counter() - self._last_refresh >= self._refresh_interval
+        ):
+            self.refresh()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._writer is not None:
+            self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.flush()
+        if self._panel is not None:
+            self.refresh()
+
+    # ==================================================================================
+    # internals
+    # ==================================================================================
+    def _bind(self, optimizer, kind):
+        """Build the compiled snapshot/statistics functions for this model and optimizer."""
+        from adaviz.panels.model import _layer_groups
+
+        model = self.model
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        groups = _layer_groups(model)
+        self.layer_names = [name for name, _ in groups]
+        tvars = [v for _, vs in groups for v in vs]
+        raw = [_tf_variable(v) for v in tvars]
+        slots = [tuple(_tf_variable(s) for s in _slots(optimizer, kind, v)) for v in tvars]
+        tracked = kind == "adaviz" and optimizer.track_step_size
+        own = [_tf_variable(optimizer.step_size(v)) for v in tvars] if tracked else None
+        before_w = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in raw]
+        before_d = [tf.Variable(tf.zeros(d.shape, d.dtype), trainable=False) for _, d in slots]
+        sizes = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in raw]
+        self._lr_var = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self._eps_var = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        offsets, start = [], 0
+        for _, vs in groups:
+            offsets.append((start, start + len(vs)))
+            start += len(vs)
+        self._optimizer, self._kind = optimizer, kind
+
+        def snapshot():
+            for dst, src in zip(before_w, raw, strict=True):
+                dst.assign(src)
+            for dst, (_, d) in zip(before_d, slots, strict=True):
+                dst.assign(d)
+
+        def stats():
+            per_var = []
+            for i, v in enumerate(raw):
+                a, d = slots[i]
+                dt = v.dtype
+                if tracked:
+                    s = own[i].read_value()
+                else:
+                    # rho = 1 and g = 0 leave A_t unchanged, so step_size is exactly
+                    # lr_t * sqrt(D_{t-1} + eps) / sqrt(A_t + eps).
+                    s = adadelta_step(
+                        a.read_value(), before_d[i].read_value(), tf.zeros_like(v),
+                        tf.cast(self._lr_var, dt), tf.constant(1.0, dt),
+                        tf.cast(self._eps_var, dt),
+                    ).step_size  # fmt: skip
+                sizes[i].assign(s)
+                w_old = _f32(before_w[i])
+                per_var.append(
+                    (
+                        tf.reduce_sum(tf.square(_f32(a))),
+                        tf.reduce_sum(tf.square(_f32(d))),
+                        tf.reduce_sum(tf.square(_f32(v) - w_old)),
+                        tf.reduce_sum(tf.square(w_old)),
+                        float(np.prod(v.shape)),
+                        tf.reshape(_f32(s), [-1]),
+                    )
+                )
+            cols = {k: [] for k in STATS}
+            log_hists = []
+            for lo, hi in offsets:
+                part = per_var[lo:hi]
+                n = sum(p[4] for p in part)
+                cols["accum_grad_rms"].append(tf.sqrt(tf.add_n([p[0] for p in part]) / n))
+                cols["accum_delta_rms"].append(tf.sqrt(tf.add_n([p[1] for p in part]) / n))
+                cols["update_ratio"].append(
+                    tf.math.divide_no_nan(
+                        tf.sqrt(tf.add_n([p[2] for p in part])),
+                        tf.sqrt(tf.add_n([p[3] for p in part])),
+                    )
+                )
+                s = tf.sort(tf.concat([p[5] for p in part], axis=0))
+                count = tf.shape(s)[0]
+                cols["step_size_min"].append(s[0])
+                cols["step_size_median"].append(0.5 * (s[(count - 1) // 2] + s[count // 2]))
+                cols["step_size_max"].append(s[-1])
+                log_hists.append(self._log_histogram(s))
+            row = tf.stack([c for k in STATS for c in cols[k]])
+            return row, log_hists
+
+        def read_sizes():
+            return [
+                tf.concat([tf.reshape(sizes[i], [-1]) for i in range(lo, hi)], axis=0)
+                for lo, hi in offsets
+            ]
+
+        self._snapshot_fn = tf.function(snapshot)
+        self._stats_fn = tf.function(stats)
+        self._read_fn = tf.function(read_sizes)
+        self._buffer = np.zeros((self.max_records, 3 + len(STATS) * len(groups)))
+        self._count = 0
+        self._views = None
+        self._bound_to = (id(model), id(optimizer))
+
+    @staticmethod
+    def _log_histogram(sorted_values):
+        """TensorBoard histogram buckets ``[left, right, count]`` of log10 of the values."""
+        positive = tf.boolean_mask(sorted_values, sorted_values > 0)
+        logs = tf.cast(tf.math.log(positive) / math.log(10.0), tf.float64)
+        empty = tf.equal(tf.size(logs), 0)
+        zero = tf.constant(0.0, tf.float64)
+        lo = tf.where(empty, zero, tf.reduce_min(logs))
+        hi = tf.where(empty, zero + 1.0, tf.reduce_max(logs))
+        hi = tf.where(hi - lo < 1e-9, lo + 1.0, hi)
+        counts = tf.histogram_fixed_width(logs, [lo, hi], nbins=HIST_BUCKETS)
+        edges = tf.linspace(lo, hi, HIST_BUCKETS + 1)
+        return tf.stack([edges[:-1], edges[1:], tf.cast(counts, tf.float64)], axis=1)
+
+    def _current_lr(self):
+        """The learning rate the next step uses (``lr_t``), as a float."""
+        opt = self._optimizer
+        iterations = int(opt.iterations.numpy())
+        if self._kind == "adaviz":
+            lr_t = decayed_lr(opt.lr, opt.decay, iterations)
+            eps = opt.epsilon
+        else:
+            lr_t = float(keras.ops.convert_to_numpy(opt.learning_rate))
+            eps = float(opt.epsilon)
+        self._lr_var.assign(lr_t)
+        self._eps_var.assign(eps)
+        return float(lr_t)
+
+    def _snapshot(self):
+        self._snapshot_fn()
+
+    def _stats(self):
+        row, log_hists = self._stats_fn()
+        return row.numpy(), log_hists
+
+    def _read_step_sizes(self):
+        return [a.numpy() for a in self._read_fn()]
+
+    def _record(self, step, loss, lr_t, stats):
+        slot = self._count % self.max_records
+        self._buffer[slot, 0] = step
+        self._buffer[slot, 1] = loss
+        self._buffer[slot, 2] = lr_t
+        self._buffer[slot, 3:] = stats
+        self._count += 1
+
+    def _write_summaries(self, step, loss, lr_t, stats, log_hists):
+        scalar, histogram = _summary_metadata("scalars"), _summary_metadata("histograms")
+        nl = len(self.layer_names)
+        with self._writer.as_default():
+            tf.summary.write("loss", tf.constant(loss, tf.float32), step=step, metadata=scalar)
+            tf.summary.write("lr", tf.constant(lr_t, tf.float32), step=step, metadata=scalar)
+            for i, key in enumerate(STATS):
+                for j, name in enumerate(self.layer_names):
+                    tf.summary.write(
+                        f"adadelta/{name}/{key}",
+                        tf.constant(stats[i * nl + j], tf.float32),
+                        step=step,
+                        metadata=scalar,
+                    )
+            for name, buckets in zip(self.layer_names, log_hists, strict=True):
+                tf.summary.write(
+                    f"adadelta/{name}/log10_step_size", buckets, step=step, metadata=histogram
+                )
+
+    def _make_views(self):
+        from adaviz.panels._model_views import ModelViews
+
+        self._views = ModelViews(self.layer_names, loss_title="loss (epoch mean so far)")
+        for name, fig in self._views.figures.items():
+            fig.add_class(f"adaviz-figure-{name.replace('_', '-')}")
+        import ipywidgets as widgets
+
+        figs = self._views.widgets()
+        rows = [widgets.HBox(figs[i : i + 2]) for i in range(0, len(figs), 2)]
+        self._panel.children = [self._readout, *rows]
