@@ -32,8 +32,8 @@ from tensorflow.compiler.tf2xla.python import xla as _xla  # noqa: E402
 
 __all__ = ["simulate", "Trajectory", "trace_count", "MAX_STEPS"]
 
-#: The most steps one call may run for one start; larger batches get proportionally fewer
-#: (``steps * N <= MAX_STEPS * 64``), so the recorded arrays stay within a few GB.
+#: The most steps one call may run; large batches are further limited to
+#: ``steps * N <= 64 * MAX_STEPS``, so the recorded arrays stay within a few GB.
 MAX_STEPS = 1_000_000
 _MAX_STEP_POINTS = MAX_STEPS * 64
 
@@ -191,7 +191,8 @@ def _build(surface, steps, dtype):
             accum_delta = tf.where(keep, accum_delta, nan)
             grad = tf.where(keep, tf.stack([gx, gy]), nan)
             curvature = tf.where(keep, tf.abs(tf.stack([hxx, hyy])), nan)
-            lr_t = _math.decayed_lr(lr, decay, tf.cast(t, dtype))
+            # lr_t in float64, as adaviz.Adadelta computes it, then cast once
+            lr_t = tf.cast(_math.decayed_lr(lr, decay, tf.cast(t, tf.float64)), dtype)
             step = _math.adadelta_step(accum_grad, accum_delta, grad, lr_t, rho, epsilon)
             values = (pos, f, grad, accum_grad, accum_delta, step.step_size, 1.0 / curvature)
             bufs = tuple(_write(b, t, v) for b, v in zip(bufs, values, strict=True))
@@ -272,7 +273,7 @@ def simulate(
     rho=0.95,
     epsilon=None,
     decay=0.0,
-    dtype=None,
+    dtype=tf.float32,
 ):
     """Run Adadelta on a 2D surface from one or many starts, compiled, and record everything.
 
@@ -280,8 +281,8 @@ def simulate(
         surface: a :class:`~adaviz.surfaces.Surface` or a built-in name
             (:func:`adaviz.surfaces.names`).
         start: ``(2,)`` or ``(N, 2)`` starting points; default ``surface.start``.
-        steps: number of Adadelta steps, ``1 <= steps`` and ``steps * N <= 64e6``
-            (``steps <= 1,000,000`` for N = 1).
+        steps: number of Adadelta steps, ``1 <= steps <= 1,000,000`` and
+            ``steps * N <= 64,000,000``.
         lr, rho, epsilon, decay: as in :class:`adaviz.Adadelta` (same defaults;
             ``epsilon=None`` means ``keras.config.epsilon()``). Each is a number or an
             array of shape ``(N,)``; numbers and single starts broadcast, so
@@ -303,8 +304,6 @@ def simulate(
     steps = int(steps)
     if steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if dtype is None:
-        dtype = tf.float32
     try:
         dtype = tf.as_dtype(dtype)
     except TypeError as exc:
@@ -332,16 +331,20 @@ def simulate(
             f"(or 1, to broadcast), got {described}"
         )
     n = lengths.pop() if lengths else 1
-    if steps * n > _MAX_STEP_POINTS:
+    if steps > MAX_STEPS or steps * n > _MAX_STEP_POINTS:
         raise ValueError(
-            f"steps * N must be <= {_MAX_STEP_POINTS:,} (steps <= {MAX_STEPS:,} for N=1), "
-            f"got steps={steps:,} with N={n:,}"
+            f"steps must be <= {MAX_STEPS:,} and steps * N <= {_MAX_STEP_POINTS:,} (the "
+            f"recorded arrays would not fit in memory), got steps={steps:,} with N={n:,}"
         )
     starts = np.broadcast_to(starts, (n, 2))
     hyper = {k: np.broadcast_to(v, (n,)).copy() for k, v in hyper.items()}
     np_dtype = dtype.as_numpy_dtype
-    args = [tf.constant(starts.T.astype(np_dtype))] + [
-        tf.constant(hyper[k].astype(np_dtype)) for k in ("lr", "rho", "epsilon", "decay")
+    args = [
+        tf.constant(starts.T.astype(np_dtype)),
+        tf.constant(hyper["lr"]),  # lr and decay stay float64 (lr_t is computed in float64)
+        tf.constant(hyper["rho"].astype(np_dtype)),
+        tf.constant(hyper["epsilon"].astype(np_dtype)),
+        tf.constant(hyper["decay"]),
     ]
     out = _compiled(surface, steps, dtype)(*args)
     pos, loss, grads, ag, ad, ss, nss, div = (_to_numpy(o) for o in out)
