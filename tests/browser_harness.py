@@ -47,6 +47,16 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
+# anywidget (plotly's FigureWidget runs on it) rejects a model whose front-end module takes
+# more than 2 s to load; every later Python -> browser message to that figure is then dropped.
+ANYWIDGET_INIT_FAILED = "[anywidget] Failed to initialize model"
+ANYWIDGET_INIT_HELP = (
+    "anywidget gave up initialising a FigureWidget after its fixed 2 s budget: plotly's "
+    "4.8 MB widget bundle is evaluated once per FigureWidget, concurrently, and on a slow or "
+    "busy machine that takes longer. That figure then ignores every update from the kernel "
+    "(the page looks fine but is dead). Fewer FigureWidgets per page make this less likely."
+)
+
 # Kernel start + TensorFlow import take ~10 s on a 2-core machine; leave a wide margin.
 SERVER_START_TIMEOUT = 90.0
 KERNEL_RUN_TIMEOUT = 300.0

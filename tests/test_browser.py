@@ -1,0 +1,142 @@
+"""The teaching notebooks in a real browser: JupyterLab and Voila, driven by Chromium.
+
+Each test starts its own server on a free localhost port (no token, a temporary copy of
+``notebooks/``) and stops it afterwards, also when the test fails. Screenshots go to
+``test-artifacts/``. Without Chromium or Playwright the tests skip with the reason, except
+under ``CI=true``, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+import browser_harness as bh
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# ADAVIZ_NOTEBOOKS_DIR runs the same tests against another folder of notebooks.
+NOTEBOOKS = Path(os.environ.get("ADAVIZ_NOTEBOOKS_DIR", bh.REPO / "notebooks"))
+TOUR = "00_tour.ipynb"
+DASHBOARD = "dashboard.ipynb"
+SURFACE_PANEL_FIGURES = 4  # panel.figures: surface, accumulators, step_size, loss
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    reason = bh.browser_missing_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests must run in CI (CI=true), but: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture
+def page(playwright):
+    """A fresh Chromium page; page errors are collected in ``page.adaviz_errors``."""
+    with bh.chromium(playwright) as context:
+        page = context.new_page()
+        page.adaviz_errors = []
+        page.on("pageerror", lambda exc: page.adaviz_errors.append(str(exc)))
+        yield page
+
+
+@pytest.fixture
+def root_dir(tmp_path):
+    """A temporary copy of ``notebooks/`` (the servers write checkpoints and state)."""
+    for name in (TOUR, DASHBOARD):
+        if not (NOTEBOOKS / name).is_file():
+            pytest.fail(f"notebooks/{name} is missing; the browser tests open it")
+    root = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return root
+
+
+def _note(exc, text):
+    if hasattr(exc, "add_note"):  # Python >= 3.11; pytest prints the notes
+        exc.add_note(text)
+
+
+@contextlib.contextmanager
+def screenshot_on_failure(page, name, server=None):
+    """Save ``test-artifacts/<name>-failed.png`` (and the server log) if the block raises."""
+    try:
+        yield
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            bh.screenshot(page, f"{name}-failed")
+        if page.adaviz_errors:
+            _note(exc, "page errors:\n" + "\n".join(page.adaviz_errors[-5:]))
+        if any(bh.ANYWIDGET_INIT_FAILED in e for e in page.adaviz_errors):
+            _note(exc, bh.ANYWIDGET_INIT_HELP)
+        if server is not None:
+            _note(exc, "server log tail:\n" + server.log_tail(3000))
+        raise
+
+
+def readout(page):
+    """The rho slider's readout as a float."""
+    return float(page.inner_text(f"{bh.PANEL} .adaviz-rho .widget-readout").strip())
+
+
+def check_rho_moves_trajectory(page, name):
+    """Rendered figures, then ArrowLeft / ArrowRight on rho change the trajectory path."""
+    panel = page.locator(bh.PANEL).first
+    panel.wait_for(state="attached", timeout=bh.RENDER_TIMEOUT * 1000)
+    panel.scroll_into_view_if_needed()
+    rendered = bh.wait_plots_rendered(page, bh.PANEL, SURFACE_PANEL_FIGURES)
+    assert rendered >= SURFACE_PANEL_FIGURES, f"only {rendered} SurfacePanel figures drew SVG"
+    before = bh.wait_trajectory(page)
+    rho_before = readout(page)
+    bh.screenshot(page, f"{name}-rendered")
+
+    latency, d0, d1 = bh.press_and_time(page, "ArrowLeft")
+    assert d0 == before
+    assert latency is not None, (
+        f"ArrowLeft on rho: trajectory path unchanged after {bh.CHANGE_TIMEOUT} s"
+    )
+    assert d1 != d0
+    rho_left = readout(page)
+    assert rho_left < rho_before, f"rho readout {rho_before} -> {rho_left} after ArrowLeft"
+    bh.wait_quiet(page)
+
+    latency, d1b, d2 = bh.press_and_time(page, "ArrowRight")
+    assert d1b == d1
+    assert latency is not None, (
+        f"ArrowRight on rho: trajectory path unchanged after {bh.CHANGE_TIMEOUT} s"
+    )
+    assert d2 != d1
+    assert readout(page) > rho_left
+    bh.wait_quiet(page)
+    bh.screenshot(page, f"{name}-after-keys")
+    assert not page.adaviz_errors, f"JavaScript errors: {page.adaviz_errors}"
+
+
+def test_tour_in_jupyterlab(page, root_dir, tmp_path):
+    with bh.jupyter_lab(root_dir, tmp_path / "lab") as server:
+        with screenshot_on_failure(page, "lab-00_tour", server):
+            bh.open_lab_notebook(page, server, TOUR)
+            bh.run_all_cells(page)
+            total = page.locator(".jp-NotebookPanel .js-plotly-plot").count()
+            assert total >= SURFACE_PANEL_FIGURES, f"{total} plotly figures in the notebook"
+            check_rho_moves_trajectory(page, "lab-00_tour")
+            # Every plotly figure of the notebook (SurfacePanel's and ModelPanel's) drew.
+            assert bh.wait_plots_rendered(page, ".jp-NotebookPanel", total) == total
+
+
+def test_dashboard_in_voila(page, root_dir, tmp_path):
+    with bh.voila(root_dir / DASHBOARD, tmp_path / "voila") as server:
+        with screenshot_on_failure(page, "voila-dashboard", server):
+            page.goto(server.url, timeout=bh.RENDER_TIMEOUT * 1000)
+            check_rho_moves_trajectory(page, "voila-dashboard")
+            total = page.locator(".js-plotly-plot").count()
+            assert bh.wait_plots_rendered(page, None, total) == total
+            # Voila shows no code: no input cells in the page.
+            assert page.locator(".jp-InputArea, .jp-InputPrompt").count() == 0
