@@ -5,6 +5,10 @@ Numbers are checked against the independent float64 reference of test_reference.
 """
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -312,6 +316,7 @@ def test_accumulators_and_step_size_access():
 
 
 def test_tracking_step_sizes_does_not_change_the_trajectory():
+    """Tracking runs adaviz._math.adadelta_step; without it, the fused kernel: same numbers."""
     rng = np.random.default_rng(2)
     x0 = rng.normal(size=(50, 20)).astype(np.float32)
     fused, tracked = tf.Variable(x0), tf.Variable(x0)
@@ -573,6 +578,31 @@ def test_keras_save_load_restores_state_and_training_continues_exactly(tmp_path,
         np.testing.assert_array_equal(a, b)
     for a, b in zip(restored.get_weights(), opt.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_import_adaviz_alone_is_enough_to_load_a_saved_model(tmp_path):
+    model = _small_model()
+    model.compile(optimizer=Adadelta(rho=0.9), loss="mse")
+    x, y = _linear_regression(seed=3, n=16)
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    script = (
+        "import adaviz, keras, sys; "
+        "opt = keras.saving.load_model(sys.argv[1]).optimizer; "
+        "print(type(opt).__module__, type(opt).__name__, opt.rho, int(opt.iterations))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["adaviz.optimizer", "Adadelta", "0.9", "1"]
 
 
 # ---------------------------------------------------------------------- distribution
