@@ -24,8 +24,9 @@ How training runs:
     Play runs an asyncio task on the kernel's event loop (Jupyter, JupyterLab and Voila
     run one), yielding every few milliseconds so sliders and buttons respond while it
     trains; without a running loop (a script) it runs a background thread. Views are
-    redrawn at most ``refresh_hz`` times per second whatever the step rate, each figure
-    in one ``batch_update()``.
+    redrawn at most ``refresh_hz`` times per second whatever the step rate (and less
+    often if redrawing would take more than 10 % of the time), each figure in one
+    ``batch_update()``.
 
 Modes:
     ``"continue"``: a new lr/rho/epsilon/decay or batch size applies from the next step;
@@ -65,7 +66,10 @@ MODES = ("continue", "restart")
 #: time between two yields to the event loop while playing, in seconds.
 YIELD_EVERY = 0.02
 #: decision-boundary grid resolution (points per axis).
-GRID = 60
+GRID = 50
+#: while playing, redraws may take at most this fraction of the time (fewer redraws
+#: per second on a slow machine, so training keeps most of the CPU).
+DRAW_BUDGET = 0.1
 
 
 def _running_loop():
@@ -239,7 +243,8 @@ class ModelPanel(widgets.VBox):
         mode: "continue" or "restart" (see the module docstring).
         hidden: hidden-layer widths of the built-in MLP.
         history_size: steps kept in the history ring buffers (older steps are dropped).
-        refresh_hz: maximum redraws per second while playing.
+        refresh_hz: maximum redraws per second while playing (fewer when a redraw takes
+            more than a tenth of the time between two, see ``DRAW_BUDGET``).
         lr, rho, epsilon, decay: starting hyperparameters (default: legacy tf.keras,
             lr 1.0, rho 0.95, epsilon 1e-7, decay 0); ``learning_rate`` is an alias of lr.
         static_fallback: add a static HTML snapshot to the panel's display data.
@@ -357,6 +362,7 @@ class ModelPanel(widgets.VBox):
         self._traces = 0  # tf.function traces of the training step (should stay at 2)
         self._refresh_count = 0
         self._last_refresh = -math.inf
+        self._draw_seconds = 0.0  # duration of the last redraw
         self._ghosts = []
         self._changes = []  # [(first step, settings dict)] of the current run
         self._val = ([], [])  # validation (steps, losses), bounded
@@ -515,6 +521,15 @@ class ModelPanel(widgets.VBox):
         return [label for label, _, _ in self._ghosts]
 
     @property
+    def step_sizes(self):
+        """Per layer (``layer_names`` order), the effective step size of every parameter in
+        the last probe step (the last step of :meth:`step`, or the step before the last
+        redraw while playing): ``lr_t·√(E[Δx²]_{t-1}+ε)/√(E[g²]_t+ε)``. Zeros before
+        the first step."""
+        with self._lock:
+            return [a.numpy() for a in self._read_step_sizes()]
+
+    @property
     def history(self):
         """The current run's recorded steps (the last ``history_size`` of them).
 
@@ -636,10 +651,7 @@ class ModelPanel(widgets.VBox):
                 if len(self._val[0]) > self._history_size:
                     del self._val[0][0], self._val[1][0]
             history = self.history
-            step_sizes = [
-                np.concatenate([s.numpy().reshape(-1) for s in layer])
-                for layer in self._step_size_groups
-            ]
+            step_sizes = [a.numpy() for a in self._read_step_sizes()]
             prediction = self._prediction() if self._grid is not None else None
         self._views.update(
             step=history["step"],
@@ -654,6 +666,7 @@ class ModelPanel(widgets.VBox):
         )
         self._readouts.value = self._readout_html(history)
         self._refresh_count += 1
+        self._draw_seconds = time.perf_counter() - now
         return True
 
     def to_html(self, path, *, include_plotlyjs=True):
@@ -817,6 +830,12 @@ class ModelPanel(widgets.VBox):
         self._step_size_groups = [
             [self._step_size_vars[i] for i in idx] for idx in self._group_index
         ]
+        self._read_step_sizes = tf.function(
+            lambda: [
+                tf.concat([tf.reshape(s, [-1]) for s in group], axis=0)
+                for group in self._step_size_groups
+            ]
+        )
         self._n = n
         self._train_step = tf.function(lambda: self._step_graph(probe=False))
         self._probe_step = tf.function(lambda: self._step_graph(probe=True))
@@ -1025,6 +1044,9 @@ class ModelPanel(widgets.VBox):
     def _step_clicked(self):
         self.step(1)
 
+    def _redraw_interval(self):
+        return max(self._refresh_interval, self._draw_seconds / DRAW_BUDGET)
+
     def _live(self, generation):
         return self._playing and self._generation == generation
 
@@ -1034,7 +1056,7 @@ class ModelPanel(widgets.VBox):
         n, due = 0, False
         with self._lock:
             while self._live(generation):
-                due = time.perf_counter() - self._last_refresh >= self._refresh_interval
+                due = time.perf_counter() - self._last_refresh >= self._redraw_interval()
                 if due:
                     self._probe_step()
                     n += 1
