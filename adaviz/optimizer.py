@@ -493,6 +493,8 @@ class Adadelta(keras.optimizers.Optimizer):
         Args:
             weights: the :meth:`get_weights` layout (all E[g^2], then all E[dx^2]), or
                 the later layout with the iteration count first (one array longer).
+                Keras 3's layout, the values of ``optimizer.variables``, is accepted
+                too (it is always longer, so never ambiguous).
 
         Raises:
             ValueError: the optimizer has no state yet, the number of arrays fits
@@ -508,6 +510,10 @@ class Adadelta(keras.optimizers.Optimizer):
         weights = list(weights)
         if len(weights) == len(targets) + 1:
             targets = [self._iterations] + targets
+        elif len(weights) == len(self.variables):
+            # Keras 3's own layout (what keras.optimizers.MultiOptimizer passes); always
+            # longer than the legacy ones (it adds iterations and the hyperparameters).
+            targets = self.variables
         elif len(weights) != len(targets):
             raise ValueError(
                 f"weights must be a list of {len(targets)} arrays (every E[g^2] then every "

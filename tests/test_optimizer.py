@@ -436,6 +436,18 @@ def test_set_weights_takes_both_layouts():
     np.testing.assert_allclose(opt.get_weights()[3], d, rtol=1e-6)
 
 
+def test_set_weights_also_takes_keras3_variables_layout():
+    opt, variables = _built_optimizer()
+    opt.apply_gradients([(tf.ones((2, 3)), variables[0]), (tf.ones(3), variables[1])])
+    opt.rho = 0.5
+    twin, twin_variables = _built_optimizer()
+    twin.build(twin_variables)
+    twin.set_weights([v.numpy() for v in opt.variables])  # as MultiOptimizer does
+    assert (twin.rho, int(twin.iterations.numpy())) == (0.5, 1)
+    for a, b in zip(twin.get_weights(), opt.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_set_weights_errors_change_nothing():
     opt, variables = _built_optimizer()
     with pytest.raises(ValueError, match="no state yet"):
