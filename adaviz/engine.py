@@ -2,8 +2,9 @@ r"""The compiled trajectory engine: many Adadelta runs on a 2D surface in millis
 
 :func:`simulate` runs Adadelta on a :class:`~adaviz.surfaces.Surface` from N starts (or
 with N hyperparameter settings) at once. The whole loop is one XLA-compiled TensorFlow
-graph per (surface, N, steps, dtype); hyperparameters enter as tensors, so moving a slider
-never retraces or recompiles. The update is :func:`adaviz._math.adadelta_step`, the same
+graph per (surface, N, step bucket, dtype); hyperparameters and the step count enter as
+tensors, so moving a slider never retraces or recompiles (step counts share a compiled graph
+within quarter-octave buckets: 385..448, 449..512, 513..640, ...). The update is :func:`adaviz._math.adadelta_step`, the same
 function :class:`adaviz.Adadelta` uses::
 
     import adaviz
@@ -158,16 +159,23 @@ def _write(buffer, t, value):
     return _xla.dynamic_update_slice(buffer, value[None], index)
 
 
-def _build(surface, steps, dtype):
-    """One XLA-compiled function running ``steps`` Adadelta steps on ``surface``.
+def _capacity(steps):
+    """The step bucket of ``steps``: rounded up to a quarter of its power of two (<= +25%)."""
+    quantum = 1 << max(steps.bit_length() - 3, 0)
+    return -(-steps // quantum) * quantum
 
-    Inside, coordinates are the leading axis (``(2, N)`` per step, recorded into
-    ``(steps + 1, 2, N)`` buffers); :func:`simulate` swaps the axes of the numpy views.
+
+def _build(surface, capacity, dtype):
+    """One XLA-compiled function running up to ``capacity`` Adadelta steps on ``surface``.
+
+    The step count is a tensor argument (<= ``capacity``). Inside, coordinates are the
+    leading axis (``(2, N)`` per step, recorded into ``(capacity + 1, 2, N)`` buffers);
+    :func:`simulate` slices the used rows and swaps the axes of the numpy views.
     """
     fn = surface.fn
     (xlo, xhi), (ylo, yhi) = surface.bounds
 
-    def run(start, lr, rho, epsilon, decay):
+    def run(start, lr, rho, epsilon, decay, steps):
         global _TRACES
         _TRACES += 1
         n = tf.shape(start)[1]
@@ -200,8 +208,8 @@ def _build(surface, steps, dtype):
             return (t + 1, *new, alive, diverged_at, bufs)
 
         # distinct fill values keep XLA from sharing (and then copying) the buffers
-        shapes = [(steps + 1, 2), (steps + 1,), (steps, 2), (steps + 1, 2), (steps + 1, 2)]
-        shapes += [(steps, 2), (steps, 2)]
+        rows = capacity + 1
+        shapes = [(rows, 2), (rows,), (rows, 2), (rows, 2), (rows, 2), (rows, 2), (rows, 2)]
         bufs = tuple(
             tf.fill(tf.concat([shape, [n]], 0), tf.constant(-float(i + 1), dtype))
             for i, shape in enumerate(shapes)
@@ -214,7 +222,7 @@ def _build(surface, steps, dtype):
             lambda t, *_: t < steps,
             body,
             (t, start, zeros, zeros, alive, diverged_at, bufs),
-            maximum_iterations=steps,
+            maximum_iterations=capacity,
         )
         f = fn(pos[0], pos[1])
         alive, diverged_at = check(t, pos, f, alive, diverged_at)
@@ -229,11 +237,11 @@ def _build(surface, steps, dtype):
     return tf.function(run, jit_compile=True, reduce_retracing=False)
 
 
-def _compiled(surface, steps, dtype):
-    key = (int(steps), dtype.name)
+def _compiled(surface, capacity, dtype):
+    key = (int(capacity), dtype.name)
     fn = surface._compiled.get(key)
     if fn is None:
-        fn = surface._compiled[key] = _build(surface, int(steps), dtype)
+        fn = surface._compiled[key] = _build(surface, int(capacity), dtype)
     return fn
 
 
@@ -346,9 +354,13 @@ def simulate(
         tf.constant(hyper["epsilon"].astype(np_dtype)),
         tf.constant(hyper["decay"]),
     ]
-    out = _compiled(surface, steps, dtype)(*args)
+    args.append(tf.constant(steps, tf.int32))
+    out = _compiled(surface, _capacity(steps), dtype)(*args)
     pos, loss, grads, ag, ad, ss, nss, div = (_to_numpy(o) for o in out)
-    pos, grads, ag, ad, ss, nss = (np.swapaxes(a, 1, 2) for a in (pos, grads, ag, ad, ss, nss))
+    # views: the used rows of each bucket-sized buffer, coordinates last
+    pos, ag, ad = (np.swapaxes(a[: steps + 1], 1, 2) for a in (pos, ag, ad))
+    grads, ss, nss = (np.swapaxes(a[:steps], 1, 2) for a in (grads, ss, nss))
+    loss = loss[: steps + 1]
     return Trajectory(
         surface=surface,
         positions=pos,

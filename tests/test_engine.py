@@ -348,8 +348,18 @@ def test_new_hyperparameter_values_never_retrace():
             decay=float(rng.uniform(0, 0.1)),
         )
     assert engine.trace_count() == before
-    # a new step count, a new N, a new dtype or a new surface may trace
-    adaviz.simulate(s, steps=38)
+    # step counts in the same bucket share the graph (33..40 here); a new bucket,
+    # a new N, a new dtype or a new surface trace once
+    t = adaviz.simulate(s, steps=33)
+    assert t.positions.shape == (34, 1, 2) and t.grads.shape == (33, 1, 2)
+    longer = adaviz.simulate(s, steps=37, lr=0.7)
+    shorter = adaviz.simulate(s, steps=33, lr=0.7)
+    for field in FIELDS + ("newton_step_size",):
+        np.testing.assert_array_equal(
+            getattr(shorter, field), getattr(longer, field)[: getattr(shorter, field).shape[0]]
+        )
+    assert engine.trace_count() == before
+    adaviz.simulate(s, steps=41)
     assert engine.trace_count() == before + 1
     adaviz.simulate(s, start=np.zeros((3, 2)), steps=37)
     assert engine.trace_count() == before + 2
