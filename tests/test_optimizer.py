@@ -170,6 +170,19 @@ def test_changed_hyperparameters_act_on_the_next_step_without_retracing():
     np.testing.assert_allclose(opt.accumulators(var)[1].numpy(), accum_delta, rtol=1e-12)
 
 
+def test_hyperparameters_read_inside_tf_function_are_live_tensors():
+    opt = Adadelta(lr=0.5, rho=0.9, epsilon=1e-6, decay=0.01)
+
+    @tf.function
+    def read():
+        return opt.lr, opt.rho, opt.epsilon, opt.decay
+
+    assert [float(v) for v in read()] == [0.5, 0.9, 1e-6, 0.01]
+    opt.lr, opt.rho, opt.epsilon, opt.decay = 0.25, 0.5, 1e-3, 0.0
+    assert [float(v) for v in read()] == [0.25, 0.5, 1e-3, 0.0]
+    assert read.experimental_get_tracing_count() == 1
+
+
 def _linear_regression(seed=0, n=32):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 3))
