@@ -463,8 +463,8 @@ _BUILTINS = {
         start=(-1.5, 2.5),
         formula=r"f(x, y) = (1 - x)^2 + 100\,(y - x^2)^2",
         lesson=(
-            "A curved, narrow valley: Adadelta drops into it quickly, then its step sizes "
-            "must grow from sqrt(epsilon) to crawl along the flat floor to (1, 1)."
+            "A curved, narrow valley: Adadelta's steps start about sqrt(epsilon) long and "
+            "must grow before it drops into the valley and crawls along its flat floor to (1, 1)."
         ),
     ),
     "beale": dict(
@@ -512,8 +512,9 @@ _BUILTINS = {
         start=(-4.5, 1.0),
         formula=r"f(x, y) = \tfrac{1}{2}\,(x^2 + 100\,y^2)",
         lesson=(
-            "Curvature 1 along x and 100 along y, aligned with the axes: Adadelta's "
-            "per-coordinate step sizes approach Newton's 1/|f_ii|, so it does not zig-zag."
+            "Curvatures 1 and 100 along the axes: Adadelta finds a separate step size for "
+            "each coordinate, close to Newton's 1/|f_ii|, so the flat x direction is not held "
+            "back by the steep y direction."
         ),
     ),
     "rotated_ill_conditioned": dict(
@@ -526,8 +527,9 @@ _BUILTINS = {
             r"u = \tfrac{x + y}{\sqrt{2}},\ v = \tfrac{x - y}{\sqrt{2}}"
         ),
         lesson=(
-            "The same bowl turned by 45 degrees: per-coordinate step sizes cannot follow "
-            "a diagonal valley, so Adadelta zig-zags where it was straight before."
+            "The same bowl turned by 45 degrees: both coordinates now feel the steep "
+            "direction, both step sizes shrink to suit it, and progress along the flat "
+            "diagonal slows down."
         ),
     ),
     "saddle": dict(
@@ -538,7 +540,8 @@ _BUILTINS = {
         formula=r"f(x, y) = x^2 - y^2",
         lesson=(
             "Started almost on the ridge, the tiny y-gradient is divided by its own RMS, "
-            "so Adadelta escapes the saddle at (0, 0) far sooner than plain gradient descent."
+            "so Adadelta takes full-sized steps away from the saddle at (0, 0) instead of "
+            "lingering there, then runs downhill without end."
         ),
     ),
     "rastrigin": dict(
