@@ -90,6 +90,15 @@ class Contour(NamedTuple):
     ``levels`` are the same levels in Z units (matplotlib's ``levels=``).
     ``tickvals`` (``color`` units) with ``ticktext`` (Z values) label a colour bar in
     the surface's own units. Map back with ``Z = 10**color - offset + floor``.
+
+    With plotly::
+
+        c = surface.contour(200, levels=25)
+        go.Contour(x=c.x, y=c.y, z=c.color,
+                   contours=dict(start=c.start, end=c.end, size=c.size),
+                   colorbar=dict(tickvals=c.tickvals, ticktext=c.ticktext))
+
+    With matplotlib: ``plt.contour(c.x, c.y, c.Z, levels=c.levels)``.
     """
 
     x: np.ndarray  # (n,) grid x coordinates
@@ -365,8 +374,8 @@ def _scale(Z, n, min_value):
     positive = shifted[shifted > 0]
     log = bool(positive.size and top / max(float(np.median(positive)), 1e-300) > 10.0)
     if log:
-        # offset: the 1st percentile of positive heights, but at most top/1e6 below top
-        offset = max(float(np.percentile(positive, 1.0)), top * 1e-8)
+        # offset: about the lowest heights on the grid (0.1th percentile), >= top / 1e6
+        offset = max(float(np.percentile(positive, 0.1)), top * 1e-6)
         color = np.log10(np.maximum(Z - floor, 0.0) + offset)
         start = math.log10(offset)
         end = math.log10(top + offset)
