@@ -124,7 +124,9 @@ def _numeric_array(name, value):
     arr = arr.astype(np.float32)
     if not np.all(np.isfinite(arr)):
         bad = int(np.flatnonzero(~np.isfinite(arr.reshape(-1)))[0])
-        raise ValueError(f"{name} must be finite, got {arr.reshape(-1)[bad]!r} at flat index {bad}")
+        raise ValueError(
+            f"{name} must be finite, got {float(arr.reshape(-1)[bad])!r} at flat index {bad}"
+        )
     return arr
 
 
