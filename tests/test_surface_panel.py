@@ -576,3 +576,21 @@ def test_module_docstring_names_the_css_classes():
     doc = surface_module.__doc__
     for cls in ("adaviz-surface-panel", "adaviz-rho", '"trajectory"'):
         assert cls in doc
+
+
+def test_full_widget_state_is_the_current_figure(panel):
+    """Views created late (Voila, a reloaded page) get the figure as it is now."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    panel.controls["rho"].value = 0.777
+    fig = panel.figures["surface"]
+    state, paths, buffers = _remove_buffers(fig.get_state())
+    data = state["_widget_data"]
+    index = [t.get("name") for t in data].index("trajectory")
+    x_path = paths.index(["_widget_data", index, "x", "buffer"])
+    dtype = data[index]["x"]["dtype"]
+    x = np.frombuffer(buffers[x_path], dtype=dtype)
+    np.testing.assert_array_equal(x, drawn_path(panel)[:, 0])
+    assert state["_widget_layout"]["xaxis"]["range"] == [-2.0, 2.0]
+    # a single-key sync is untouched
+    assert set(fig.get_state("_py2js_update")) == {"_py2js_update"}

@@ -65,8 +65,30 @@ N_GHOSTS = 5
 #: default minimum time between two redraws when an event loop is running, in seconds.
 THROTTLE = 0.04
 
-_CONTOUR_W, _CONTOUR_H = 520, 600
-_SMALL_W, _SMALL_H = 470, 200
+_CONTOUR_W, _CONTOUR_H = 480, 585
+_SMALL_W, _SMALL_H = 455, 195
+_CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
+
+
+class _LiveFigure(go.FigureWidget):
+    """A ``FigureWidget`` whose full widget state is the figure as it is now.
+
+    plotly syncs ``_widget_data``/``_widget_layout`` only at construction and sends later
+    changes as update messages; a view created after those messages (Voila, a reloaded
+    page, ``ipywidgets.embed``) would show the construction-time figure. Asking for the
+    full state returns the current data and layout instead.
+    """
+
+    def get_state(self, key=None, drop_defaults=False):
+        from plotly.serializers import _py_to_js
+
+        state = super().get_state(key=key, drop_defaults=drop_defaults)
+        current = self.__dict__  # (absent while plotly's constructor opens the comm)
+        if "_widget_data" in state and "_data" in current:
+            state["_widget_data"] = _py_to_js(current["_data"], None)
+        if "_widget_layout" in state and "_layout" in current:
+            state["_widget_layout"] = _py_to_js(current["_layout"], None)
+        return state
 
 
 def _running_loop():
@@ -184,7 +206,7 @@ class SurfacePanel(widgets.VBox):
             value=key,
             description="surface",
             style=style,
-            layout=widgets.Layout(width="330px"),
+            layout=widgets.Layout(width=_CONTROL_WIDTH),
         )
         self._steps = widgets.IntSlider(
             value=steps,
@@ -194,7 +216,7 @@ class SurfacePanel(widgets.VBox):
             description="steps",
             continuous_update=False,
             style=style,
-            layout=widgets.Layout(width="330px"),
+            layout=widgets.Layout(width=_CONTROL_WIDTH),
         )
         self._scrubber = widgets.IntSlider(
             value=0,
@@ -204,7 +226,7 @@ class SurfacePanel(widgets.VBox):
             description="step",
             continuous_update=True,
             style=style,
-            layout=widgets.Layout(width="520px"),
+            layout=widgets.Layout(width="390px"),
         )
         self._play = widgets.Play(
             value=0,
@@ -221,7 +243,15 @@ class SurfacePanel(widgets.VBox):
             icon="thumb-tack",
             tooltip="Keep the current path as a faint ghost to compare with the next one",
         )
-        self._clear = widgets.Button(description="clear ghosts", icon="eraser")
+        self._clear = widgets.Button(
+            description="clear",
+            icon="eraser",
+            tooltip="Remove the ghost paths",
+            layout=widgets.Layout(width="100px"),
+        )
+        self._pin.layout = widgets.Layout(width="100px")
+        for control in (*self._hp.sliders.values(), self._hp.preset):
+            control.layout = widgets.Layout(width=_CONTROL_WIDTH)
         self._surface_select.observe(self._surface_chosen, names="value")
         self._steps.observe(lambda _: self._request(), names="value")
         self._scrubber.observe(self._scrubbed, names="value")
@@ -246,12 +276,12 @@ class SurfacePanel(widgets.VBox):
             control.add_class(f"adaviz-{name.replace('_', '-')}")
 
         # -- text -------------------------------------------------------------------
-        self._title = widgets.HTMLMath(layout=widgets.Layout(width="990px"))
-        self._readouts = widgets.HTMLMath(layout=widgets.Layout(width="990px"))
+        self._title = widgets.HTMLMath(layout=widgets.Layout(width="930px"))
+        self._readouts = widgets.HTMLMath(layout=widgets.Layout(width="930px"))
         self._readouts.add_class("adaviz-readouts")
-        self._code = widgets.HTML(layout=widgets.Layout(width="990px"))
+        self._code = widgets.HTML(layout=widgets.Layout(width="930px"))
         self._code.add_class("adaviz-code")
-        self._cursor_label = widgets.HTML(layout=widgets.Layout(width="300px"))
+        self._cursor_label = widgets.HTML(layout=widgets.Layout(width="230px"))
 
         # -- figures (created once) ---------------------------------------------------
         self._figures = {
@@ -290,7 +320,7 @@ class SurfacePanel(widgets.VBox):
         )
         super().__init__(
             [self._title, controls_box, views, playback, self._readouts, self._code],
-            layout=widgets.Layout(width="1000px"),
+            layout=widgets.Layout(width="940px"),
         )
         self.add_class("adaviz-surface-panel")
         self._dirty = True
@@ -689,7 +719,7 @@ class SurfacePanel(widgets.VBox):
             {"orientation": "h", "y": -0.1, "yanchor": "top", "x": 0.0, "xanchor": "left"}
         )
         lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
-        return go.FigureWidget(data=traces, layout=lay)
+        return _LiveFigure(data=traces, layout=lay)
 
     def _make_accumulator_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -718,7 +748,7 @@ class SurfacePanel(widgets.VBox):
             yaxis=F.axis("E[g²]: (loss/x)², E[Δx²]: x²", log=True),
             shapes=[F.cursor_line()],
         )
-        return go.FigureWidget(data=traces, layout=lay)
+        return _LiveFigure(data=traces, layout=lay)
 
     def _make_step_size_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -748,7 +778,7 @@ class SurfacePanel(widgets.VBox):
             yaxis=F.axis("step size (x²/loss)", log=True),
             shapes=[F.cursor_line()],
         )
-        return go.FigureWidget(data=traces, layout=lay)
+        return _LiveFigure(data=traces, layout=lay)
 
     def _make_loss_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -789,7 +819,7 @@ class SurfacePanel(widgets.VBox):
             shapes=[F.cursor_line()],
             showlegend=False,
         )
-        return go.FigureWidget(data=traces, layout=lay)
+        return _LiveFigure(data=traces, layout=lay)
 
     def _surface_figure_clicks(self):
         fig = self._figures["surface"]
