@@ -376,14 +376,19 @@ PAGE_JS = r"""
       state.lastMutation = performance.now();
       if (state.observer) state.observer.disconnect();
       state.done = new Promise(resolve => { state.resolve = resolve; });
-      state.observer = new MutationObserver(() => {
+      state.firstPlot = null;
+      state.observer = new MutationObserver(records => {
         const now = performance.now();
         state.lastMutation = now;
         if (!state.resolve || state.t0 === null) return;
+        if (state.firstPlot === null &&
+            records.some(r => r.target.closest && r.target.closest('.js-plotly-plot'))) {
+          state.firstPlot = now - state.t0;
+        }
         const d = currentD();
         if (d !== null && d !== state.d0) {
           const r = state.resolve; state.resolve = null;
-          r({latency: now - state.t0, d});
+          r({latency: now - state.t0, firstPlot: state.firstPlot, d});
         }
       });
       state.observer.observe(state.root, {subtree: true, childList: true, attributes: true,
@@ -392,7 +397,8 @@ PAGE_JS = r"""
     },
     wait(timeoutMs) {
       return Promise.race([state.done, new Promise(r => setTimeout(
-        () => r({latency: null, d: currentD(), keydownSeen: state.t0 !== null}), timeoutMs))]);
+        () => r({latency: null, firstPlot: state.firstPlot, d: currentD(),
+                 keydownSeen: state.t0 !== null}), timeoutMs))]);
     },
     quiet(ms, timeoutMs) {
       // Resolve once the panel's plots have not changed for `ms` (all views settled).
@@ -456,12 +462,25 @@ def press_and_time(
         page (``performance.now()`` in a capturing keydown listener to the MutationObserver
         callback that sees the new ``d``).
     """
+    result, before = press_and_measure(page, key, handle, root, name, timeout)
+    return result["latency"], before, result["d"]
+
+
+def press_and_measure(
+    page, key, handle=RHO_HANDLE, root=PANEL, name="trajectory", timeout=CHANGE_TIMEOUT
+):
+    """Like ``press_and_time``; returns (the page's result dict, d before the press).
+
+    The dict has ``latency`` (ms to the trajectory change, None on timeout), ``firstPlot``
+    (ms to the first DOM mutation inside any plotly plot of the panel: the kernel's reply
+    has arrived and a figure started redrawing) and ``d``.
+    """
     install_page_js(page)
     page.focus(handle)
     before = page.evaluate("([r, n]) => window.__adaviz.arm(r, n)", [root, name])
     page.keyboard.press(key)
     result = page.evaluate("t => window.__adaviz.wait(t)", timeout * 1000)
-    return result["latency"], before, result["d"]
+    return result, before
 
 
 def wait_quiet(page, ms=300, timeout=CHANGE_TIMEOUT):
