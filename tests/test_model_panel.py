@@ -4,8 +4,10 @@ Reference numbers are recomputed here in float64 numpy from the optimizer's slot
 variables and the model's weights (never read back from the panel's own arrays).
 """
 
+import ast
 import asyncio
 import time
+from pathlib import Path
 
 import ipywidgets
 import keras
@@ -404,3 +406,53 @@ def test_model_that_does_not_fit_the_data_is_refused_untrained():
         adaviz.ModelPanel(_mlp(outputs=2), data=(X, Y * 2), loss="sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match=r"x_val must have samples of shape \(2,\) like x"):
         adaviz.ModelPanel(_mlp(), data=(X, Y), loss="mse", validation_data=(X[:, :1], Y))
+
+
+def test_play_keeps_a_real_kernel_responsive():
+    """In a real ipykernel: cells run and widget messages are handled while training plays."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(Path(__file__).parents[1]))
+
+    def run(code):
+        reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return reply
+
+    def value(expr):
+        outputs = []
+
+        def hook(msg):
+            if msg["msg_type"] == "execute_result":
+                outputs.append(msg["content"]["data"]["text/plain"])
+
+        reply = kc.execute_interactive(expr, timeout=120, output_hook=hook)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return ast.literal_eval(outputs[-1])
+
+    try:
+        run("import adaviz\np = adaviz.ModelPanel(seed=0)\np.play()")
+        first = value("p.steps")
+        time.sleep(1.0)
+        second, playing = value("(p.steps, p.playing)")
+        assert playing and second > first  # training went on between the cells
+        # a slider drag as the browser sends it: a comm message to the widget's model
+        model_id = value("p.controls['rho'].model_id")
+        msg = kc.session.msg(
+            "comm_msg",
+            {
+                "comm_id": model_id,
+                "data": {"method": "update", "state": {"value": 0.8}, "buffer_paths": []},
+            },
+        )
+        kc.shell_channel.send(msg)
+        deadline = time.time() + 30
+        while value("p.optimizer.rho") != pytest.approx(0.8):
+            assert time.time() < deadline, "the slider message was not handled while playing"
+            time.sleep(0.2)
+        third, playing = value("(p.steps, p.playing)")
+        assert playing and third > second
+        run("p.pause()")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
