@@ -367,7 +367,11 @@ class Adadelta(keras.optimizers.Optimizer):
     # ------------------------------------------------------------------ config
 
     def get_config(self):
-        """Keras 3 config plus the legacy keys ``lr``, ``rho``, ``epsilon``, ``decay``."""
+        """Keras 3 config plus ``lr``, ``rho``, ``epsilon``, ``decay`` as plain floats.
+
+        Also ``track_step_size``. With a schedule, ``lr`` (like ``learning_rate``) holds the
+        schedule's serialized config.
+        """
         config = super().get_config()
         config.update(
             {

@@ -7,7 +7,7 @@ parameter, gradient and two accumulators, write parameter and two accumulators) 
 bandwidth measured here on a 128 MB array. Candidates are timed round-robin; the minimum
 is printed next to the median as a hint of how loaded the machine was.
 
-Run: ``python benchmarks/bench_optimizer.py [--steps 30]``. Prints ratios measured in
+Run: ``python benchmarks/bench_optimizer.py [--steps 50]``. Prints ratios measured in
 this one run; never used as a timed test.
 """
 
@@ -113,7 +113,7 @@ def _timed(fn):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=30, help="timed steps (>= 20)")
+    parser.add_argument("--steps", type=int, default=50, help="timed steps (>= 20)")
     args = parser.parse_args()
     values, grads = make_problem()
     n_params = sum(int(np.prod(s)) for s in SHAPES)
