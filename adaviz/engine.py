@@ -29,7 +29,10 @@ from adaviz.surfaces import Surface, get
 
 tf = import_tensorflow()
 
-from tensorflow.compiler.tf2xla.python import xla as _xla  # noqa: E402
+try:  # XLA's in-place dynamic-update-slice, the natural way to fill a recording buffer
+    from tensorflow.compiler.tf2xla.python import xla as _xla
+except ImportError:  # pragma: no cover - a TensorFlow build without the tf2xla Python ops
+    _xla = None
 
 __all__ = ["simulate", "Trajectory", "trace_count", "MAX_STEPS"]
 
@@ -155,6 +158,8 @@ def _diag_hessian_and_grad(fn, x, y):
 
 def _write(buffer, t, value):
     """``buffer[t] = value`` in place (an XLA dynamic-update-slice)."""
+    if _xla is None:  # pragma: no cover
+        return tf.tensor_scatter_nd_update(buffer, [[t]], value[None])
     index = [t] + [0] * (len(buffer.shape) - 1)
     return _xla.dynamic_update_slice(buffer, value[None], index)
 
