@@ -49,9 +49,7 @@ def check_hyperparameter(name, value, *, allow_array=False):
         except Exception as exc:  # pragma: no cover - exotic objects
             raise ValueError(f"{must}, got {value!r}") from exc
         if arr.dtype.kind not in "iuf" or arr.dtype == np.bool_:
-            raise ValueError(
-                f"{must}, got {_describe(value)} of dtype {arr.dtype} (numbers only)"
-            )
+            raise ValueError(f"{must}, got {_describe(value)} of dtype {arr.dtype} (numbers only)")
         if arr.ndim > 1:
             raise ValueError(
                 f"{name} must be a number or a 1-D array of numbers, "

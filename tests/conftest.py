@@ -5,8 +5,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import adaviz  # noqa: E402,F401  (imports TensorFlow quietly)
 import tensorflow as tf  # noqa: E402
+
+import adaviz  # noqa: E402,F401  (imports TensorFlow quietly)
 
 _cpus = tf.config.list_physical_devices("CPU")
 try:

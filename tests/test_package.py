@@ -3,8 +3,9 @@
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import adaviz
 
@@ -43,7 +44,9 @@ def test_import_keeps_tensorflow_start_up_noise_out():
 
 
 def test_user_log_level_is_respected():
-    proc = _run("import os, adaviz; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])", TF_CPP_MIN_LOG_LEVEL="0")
+    proc = _run(
+        "import os, adaviz; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])", TF_CPP_MIN_LOG_LEVEL="0"
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "0"
     # the user asked for everything, so TensorFlow's own start-up messages come through

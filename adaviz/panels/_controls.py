@@ -42,13 +42,17 @@ def check_in_slider_range(name, value):
     """Validate a hyperparameter and check that the panel's slider can show it."""
     value = check_hyperparameter(name, value)
     ranges = {
-        "lr": (10**LR_EXP[0], 10**LR_EXP[1]),
+        "lr": (10 ** LR_EXP[0], 10 ** LR_EXP[1]),
         "rho": RHO_RANGE,
-        "epsilon": (10**EPS_EXP[0], 10**EPS_EXP[1]),
+        "epsilon": (10 ** EPS_EXP[0], 10 ** EPS_EXP[1]),
         "decay": DECAY_RANGE,
     }
     low, high = ranges[name]
-    if not (low <= value <= high) and not math.isclose(value, low) and not math.isclose(value, high):
+    if (
+        not (low <= value <= high)
+        and not math.isclose(value, low)
+        and not math.isclose(value, high)
+    ):
         raise ValueError(
             f"{name} must be in [{low:g}, {high:g}] for the panel's slider, got {value!r}"
         )
@@ -75,28 +79,57 @@ class HyperparameterControls:
         self._pending = False
 
         self.lr = widgets.FloatLogSlider(
-            value=values["lr"], base=10, min=LR_EXP[0], max=LR_EXP[1], step=0.05,
-            description="lr (learning rate)", readout_format=".3g",
-            continuous_update=True, style=_STYLE, layout=_LAYOUT,
+            value=values["lr"],
+            base=10,
+            min=LR_EXP[0],
+            max=LR_EXP[1],
+            step=0.05,
+            description="lr (learning rate)",
+            readout_format=".3g",
+            continuous_update=True,
+            style=_STYLE,
+            layout=_LAYOUT,
         )
         self.rho = widgets.FloatSlider(
-            value=values["rho"], min=RHO_RANGE[0], max=RHO_RANGE[1], step=0.005,
-            description="ρ (rho, decay of E[·])", readout_format=".3f",
-            continuous_update=True, style=_STYLE, layout=_LAYOUT,
+            value=values["rho"],
+            min=RHO_RANGE[0],
+            max=RHO_RANGE[1],
+            step=0.005,
+            description="ρ (rho, decay of E[·])",
+            readout_format=".3f",
+            continuous_update=True,
+            style=_STYLE,
+            layout=_LAYOUT,
         )
         self.epsilon = widgets.FloatLogSlider(
-            value=values["epsilon"], base=10, min=EPS_EXP[0], max=EPS_EXP[1], step=0.1,
-            description="ε (epsilon)", readout_format=".1e",
-            continuous_update=True, style=_STYLE, layout=_LAYOUT,
+            value=values["epsilon"],
+            base=10,
+            min=EPS_EXP[0],
+            max=EPS_EXP[1],
+            step=0.1,
+            description="ε (epsilon)",
+            readout_format=".1e",
+            continuous_update=True,
+            style=_STYLE,
+            layout=_LAYOUT,
         )
         self.decay = widgets.FloatSlider(
-            value=values["decay"], min=DECAY_RANGE[0], max=DECAY_RANGE[1], step=0.001,
-            description="decay (lr / (1 + decay·t))", readout_format=".3f",
-            continuous_update=True, style=_STYLE, layout=_LAYOUT,
+            value=values["decay"],
+            min=DECAY_RANGE[0],
+            max=DECAY_RANGE[1],
+            step=0.001,
+            description="decay (lr / (1 + decay·t))",
+            readout_format=".3f",
+            continuous_update=True,
+            style=_STYLE,
+            layout=_LAYOUT,
         )
         self.preset = widgets.Dropdown(
-            options=[CUSTOM, *PRESETS], value=self._matching_preset(),
-            description="preset", style=_STYLE, layout=_LAYOUT,
+            options=[CUSTOM, *PRESETS],
+            value=self._matching_preset(),
+            description="preset",
+            style=_STYLE,
+            layout=_LAYOUT,
         )
         self.reset = widgets.Button(
             description="reset", icon="undo", tooltip="Back to the starting settings"
@@ -144,13 +177,17 @@ class HyperparameterControls:
 
     # -- internals ------------------------------------------------------------
     def _matching_preset(self):
-        current = {name: float(s.value) for name, s in self.sliders.items()} if hasattr(
-            self, "decay"
-        ) else None
+        current = (
+            {name: float(s.value) for name, s in self.sliders.items()}
+            if hasattr(self, "decay")
+            else None
+        )
         if current is None:
             current = self.initial
         for name, preset in PRESETS.items():
-            if all(math.isclose(current[k], v, rel_tol=1e-9, abs_tol=1e-12) for k, v in preset.items()):
+            if all(
+                math.isclose(current[k], v, rel_tol=1e-9, abs_tol=1e-12) for k, v in preset.items()
+            ):
                 return name
         return CUSTOM
 
