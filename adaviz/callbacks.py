@@ -405,7 +405,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
             lr_t = decayed_lr(opt.lr, opt.decay, iterations)
             eps = opt.epsilon
         else:
-            lr_t = float(keras.ops.convert_to_numpy(opt.learning_rate))
+            lr_t = float(tf.convert_to_tensor(_tf_variable(opt.learning_rate)).numpy())
             eps = float(opt.epsilon)
         self._lr_var.assign(lr_t)
         self._eps_var.assign(eps)
