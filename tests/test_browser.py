@@ -138,5 +138,6 @@ def test_dashboard_in_voila(page, root_dir, tmp_path):
             check_rho_moves_trajectory(page, "voila-dashboard")
             total = page.locator(".js-plotly-plot").count()
             assert bh.wait_plots_rendered(page, None, total) == total
-            # Voila shows no code: no input cells in the page.
-            assert page.locator(".jp-InputArea, .jp-InputPrompt").count() == 0
+            # Voila shows no code: no code-cell inputs or editors in the page.
+            code = ".jp-CodeCell .jp-InputArea, .jp-InputArea-editor, .cm-editor, .jp-InputPrompt"
+            assert page.locator(code).count() == 0
