@@ -594,3 +594,38 @@ def test_full_widget_state_is_the_current_figure(panel):
     assert state["_widget_layout"]["xaxis"]["range"] == [-2.0, 2.0]
     # a single-key sync is untouched
     assert set(fig.get_state("_py2js_update")) == {"_py2js_update"}
+
+
+def test_rho_one_and_snapshot(panel):
+    panel.set_values(rho=1.0, lr=0.001)  # the averages never move: plain gradient descent
+    r = panel.readouts
+    assert math.isinf(r["first_step_formula"])
+    assert "undefined at ρ = 1" in r["text"]
+    t = panel.trajectory
+    # with rho = 1 the step size is lr·√ε/√ε = lr exactly (float32)
+    np.testing.assert_allclose(t.step_size[:50, 0], 0.001, rtol=1e-6)
+    snap = panel.snapshot()
+    assert '"name":"trajectory"' in snap.data and "<html" not in snap.data
+    with pytest.raises(ValueError, match="lr must be in"):
+        panel.set_values(lr=100.0)
+    with pytest.raises(ValueError, match="unknown hyperparameter 'beta'"):
+        panel.set_values(beta=0.5)
+
+
+def test_custom_surface_named_like_a_builtin():
+    own = adaviz.Surface(
+        lambda x, y: x**2 + y**2,
+        domain=((-1, 1), (-1, 1)),
+        minima=[(0, 0)],
+        start=(0.5, 0.5),
+        name="rosenbrock",
+    )
+    p = SurfacePanel(own, steps=500)
+    keys = [v for _, v in p.controls["surface"].options]
+    assert "rosenbrock" in keys and p.controls["surface"].value == "rosenbrock (custom)"
+    assert p.surface is own
+    p.controls["surface"].value = "rosenbrock"
+    assert p.surface is adaviz.surfaces.get("rosenbrock")
+    p.controls["surface"].value = "rosenbrock (custom)"
+    assert p.surface is own
+    assert_path_is_simulate(p, own, own.start)
