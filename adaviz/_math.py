@@ -13,7 +13,7 @@ Legacy decay: ``lr_t = lr / (1 + decay * t)`` with ``t`` the number of steps tak
 before this one, so the first step uses ``lr``.
 
 The optimizer (:mod:`adaviz.optimizer`) and the trajectory engine
-(:mod:`adaviz.simulate`) both call :func:`adadelta_step`.
+(:mod:`adaviz.engine`) both call :func:`adadelta_step`.
 """
 
 from __future__ import annotations
