@@ -450,6 +450,16 @@ def test_updates_in_place_one_message_per_figure_float_buffers(panel):
                 assert isinstance(_py_to_js(arr, None)["buffer"], memoryview)
             assert not list(_numbers_lists(msg["style_data"])), fig_name
 
+    # a surface change with ghosts pinned (they are cleared): still one message per figure
+    panel.pin()
+    messages.clear()
+    panel.controls["surface"].value = "beale"
+    panel.flush()
+    for fig_name in FIGURES:
+        assert messages.kinds(fig_name) == ["_py2js_update"], fig_name
+    assert panel.ghosts == []
+    traces = engine.trace_count()  # a new surface may compile once; nothing after that
+
     # clicks, scrubbing, pins and clears do not add figures or traces either
     panel._clicked(None, type("P", (), {"xs": [0.5], "ys": [0.5]})(), None)
     panel.controls["step"].value = 10

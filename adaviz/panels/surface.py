@@ -31,6 +31,12 @@ Stable CSS classes (for browser tests and custom styling), added with ``add_clas
     ``adaviz-figure-surface`` / ``-accumulators`` / ``-step-size`` / ``-loss`` on the
     figures. The path's trace is named ``"trajectory"`` (its legend entry reads so).
 
+Views created late:
+    plotly's ``FigureWidget`` normally keeps its construction-time figure as widget state
+    and sends every later change as a message, so a view opened afterwards (Voila, a
+    reloaded browser tab) would show the old figure. The panel's figures report their
+    current data and layout as their full state, so such views show what Python holds.
+
 Without a kernel:
     ``panel.to_html(path)`` writes a standalone HTML page of the current views (plotly.js
     embedded by default). When the panel is displayed, its mimebundle also carries a
@@ -45,6 +51,7 @@ Without a kernel:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import math
 import time
@@ -892,6 +899,14 @@ class SurfacePanel(widgets.VBox):
         }
 
     def _draw(self):
+        """Run the engine and update every view: one ``batch_update`` (one message) per
+        figure, however many of its traces and layout properties change."""
+        with contextlib.ExitStack() as stack:
+            for fig in self._figures.values():
+                stack.enter_context(fig.batch_update())
+            self._draw_in_batch()
+
+    def _draw_in_batch(self):
         surface_changed = self._surface_dirty
         if surface_changed:
             self._surface_dirty = False
