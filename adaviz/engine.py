@@ -239,7 +239,11 @@ def _build(surface, capacity, dtype):
         b_ad = _write(b_ad, t, tf.where(keep, accum_delta, nan))
         return b_pos, b_loss, b_grad, b_ag, b_ad, b_ss, b_nss, diverged_at
 
-    return tf.function(run, jit_compile=True, reduce_retracing=False)
+    compiled = tf.function(run, jit_compile=True, reduce_retracing=False)
+    # One function per (surface, bucket, dtype) is by design, so TensorFlow's "frequent
+    # retracing" warning (it counts traces of `run` across surfaces) would only be noise.
+    compiled._omit_frequent_tracing_warning = True
+    return compiled
 
 
 def _compiled(surface, capacity, dtype):
