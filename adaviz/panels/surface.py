@@ -13,6 +13,11 @@ How it updates:
     ``batch_update()``. Arrays sent to the browser are 1-D float32/float64, which plotly
     ships as binary buffers.
 
+Clicking the contour:
+    plotly reports the clicked grid point of the contour (``grid_size`` points per axis),
+    so a click sets the start to the nearest grid point; clicking the path, a marker or a
+    minimum starts from that point exactly.
+
 Coalescing rapid changes:
     With a running asyncio event loop (a Jupyter kernel), the first change after a quiet
     period is drawn at once; further changes within ``throttle`` seconds only mark the
@@ -627,7 +632,8 @@ class SurfacePanel(widgets.VBox):
                 line={"width": 0.5, "color": "rgba(0,0,0,0.25)"},
                 colorbar={"thickness": 12, "len": 0.8, "title": {"text": "loss", "side": "right"}},
                 showlegend=False,
-                hoverinfo="skip",
+                # not "skip": that would also stop the click events that set the start
+                hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>click to start here<extra></extra>",
             )
         ]
         for slot in range(N_GHOSTS):
