@@ -289,6 +289,33 @@ def test_play_runs_on_the_event_loop_and_stays_responsive():
     assert panel.steps == n + 1
 
 
+def test_restart_while_playing_makes_one_restart_per_drag(tmp_path):
+    panel = adaviz.ModelPanel(seed=7, mode="restart")
+
+    async def session():
+        panel.play()
+        await asyncio.sleep(0.4)
+        for rho in (0.9, 0.88, 0.86, 0.85):  # one drag of the slider
+            panel.controls["rho"].value = rho
+            await asyncio.sleep(0.02)
+        assert panel.optimizer.rho == pytest.approx(0.95)  # waits for the drag to end
+        await asyncio.sleep(0.6)
+        assert panel.optimizer.rho == pytest.approx(0.85)
+        assert len(panel.ghosts) == 1 and "ρ 0.95" in panel.ghosts[0]
+        await asyncio.sleep(0.2)
+        panel.pause()
+        await asyncio.sleep(0.05)
+
+    asyncio.run(session())
+    np.testing.assert_allclose(panel.history["rho"], 0.85)  # the new run: final value only
+    assert panel.steps > 0
+    # static export of the current views
+    text = panel.to_html(tmp_path / "panel.html").read_text()
+    assert "Decision boundary" in text and "plotly" in text
+    bundle = panel._repr_mimebundle_()
+    assert "text/html" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
+
+
 def test_play_without_event_loop_uses_a_thread():
     panel = adaviz.ModelPanel(seed=6, data="regression")
     assert "fit" in panel.figures and "boundary" not in panel.figures

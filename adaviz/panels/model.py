@@ -67,6 +67,8 @@ MODES = ("continue", "restart")
 YIELD_EVERY = 0.02
 #: decision-boundary grid resolution (points per axis).
 GRID = 50
+#: in restart mode while playing, a restart waits until the controls rest this long.
+RESTART_DEBOUNCE = 0.25
 #: while playing, redraws may take at most this fraction of the time (fewer redraws
 #: per second on a slow machine, so training keeps most of the CPU).
 DRAW_BUDGET = 0.1
@@ -361,6 +363,7 @@ class ModelPanel(widgets.VBox):
         self._playing = False
         self._runner = None  # asyncio task or thread
         self._generation = 0  # bumped by every play(), so a stale loop stops
+        self._pending_restart = None  # a debounced restart (asyncio TimerHandle)
         self._traces = 0  # tf.function traces of the training step (should stay at 2)
         self._refresh_count = 0
         self._last_refresh = -math.inf
@@ -641,20 +644,25 @@ class ModelPanel(widgets.VBox):
         if not force and now - self._last_refresh < self._refresh_interval:
             return False
         self._last_refresh = now
-        with self._lock:
-            count = int(self._count.numpy())
-            if (
-                self._x_val is not None
-                and count > 0
-                and (not self._val[0] or self._val[0][-1] != count)
-            ):
-                self._val[0].append(count)
-                self._val[1].append(float(self._val_loss_fn().numpy()))
-                if len(self._val[0]) > self._history_size:
-                    del self._val[0][0], self._val[1][0]
-            history = self.history
-            step_sizes = [a.numpy() for a in self._read_step_sizes()]
-            prediction = self._prediction() if self._grid is not None else None
+        with self._lock:  # one redraw at a time (a training thread redraws too)
+            self._redraw(now)
+        return True
+
+    def _redraw(self, now):
+        """Pull the state and update every figure (the caller holds the lock)."""
+        count = int(self._count.numpy())
+        if (
+            self._x_val is not None
+            and count > 0
+            and (not self._val[0] or self._val[0][-1] != count)
+        ):
+            self._val[0].append(count)
+            self._val[1].append(float(self._val_loss_fn().numpy()))
+            if len(self._val[0]) > self._history_size:
+                del self._val[0][0], self._val[1][0]
+        history = self.history
+        step_sizes = [a.numpy() for a in self._read_step_sizes()]
+        prediction = self._prediction() if self._grid is not None else None
         self._views.update(
             step=history["step"],
             loss=history["loss"],
@@ -669,27 +677,39 @@ class ModelPanel(widgets.VBox):
         self._readouts.value = self._readout_html(history)
         self._refresh_count += 1
         self._draw_seconds = time.perf_counter() - now
-        return True
 
     def to_html(self, path, *, include_plotlyjs=True):
-        """Write a standalone HTML page of the current views to ``path``."""
+        """Write a standalone HTML page of the current views and readouts to ``path``.
+
+        Args:
+            path: file to write.
+            include_plotlyjs: ``True`` embeds plotly.js (works offline), ``"cdn"`` links it.
+
+        Returns:
+            The path written, as a ``pathlib.Path``.
+        """
         from pathlib import Path
 
-        page = F.figures_html(
-            self._views.widgets(),
+        path = Path(path)
+        path.write_text(self._html(include_plotlyjs, full=True), encoding="utf-8")
+        return path
+
+    def _html(self, include_plotlyjs, full):
+        figs = self._views.widgets()
+        return F.figures_html(
+            [figs[0::2], figs[1::2]],  # the widget's two columns
             title="adaviz ModelPanel",
             header_html=f"<p>{self._readouts.value}</p>",
             include_plotlyjs=include_plotlyjs,
+            full=full,
         )
-        Path(path).write_text(page, encoding="utf-8")
-        return Path(path)
 
     def _repr_mimebundle_(self, **kwargs):
         data = super()._repr_mimebundle_(**kwargs)
         if self._static_fallback and isinstance(data, dict):
             try:
                 data = dict(data)
-                data["text/html"] = F.figures_html(self._views.widgets(), include_plotlyjs="cdn")
+                data["text/html"] = self._html("cdn", full=False)
             except Exception:  # the live widget matters more than the fallback
                 pass
         return data
@@ -987,18 +1007,28 @@ class ModelPanel(widgets.VBox):
         opt.decay = values["decay"]
 
     def _hyper_changed(self):
-        with self._lock:
-            self._apply_to_optimizer()
-            if self._mode.value == "restart":
-                self._archive_run()
-                self._restore_start()
-            else:
-                self._log_change()
-        self._after_change()
+        self._changed()
 
     def _batch_changed(self, change):
+        self._changed()
+
+    def _changed(self):
+        """A setting moved: apply it now, or (restarting while playing on an event loop)
+        once the slider has rested for ``RESTART_DEBOUNCE`` seconds, so one drag makes one
+        restart and one ghost rather than dozens."""
+        loop = _running_loop()
+        if self._mode.value == "restart" and self._playing and loop is not None:
+            if self._pending_restart is not None:
+                self._pending_restart.cancel()
+            self._pending_restart = loop.call_later(RESTART_DEBOUNCE, self._apply_change)
+            return
+        self._apply_change()
+
+    def _apply_change(self):
+        self._pending_restart = None
         with self._lock:
-            self._batch_size.assign(int(change["new"]))
+            self._apply_to_optimizer()
+            self._batch_size.assign(int(self._batch.value))
             if self._mode.value == "restart":
                 self._archive_run()
                 self._restore_start()
@@ -1033,7 +1063,7 @@ class ModelPanel(widgets.VBox):
 
     def _archive_run(self):
         history = self.history
-        if len(history["loss"]) == 0:
+        if len(history["loss"]) < 2:  # a ghost needs a curve, not a point
             return
         steps, loss = thin(history["step"].astype(np.float64), history["loss"], limit=MAX_POINTS)
         self._ghosts.append((self._run_label(), steps, loss))
