@@ -67,19 +67,20 @@ def log_histogram(values_by_layer, bins=HIST_BINS):
         count array per layer. Non-positive and non-finite values are left out.
         ``edges`` is ``None`` when no layer has a positive value.
     """
-    cleaned = []
+    logs = []
     for values in values_by_layer:
         arr = np.asarray(values, dtype=np.float64).reshape(-1)
-        cleaned.append(arr[np.isfinite(arr) & (arr > 0)])
-    nonempty = [a for a in cleaned if a.size]
+        logs.append(np.log10(arr[np.isfinite(arr) & (arr > 0)]))
+    nonempty = [a for a in logs if a.size]
     if not nonempty:
-        return None, [np.zeros(bins) for _ in cleaned]
-    lo = min(float(np.log10(a.min())) for a in nonempty)
-    hi = max(float(np.log10(a.max())) for a in nonempty)
+        return None, [np.zeros(bins) for _ in logs]
+    lo = min(float(a.min()) for a in nonempty)
+    hi = max(float(a.max()) for a in nonempty)
     if hi - lo < 1e-6:  # all equal: a one-decade window around the value
         lo, hi = lo - 0.5, hi + 0.5
-    edges = np.logspace(lo, hi, bins + 1)
-    counts = [np.histogram(a, bins=edges)[0].astype(np.float64) for a in cleaned]
+    log_edges = np.linspace(lo, hi, bins + 1)  # binned in log10, so min and max are inside
+    counts = [np.histogram(a, bins=log_edges)[0].astype(np.float64) for a in logs]
+    edges = 10.0**log_edges
     return edges, counts
 
 
