@@ -622,10 +622,10 @@ class SurfacePanel(widgets.VBox):
     def _make_surface_figure(self):
         empty = np.zeros(0, dtype=np.float64)
         traces = [
-            go.Contour(
-                x=empty,
-                y=empty,
-                z=[[0.0]],
+            go.Contour(  # a valid 2x2 placeholder until the first draw (never empty)
+                x=np.array([0.0, 1.0]),
+                y=np.array([0.0, 1.0]),
+                z=np.zeros((2, 2)),
                 name="loss",
                 colorscale=F.CONTOUR_COLORSCALE,
                 contours={"coloring": "heatmap", "showlines": True},
