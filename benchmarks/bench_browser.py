@@ -94,7 +94,7 @@ def open_and_run(context, server, name):
     page.adaviz_errors = []
     page.on("pageerror", lambda exc: page.adaviz_errors.append(str(exc)))
     bh.open_lab_notebook(page, server, name)
-    bh.run_all_cells(page)
+    bh.run_all_cells(page, server, name)
     page.locator(bh.PANEL).first.scroll_into_view_if_needed()
     bh.wait_trajectory(page)
     bh.wait_quiet(page, 500)

@@ -525,27 +525,39 @@ def wait_kernel_idle(page, timeout=KERNEL_RUN_TIMEOUT):
     )
 
 
-def run_all_cells(page, timeout=KERNEL_RUN_TIMEOUT):
-    """Run > Run All Cells from the menu bar, then wait until no cell is queued or running.
+def code_cell_indices(server, name):
+    """Positions (among all cells) of the notebook's non-empty code cells, via the REST API."""
+    with urllib.request.urlopen(f"{server.url}/api/contents/{name}", timeout=30) as resp:
+        cells = json.load(resp)["content"]["cells"]
+    return [
+        i
+        for i, cell in enumerate(cells)
+        if cell["cell_type"] == "code" and "".join(cell["source"]).strip()
+    ]
+
+
+def run_all_cells(page, server, name, timeout=KERNEL_RUN_TIMEOUT):
+    """Run > Run All Cells from the menu bar; wait until every code cell has run.
+
+    Which cells must run comes from the notebook file (JupyterLab may not attach the
+    editors of off-screen cells); done means each of them shows an execution count.
 
     Raises:
-        AssertionError: a cell printed an error output (its text is in the message).
+        AssertionError: a cell raised (its traceback is in the message).
     """
+    indices = code_cell_indices(server, name)
     page.click(".lm-MenuBar-itemLabel:text-is('Run')")
     page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
     page.wait_for_function(
-        """() => {
+        """(indices) => {
           const cells = Array.from(document.querySelectorAll(
-            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell'));
-          const code = cells.filter(c => {
-            const src = c.querySelector('.jp-InputArea-editor .cm-content');
-            return src && src.textContent.trim().length > 0;
-          });
-          return code.length > 0 && code.every(c => {
-            const p = c.querySelector('.jp-InputPrompt');
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell'));
+          return indices.every(i => {
+            const p = cells[i] && cells[i].querySelector('.jp-InputPrompt');
             return p && /\\[\\d+\\]/.test(p.textContent);
           });
         }""",
+        arg=indices,
         timeout=timeout * 1000,
         polling=500,
     )

@@ -123,11 +123,15 @@ def test_tour_in_jupyterlab(page, root_dir, tmp_path):
     with bh.jupyter_lab(root_dir, tmp_path / "lab") as server:
         with screenshot_on_failure(page, "lab-00_tour", server):
             bh.open_lab_notebook(page, server, TOUR)
-            bh.run_all_cells(page)
+            bh.run_all_cells(page, server, TOUR)
             total = page.locator(".jp-NotebookPanel .js-plotly-plot").count()
             assert total >= SURFACE_PANEL_FIGURES, f"{total} plotly figures in the notebook"
             check_rho_moves_trajectory(page, "lab-00_tour")
-            # Every plotly figure of the notebook (SurfacePanel's and ModelPanel's) drew.
+            # Every plotly figure of the notebook (SurfacePanel's and ModelPanel's) drew,
+            # looked at one by one as a reader scrolling down would.
+            plots = page.locator(".jp-NotebookPanel .js-plotly-plot")
+            for i in range(total):
+                plots.nth(i).scroll_into_view_if_needed()
             assert bh.wait_plots_rendered(page, ".jp-NotebookPanel", total) == total
 
 
