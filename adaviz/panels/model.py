@@ -14,7 +14,8 @@ How training runs:
     the diagnostics to one row of per-layer scalars that it writes into a fixed-size ring
     buffer variable. Python does nothing per step but call it, so the diagnostics cost
     little (``benchmarks/bench_model_panel.py``). New hyperparameter values are assigned
-    to the optimizer's variables: no retracing.
+    to the optimizer's variables: no retracing. The batch size is part of the graph
+    (static shapes run faster), so each new batch size is traced once, then reused.
 
     The step right before each redraw is a "probe" variant of the same step that also
     stores every parameter's effective step size ``lr_t·√(E[Δx²]_{t-1}+ε)/√(E[g²]_t+ε)``
@@ -577,8 +578,8 @@ class ModelPanel(widgets.VBox):
         self.pause()
         with self._lock:
             for _ in range(n - 1):
-                self._train_step()
-            self._probe_step()
+                self._train_step(self._bs)
+            self._probe_step(self._bs)
         self.refresh()
         return self
 
@@ -837,7 +838,7 @@ class ModelPanel(widgets.VBox):
         self._perm = tf.Variable(self._permutation(0), trainable=False, name="batch_order")
         self._pos = tf.Variable(0, dtype=tf.int32, trainable=False, name="batch_position")
         self._epoch = tf.Variable(0, dtype=tf.int32, trainable=False, name="epoch")
-        self._batch_size = tf.Variable(batch_size, dtype=tf.int32, trainable=False)
+        self._bs = batch_size  # a Python int: static batch shapes, one trace per size
         self._count = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps")
         self._buffer = tf.Variable(
             tf.zeros([cap, 1 + 3 * nl], tf.float32), trainable=False, name="history"
@@ -859,8 +860,8 @@ class ModelPanel(widgets.VBox):
             ]
         )
         self._n = n
-        self._train_step = tf.function(lambda: self._step_graph(probe=False))
-        self._probe_step = tf.function(lambda: self._step_graph(probe=True))
+        self._train_step = tf.function(lambda bs: self._step_graph(bs, probe=False))
+        self._probe_step = tf.function(lambda bs: self._step_graph(bs, probe=True))
         self._train_loss_fn = tf.function(lambda: self._mean_loss(self._X, self._Y))
         if self._x_val is not None:
             self._X_val = tf.constant(self._x_val)
@@ -880,22 +881,23 @@ class ModelPanel(widgets.VBox):
         value = tf.reduce_mean(self._loss(y, self._model(x, training=False)))
         return tf.cast(value, tf.float32)
 
-    def _next_batch(self):
-        bs = self._batch_size.read_value()
+    def _next_batch(self, bs):
+        """The next ``bs`` samples of the seeded per-epoch order (reshuffled when fewer
+        than ``bs`` are left in the epoch)."""
         if self._pos + bs > self._n:
             self._epoch.assign_add(1)
             self._perm.assign(self._permutation(self._epoch.read_value()))
             self._pos.assign(0)
         start = self._pos.read_value()
-        idx = self._perm[start : start + bs]
+        idx = tf.slice(self._perm, [start], [bs])  # static shape [bs]
         self._pos.assign(start + bs)
         return tf.gather(self._X, idx), tf.gather(self._Y, idx)
 
-    def _step_graph(self, probe):
+    def _step_graph(self, bs, probe):
         """One training step with its diagnostics, traced into a graph."""
         self._traces += 1  # Python side effect: runs once per trace
         model, opt, tvars = self._model, self._optimizer, self._tvars
-        xb, yb = self._next_batch()
+        xb, yb = self._next_batch(bs)
         with tf.GradientTape() as tape:
             pred = model(xb, training=True)
             loss = tf.reduce_mean(self._loss(yb, pred))
@@ -969,7 +971,7 @@ class ModelPanel(widgets.VBox):
     # ==================================================================================
     def _settings(self):
         values = self._hp.values() if hasattr(self, "_hp") else {}
-        values["batch_size"] = int(self._batch_size.numpy())
+        values["batch_size"] = int(self._bs)
         return values
 
     def _settings_per_step(self, steps):
@@ -1028,7 +1030,7 @@ class ModelPanel(widgets.VBox):
         self._pending_restart = None
         with self._lock:
             self._apply_to_optimizer()
-            self._batch_size.assign(int(self._batch.value))
+            self._bs = int(self._batch.value)
             if self._mode.value == "restart":
                 self._archive_run()
                 self._restore_start()
@@ -1090,10 +1092,10 @@ class ModelPanel(widgets.VBox):
             while self._live(generation):
                 due = time.perf_counter() - self._last_refresh >= self._redraw_interval()
                 if due:
-                    self._probe_step()
+                    self._probe_step(self._bs)
                     n += 1
                     break
-                self._train_step()
+                self._train_step(self._bs)
                 n += 1
                 if time.perf_counter() >= end:
                     break
