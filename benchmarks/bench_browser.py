@@ -13,7 +13,9 @@ trajectory path's ``d`` attribute differs from before the press. Presses go to t
 rho slider handle (ArrowLeft, one slider step each) and alternate between the two notebooks
 in blocks, so both see the same machine load; after each press the page waits until the
 plots have been quiet for 300 ms. Prints median and p95 of each and the ratio of the p95s
-(target: SurfacePanel p95 <= 1.25 x baseline p95).
+(target: SurfacePanel p95 <= 1.25 x baseline p95), and, as a diagnostic, the time to the
+first DOM change inside any of the notebook's plotly plots (the kernel's reply has arrived
+and some figure started redrawing; the rest is browser-side redraw time).
 
 Usage: ``python benchmarks/bench_browser.py [--presses 30] [--block 5] [--warmup 3]``.
 """
