@@ -68,6 +68,7 @@ import plotly.graph_objects as go
 
 from adaviz.panels import _figures as F
 from adaviz.panels._controls import HyperparameterControls, check_in_slider_range
+from adaviz.panels._widget import FigureWidget
 
 #: steps slider range (a new step count compiles a new engine graph, so the slider only
 #: reports on release).
@@ -80,27 +81,6 @@ THROTTLE = 0.04
 _CONTOUR_W, _CONTOUR_H = 480, 585
 _SMALL_W, _SMALL_H = 455, 195
 _CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
-
-
-class _LiveFigure(go.FigureWidget):
-    """A ``FigureWidget`` whose full widget state is the figure as it is now.
-
-    plotly syncs ``_widget_data``/``_widget_layout`` only at construction and sends later
-    changes as update messages; a view created after those messages (Voila, a reloaded
-    page, ``ipywidgets.embed``) would show the construction-time figure. Asking for the
-    full state returns the current data and layout instead.
-    """
-
-    def get_state(self, key=None, drop_defaults=False):
-        from plotly.serializers import _py_to_js
-
-        state = super().get_state(key=key, drop_defaults=drop_defaults)
-        current = self.__dict__  # (absent while plotly's constructor opens the comm)
-        if "_widget_data" in state and "_data" in current:
-            state["_widget_data"] = _py_to_js(current["_data"], None)
-        if "_widget_layout" in state and "_layout" in current:
-            state["_widget_layout"] = _py_to_js(current["_layout"], None)
-        return state
 
 
 def _running_loop():
@@ -732,7 +712,7 @@ class SurfacePanel(widgets.VBox):
             {"orientation": "h", "y": -0.1, "yanchor": "top", "x": 0.0, "xanchor": "left"}
         )
         lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
-        return _LiveFigure(data=traces, layout=lay)
+        return FigureWidget(data=traces, layout=lay)
 
     def _make_accumulator_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -761,7 +741,7 @@ class SurfacePanel(widgets.VBox):
             yaxis=F.axis("E[g²]: (loss/x)², E[Δx²]: x²", log=True),
             shapes=[F.cursor_line()],
         )
-        return _LiveFigure(data=traces, layout=lay)
+        return FigureWidget(data=traces, layout=lay)
 
     def _make_step_size_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -791,7 +771,7 @@ class SurfacePanel(widgets.VBox):
             yaxis=F.axis("step size (x²/loss)", log=True),
             shapes=[F.cursor_line()],
         )
-        return _LiveFigure(data=traces, layout=lay)
+        return FigureWidget(data=traces, layout=lay)
 
     def _make_loss_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -832,7 +812,7 @@ class SurfacePanel(widgets.VBox):
             shapes=[F.cursor_line()],
             showlegend=False,
         )
-        return _LiveFigure(data=traces, layout=lay)
+        return FigureWidget(data=traces, layout=lay)
 
     def _surface_figure_clicks(self):
         fig = self._figures["surface"]
