@@ -577,9 +577,10 @@ class ModelPanel(widgets.VBox):
         n = _check_int("n", n, 1)
         self.pause()
         with self._lock:
+            train, probe = self._steppers()
             for _ in range(n - 1):
-                self._train_step(self._bs)
-            self._probe_step(self._bs)
+                train()
+            probe()
         self.refresh()
         return self
 
@@ -846,6 +847,12 @@ class ModelPanel(widgets.VBox):
         index = {id(v): i for i, v in enumerate(tvars)}
         self._group_index = [[index[id(v)] for v in vs] for _, vs in groups]
         self._tvars = tvars
+        matrix = np.zeros((nl, len(tvars)), np.float32)  # layer x variable membership
+        for j, idx in enumerate(self._group_index):
+            matrix[j, idx] = 1.0
+        self._layer_matrix = tf.constant(matrix)
+        sizes = [[sum(int(np.prod(tvars[i].shape)) for i in idx)] for idx in self._group_index]
+        self._layer_sizes = tf.constant(sizes, tf.float32)  # [layers, 1]
         self._step_size_vars = [
             tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name="step_size")
             for v in tvars
@@ -860,8 +867,7 @@ class ModelPanel(widgets.VBox):
             ]
         )
         self._n = n
-        self._train_step = tf.function(lambda bs: self._step_graph(bs, probe=False))
-        self._probe_step = tf.function(lambda bs: self._step_graph(bs, probe=True))
+        self._compiled = {}  # batch size -> (train step, probe step), see _steppers
         self._train_loss_fn = tf.function(lambda: self._mean_loss(self._X, self._Y))
         if self._x_val is not None:
             self._X_val = tf.constant(self._x_val)
@@ -871,6 +877,26 @@ class ModelPanel(widgets.VBox):
         if self._grid is not None:
             self._grid_tensor = tf.constant(self._grid[2])
             self._predict_fn = tf.function(lambda: self._model(self._grid_tensor, training=False))
+
+    def _steppers(self):
+        """The compiled (train, probe) steps for the current batch size.
+
+        Argument-free ``tf.function``s, one pair per batch size: calling a function with
+        a Python argument costs a signature lookup per call, noticeable next to a
+        sub-millisecond step.
+        """
+        pair = self._compiled.get(self._bs)
+        if pair is None:
+            bs = self._bs
+
+            def train():
+                return self._step_graph(bs, probe=False)
+
+            def probe():
+                return self._step_graph(bs, probe=True)
+
+            pair = self._compiled[bs] = (tf.function(train), tf.function(probe))
+        return pair
 
     def _permutation(self, epoch):
         """The seeded batch order of ``epoch`` (stateless: the same for a restart)."""
@@ -921,28 +947,19 @@ class ModelPanel(widgets.VBox):
                 )
                 out.assign(step.step_size)
         opt.apply(grads, tvars)
-        a_sq, d_sq, upd_sq, w_sq, sizes = [], [], [], [], []
+        # Per variable, one reduction of [A, D, w_new - w_old, w_old]**2; then one matmul
+        # sums them per layer. Few ops: the diagnostics must stay cheap next to the step.
+        sums = []
         for v, old in zip(tvars, before, strict=True):
-            a, d = (_tf_variable(s) for s in opt.accumulators(v))
-            a_sq.append(tf.reduce_sum(tf.square(tf.cast(a, tf.float32))))
-            d_sq.append(tf.reduce_sum(tf.square(tf.cast(d, tf.float32))))
-            new = tf.cast(_tf_variable(v), tf.float32)
+            a, d = (tf.cast(_tf_variable(s), tf.float32) for s in opt.accumulators(v))
             old = tf.cast(old, tf.float32)
-            upd_sq.append(tf.reduce_sum(tf.square(new - old)))
-            w_sq.append(tf.reduce_sum(tf.square(old)))
-            sizes.append(float(np.prod(v.shape)))
-        a_rms, d_rms, ratio = [], [], []
-        for idx in self._group_index:
-            count = sum(sizes[i] for i in idx)
-            a_rms.append(tf.sqrt(tf.add_n([a_sq[i] for i in idx]) / count))
-            d_rms.append(tf.sqrt(tf.add_n([d_sq[i] for i in idx]) / count))
-            ratio.append(
-                tf.math.divide_no_nan(
-                    tf.sqrt(tf.add_n([upd_sq[i] for i in idx])),
-                    tf.sqrt(tf.add_n([w_sq[i] for i in idx])),
-                )
-            )
-        row = tf.stack([tf.cast(loss, tf.float32), *a_rms, *d_rms, *ratio])
+            new = tf.cast(_tf_variable(v), tf.float32)
+            stacked = tf.stack([a, d, new - old, old])
+            sums.append(tf.reduce_sum(tf.square(stacked), axis=list(range(1, stacked.shape.rank))))
+        per_layer = tf.matmul(self._layer_matrix, tf.stack(sums))  # [layers, 4]
+        rms = tf.sqrt(per_layer[:, :2] / self._layer_sizes)  # RMS of A and of D
+        ratio = tf.math.divide_no_nan(tf.sqrt(per_layer[:, 2]), tf.sqrt(per_layer[:, 3]))
+        row = tf.concat([[tf.cast(loss, tf.float32)], rms[:, 0], rms[:, 1], ratio], axis=0)
         slot = tf.cast(self._count % self._history_size, tf.int32)
         self._buffer.scatter_update(tf.IndexedSlices(row[None], slot[None]))
         self._count.assign_add(1)
@@ -1089,13 +1106,14 @@ class ModelPanel(widgets.VBox):
         end = time.perf_counter() + seconds
         n, due = 0, False
         with self._lock:
+            train = self._steppers()[0]
             while self._live(generation):
                 due = time.perf_counter() - self._last_refresh >= self._redraw_interval()
                 if due:
-                    self._probe_step(self._bs)
+                    self._steppers()[1]()
                     n += 1
                     break
-                self._train_step(self._bs)
+                train()
                 n += 1
                 if time.perf_counter() >= end:
                     break
