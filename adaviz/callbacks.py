@@ -146,7 +146,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         self._buffer = None
         self._count = 0
         self._seen = 0  # training batches seen, over every fit call
-        self._pending_lr = None
+        self._armed = False  # a snapshot was taken for the coming step
         self._views = None
         self._panel = None
         self._last_refresh = -math.inf
@@ -258,19 +258,19 @@ class AdadeltaMonitor(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if (self._seen + 1) % self.every == 0:
-            self._pending_lr = self._current_lr()
-            self._snapshot()
+            self._snapshot_fn()  # weights, E[dx^2] and lr_t right before the step
+            self._armed = True
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen += 1
-        if self._seen % self.every != 0 or self._pending_lr is None:
+        if self._seen % self.every != 0 or not self._armed:
             return
-        lr_t, self._pending_lr = self._pending_lr, None
-        stats, log_hist = self._stats()
+        self._armed = False
+        row = self._stats_fn().numpy()
         loss = float((logs or {}).get("loss", float("nan")))
-        self._record(self._seen, loss, lr_t, np.asarray(stats, dtype=np.float64))
+        self._record(self._seen, loss, row)
         if self._writer is not None:
-            self._write_summaries(self._seen, loss, lr_t, stats, log_hist)
+            self._write_summaries(self._seen, loss, row)
         if self._panel is not None and (
             time.perf_counter() - self._last_refresh >= self._refresh_interval
         ):
@@ -304,24 +304,43 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         tracked = kind == "adaviz" and optimizer.track_step_size
         own = [_tf_variable(optimizer.step_size(v)) for v in tvars] if tracked else None
         before_w = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in raw]
-        before_d = [tf.Variable(tf.zeros(d.shape, d.dtype), trainable=False) for _, d in slots]
+        before_d = (
+            []
+            if tracked
+            else [tf.Variable(tf.zeros(d.shape, d.dtype), trainable=False) for _, d in slots]
+        )
         sizes = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in raw]
-        self._lr_var = tf.Variable(0.0, dtype=tf.float64, trainable=False)
-        self._eps_var = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        lr_var = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         offsets, start = [], 0
         for _, vs in groups:
             offsets.append((start, start + len(vs)))
             start += len(vs)
-        self._optimizer, self._kind = optimizer, kind
+        matrix = np.zeros((len(groups), len(raw)), np.float32)  # layer x variable
+        for j, (lo, hi) in enumerate(offsets):
+            matrix[j, lo:hi] = 1.0
+        counts = [[float(sum(np.prod(raw[i].shape) for i in range(lo, hi)))] for lo, hi in offsets]
+
+        def learning_rate():
+            """lr_t of the coming step, from the optimizer's own state."""
+            if kind == "adaviz":
+                steps = tf.cast(_tf_variable(optimizer.iterations), tf.float64)
+                return decayed_lr(optimizer.lr, optimizer.decay, steps)
+            current = tf.convert_to_tensor(_tf_variable(optimizer.learning_rate))
+            return tf.cast(current, tf.float64)
+
+        def epsilon():
+            return tf.cast(optimizer.epsilon, tf.float64)
 
         def snapshot():
+            lr_var.assign(learning_rate())
             for dst, src in zip(before_w, raw, strict=True):
                 dst.assign(src)
-            for dst, (_, d) in zip(before_d, slots, strict=True):
+            for dst, (_, d) in zip(before_d, slots if before_d else [], strict=True):
                 dst.assign(d)
 
         def stats():
-            per_var = []
+            lr_t, eps = lr_var.read_value(), epsilon()
+            sums, flat = [], []
             for i, v in enumerate(raw):
                 a, d = slots[i]
                 dt = v.dtype
@@ -332,42 +351,27 @@ class AdadeltaMonitor(keras.callbacks.Callback):
                     # lr_t * sqrt(D_{t-1} + eps) / sqrt(A_t + eps).
                     s = adadelta_step(
                         a.read_value(), before_d[i].read_value(), tf.zeros_like(v),
-                        tf.cast(self._lr_var, dt), tf.constant(1.0, dt),
-                        tf.cast(self._eps_var, dt),
+                        tf.cast(lr_t, dt), tf.constant(1.0, dt), tf.cast(eps, dt),
                     ).step_size  # fmt: skip
                 sizes[i].assign(s)
-                w_old = _f32(before_w[i])
-                per_var.append(
-                    (
-                        tf.reduce_sum(tf.square(_f32(a))),
-                        tf.reduce_sum(tf.square(_f32(d))),
-                        tf.reduce_sum(tf.square(_f32(v) - w_old)),
-                        tf.reduce_sum(tf.square(w_old)),
-                        float(np.prod(v.shape)),
-                        tf.reshape(_f32(s), [-1]),
-                    )
+                old = _f32(before_w[i])
+                stacked = tf.stack([_f32(a), _f32(d), _f32(v) - old, old])
+                sums.append(
+                    tf.reduce_sum(tf.square(stacked), axis=list(range(1, v.shape.rank + 1)))
                 )
-            cols = {k: [] for k in STATS}
-            log_hists = []
-            for lo, hi in offsets:
-                part = per_var[lo:hi]
-                n = sum(p[4] for p in part)
-                cols["accum_grad_rms"].append(tf.sqrt(tf.add_n([p[0] for p in part]) / n))
-                cols["accum_delta_rms"].append(tf.sqrt(tf.add_n([p[1] for p in part]) / n))
-                cols["update_ratio"].append(
-                    tf.math.divide_no_nan(
-                        tf.sqrt(tf.add_n([p[2] for p in part])),
-                        tf.sqrt(tf.add_n([p[3] for p in part])),
-                    )
-                )
-                s = tf.sort(tf.concat([p[5] for p in part], axis=0))
-                count = tf.shape(s)[0]
-                cols["step_size_min"].append(s[0])
-                cols["step_size_median"].append(0.5 * (s[(count - 1) // 2] + s[count // 2]))
-                cols["step_size_max"].append(s[-1])
-                log_hists.append(self._log_histogram(s))
-            row = tf.stack([c for k in STATS for c in cols[k]])
-            return row, log_hists
+                flat.append(tf.reshape(_f32(s), [-1]))
+            per_layer = tf.matmul(tf.constant(matrix), tf.stack(sums))  # [layers, 4]
+            rms = tf.sqrt(per_layer[:, :2] / tf.constant(counts, tf.float32))
+            ratio = tf.math.divide_no_nan(tf.sqrt(per_layer[:, 2]), tf.sqrt(per_layer[:, 3]))
+            low, mid, high = [], [], []
+            for (lo, hi), (n,) in zip(offsets, counts, strict=True):
+                ordered = tf.sort(tf.concat(flat[lo:hi], axis=0))
+                n = int(n)
+                low.append(ordered[0])
+                mid.append(0.5 * (ordered[(n - 1) // 2] + ordered[n // 2]))
+                high.append(ordered[n - 1])
+            columns = [rms[:, 0], rms[:, 1], ratio, tf.stack(low), tf.stack(mid), tf.stack(high)]
+            return tf.concat([[lr_t], tf.cast(tf.concat(columns, axis=0), tf.float64)], axis=0)
 
         def read_sizes():
             return [
@@ -375,18 +379,23 @@ class AdadeltaMonitor(keras.callbacks.Callback):
                 for lo, hi in offsets
             ]
 
+        def histograms():
+            return [self._log_histogram(_f32(values)) for values in read_sizes()]
+
         self._snapshot_fn = tf.function(snapshot)
         self._stats_fn = tf.function(stats)
         self._read_fn = tf.function(read_sizes)
+        self._hist_fn = tf.function(histograms)
+        self._optimizer, self._kind = optimizer, kind
         self._buffer = np.zeros((self.max_records, 3 + len(STATS) * len(groups)))
         self._count = 0
         self._views = None
         self._bound_to = (id(model), id(optimizer))
 
     @staticmethod
-    def _log_histogram(sorted_values):
+    def _log_histogram(values):
         """TensorBoard histogram buckets ``[left, right, count]`` of log10 of the values."""
-        positive = tf.boolean_mask(sorted_values, sorted_values > 0)
+        positive = tf.boolean_mask(values, values > 0)
         logs = tf.cast(tf.math.log(positive) / math.log(10.0), tf.float64)
         empty = tf.equal(tf.size(logs), 0)
         zero = tf.constant(0.0, tf.float64)
@@ -397,53 +406,32 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         edges = tf.linspace(lo, hi, HIST_BUCKETS + 1)
         return tf.stack([edges[:-1], edges[1:], tf.cast(counts, tf.float64)], axis=1)
 
-    def _current_lr(self):
-        """The learning rate the next step uses (``lr_t``), as a float."""
-        opt = self._optimizer
-        iterations = int(opt.iterations.numpy())
-        if self._kind == "adaviz":
-            lr_t = decayed_lr(opt.lr, opt.decay, iterations)
-            eps = opt.epsilon
-        else:
-            lr_t = float(tf.convert_to_tensor(_tf_variable(opt.learning_rate)).numpy())
-            eps = float(opt.epsilon)
-        self._lr_var.assign(lr_t)
-        self._eps_var.assign(eps)
-        return float(lr_t)
-
-    def _snapshot(self):
-        self._snapshot_fn()
-
-    def _stats(self):
-        row, log_hists = self._stats_fn()
-        return row.numpy(), log_hists
-
     def _read_step_sizes(self):
         return [a.numpy() for a in self._read_fn()]
 
-    def _record(self, step, loss, lr_t, stats):
+    def _record(self, step, loss, row):
+        """Append one record: ``row`` is ``[lr_t, statistics...]``."""
         slot = self._count % self.max_records
         self._buffer[slot, 0] = step
         self._buffer[slot, 1] = loss
-        self._buffer[slot, 2] = lr_t
-        self._buffer[slot, 3:] = stats
+        self._buffer[slot, 2:] = row
         self._count += 1
 
-    def _write_summaries(self, step, loss, lr_t, stats, log_hists):
+    def _write_summaries(self, step, loss, row):
         scalar, histogram = _summary_metadata("scalars"), _summary_metadata("histograms")
         nl = len(self.layer_names)
         with self._writer.as_default():
             tf.summary.write("loss", tf.constant(loss, tf.float32), step=step, metadata=scalar)
-            tf.summary.write("lr", tf.constant(lr_t, tf.float32), step=step, metadata=scalar)
+            tf.summary.write("lr", tf.constant(row[0], tf.float32), step=step, metadata=scalar)
             for i, key in enumerate(STATS):
                 for j, name in enumerate(self.layer_names):
                     tf.summary.write(
                         f"adadelta/{name}/{key}",
-                        tf.constant(stats[i * nl + j], tf.float32),
+                        tf.constant(row[1 + i * nl + j], tf.float32),
                         step=step,
                         metadata=scalar,
                     )
-            for name, buckets in zip(self.layer_names, log_hists, strict=True):
+            for name, buckets in zip(self.layer_names, self._hist_fn(), strict=True):
                 tf.summary.write(
                     f"adadelta/{name}/log10_step_size", buckets, step=step, metadata=histogram
                 )
