@@ -39,8 +39,8 @@ import adaviz  # noqa: E402
 tf = adaviz._tf.import_tensorflow()
 import keras  # noqa: E402
 
-BLOCK = 300  # steps per timed block
-ROUNDS = 15
+BLOCK = 1000  # steps per timed block (panel.step redraws once per call)
+ROUNDS = 9
 PLAY_ROUNDS = 4
 PLAY_SECONDS = 2.0
 BATCH = 32
@@ -147,7 +147,7 @@ def main():
         steps.append(rate(panel.step, BLOCK))
     plays, redraws, play_anchors = [], [], []
     for _ in range(PLAY_ROUNDS):
-        play_anchors.append(rate(anchor, 3 * BLOCK))
+        play_anchors.append(rate(anchor, BLOCK))
         p, r = play_rate(panel, PLAY_SECONDS)
         plays.append(p)
         redraws.append(r)
@@ -174,7 +174,7 @@ def main():
     # 8 copies of the data: 100 batches per epoch, so fit's per-epoch set-up weighs little
     x8, y8 = np.tile(x, (8, 1)), np.tile(y, 8)
     fits, monitored = [], []
-    for _ in range(ROUNDS // 2):
+    for _ in range(ROUNDS):
         fits.append(fit_rate(plain, x8, y8, [], 2))
         monitored.append(fit_rate(watched, x8, y8, [monitor], 2))
     report("model.fit (anchor)", fits)
