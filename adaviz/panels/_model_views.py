@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels._figures import GHOST_COLORS, GHOST_DASHES, GHOST_OPACITY, axis, floats, layout
+from adaviz.panels._figures import GHOST_COLORS, GHOST_DASHES, GHOST_OPACITY, axis, floats
+from adaviz.panels._figures import layout as _shared_layout
 
 #: one colour per layer (Okabe-Ito, then tab10 for deep models).
 LAYER_COLORS = [
@@ -33,7 +34,24 @@ MAX_GHOSTS = len(GHOST_COLORS)
 MAX_POINTS = 1000
 HIST_BINS = 40
 
-_WIDTH, _HEIGHT = 470, 300
+_WIDTH, _HEIGHT = 480, 370
+
+
+def layout(title, **kwargs):
+    """The shared figure layout with the legend in rows under the plot (the figures are
+    narrow, and a legend on the side would squeeze them)."""
+    spec = _shared_layout(title, **kwargs)
+    spec["legend"] = {
+        "orientation": "h",
+        "x": 0.0,
+        "xanchor": "left",
+        "y": -0.25,
+        "yanchor": "top",
+        "font": {"size": 11},
+        "bgcolor": "rgba(255,255,255,0.6)",
+    }
+    spec["margin"] = dict(spec.get("margin", {}), l=65, r=15, t=45, b=100)
+    return spec
 
 
 def layer_color(i):
@@ -186,7 +204,7 @@ class ModelViews:
         return go.FigureWidget(
             data=traces,
             layout=layout(
-                "Accumulators per layer: RMS over parameters (E[g²] solid, E[Δx²] dashed)",
+                "Accumulators per layer (RMS over its parameters)",
                 width=_WIDTH,
                 height=_HEIGHT,
                 xaxis=axis("step"),
@@ -212,7 +230,7 @@ class ModelViews:
         return go.FigureWidget(
             data=traces,
             layout=layout(
-                "Effective step sizes now: lr·RMS[Δx]/RMS[g] per parameter",
+                "Effective step sizes lr·RMS[Δx]/RMS[g], last step",
                 width=_WIDTH,
                 height=_HEIGHT,
                 xaxis=axis("step size (log scale)", log=True),
@@ -298,7 +316,7 @@ class ModelViews:
             layout=layout(
                 "Decision boundary",
                 width=_WIDTH,
-                height=_HEIGHT + 40,
+                height=_HEIGHT,
                 xaxis=axis("x₁", range=[float(grid_x[0]), float(grid_x[-1])]),
                 yaxis=axis("x₂", range=[float(grid_y[0]), float(grid_y[-1])]),
             ),
