@@ -363,6 +363,13 @@ def test_user_model_multiclass_with_validation_split():
     np.testing.assert_allclose(val_trace.y, h["val_loss"])
     z = np.asarray(panel.figures["boundary"].data[0].z)
     assert set(np.unique(z)) <= {0.0, 1.0, 2.0}  # predicted class per grid point
+    # no model: the built-in MLP gets one output per class, or one for regression
+    default = adaviz.ModelPanel(data=(x, y), batch_size=16)
+    assert default.model.output_shape == (None, 3) and default.n_classes == 3
+    assert isinstance(default.loss, keras.losses.SparseCategoricalCrossentropy)
+    default = adaviz.ModelPanel(data=(x, x[:, 0] * 0.5))
+    assert default.task == "regression" and default.model.output_shape == (None, 1)
+    assert isinstance(default.loss, keras.losses.MeanSquaredError)
     # an inferred loss for a sigmoid output and 0/1 labels
     binary = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
     p2 = adaviz.ModelPanel(binary, data=(x, (y == 1).astype(float)))

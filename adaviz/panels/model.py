@@ -190,7 +190,20 @@ def _infer_loss(model, y, out_dim):
     return keras.losses.MeanSquaredError()
 
 
-def _default_model(input_dim, hidden, seed):
+def _class_count(y):
+    """Number of classes when ``y`` looks like class labels (1-D, integers 0..k-1 with
+    k <= 10), else 0 (regression targets)."""
+    if y.ndim != 1:
+        return 0
+    labels = np.unique(y)
+    if labels.size > 10 or np.any(labels != np.round(labels)) or labels.min() < 0:
+        return 0
+    if labels.size == 1 or labels.max() >= 10:
+        return 0
+    return max(int(labels.max()) + 1, 2)
+
+
+def _default_model(input_dim, hidden, seed, outputs=1):
     init = keras.initializers.GlorotUniform
     layers = [keras.Input((input_dim,), name="x")]
     for i, units in enumerate(hidden):
@@ -203,7 +216,7 @@ def _default_model(input_dim, hidden, seed):
             )
         )
     layers.append(
-        keras.layers.Dense(1, name="output", kernel_initializer=init(seed=seed + len(hidden)))
+        keras.layers.Dense(outputs, name="output", kernel_initializer=init(seed=seed + len(hidden)))
     )
     return keras.Sequential(layers, name="adaviz_mlp")
 
@@ -230,12 +243,16 @@ class ModelPanel(widgets.VBox):
 
     Args:
         model: an uncompiled Keras 3 model, or ``None`` for a small MLP (tanh hidden
-            layers ``hidden``, one linear output) built for ``data``.
+            layers ``hidden``, a linear output layer) built for ``data``.
         data: a built-in dataset name (see ``adaviz.datasets.names()``: "moons",
-            "circles", "spiral", "xor", "regression") or ``(x, y)`` arrays.
+            "circles", "spiral", "xor", "regression") or ``(x, y)`` arrays. With your
+            own arrays and no model, ``y`` holding 1-D integer labels 0..k-1 (k <= 10)
+            is taken as classification, anything else as regression.
         loss: a Keras loss (name, ``keras.losses.Loss`` or callable). Default: for the
-            built-in MLP, binary cross-entropy on logits (classification sets) or mean
-            squared error ("regression"); for your own model, binary cross-entropy for
+            built-in MLP, binary cross-entropy on logits (two classes; one output),
+            sparse categorical cross-entropy on logits (more classes; one output per
+            class) or mean squared error (regression); for your own model, binary
+            cross-entropy for
             0/1 labels and a one-unit output, sparse categorical cross-entropy for
             integer labels and a multi-unit output (``from_logits`` unless the last
             layer's activation is sigmoid/softmax), mean squared error otherwise.
@@ -329,14 +346,16 @@ class ModelPanel(widgets.VBox):
 
         if model is None:
             hidden = tuple(_check_int("hidden width", h, 1) for h in hidden)
-            model = _default_model(x.shape[1], hidden, seed)
+            classes = info.n_classes if info is not None else _class_count(y)
+            outputs = classes if classes > 2 else (int(np.prod(y.shape[1:])) or 1)
+            model = _default_model(x.shape[1], hidden, seed, outputs)
             if loss is None:
-                regression = info is not None and info.task == "regression"
-                loss = (
-                    keras.losses.MeanSquaredError()
-                    if regression
-                    else keras.losses.BinaryCrossentropy(from_logits=True)
-                )
+                if classes > 2:
+                    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+                elif classes == 2:
+                    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+                else:
+                    loss = keras.losses.MeanSquaredError()
         pred = self._call_model(model, x[: min(len(x), 8)])
         out_dim = int(np.prod(pred.shape[1:])) if pred.ndim > 1 else 1
         loss = _infer_loss(model, y, out_dim) if loss is None else _resolve_loss(loss)
