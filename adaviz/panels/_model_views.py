@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from adaviz.panels._figures import GHOST_COLORS, GHOST_DASHES, GHOST_OPACITY, axis, floats
 from adaviz.panels._figures import layout as _shared_layout
+from adaviz.panels._widget import FigureWidget
 
 #: one colour per layer (Okabe-Ito, then tab10 for deep models).
 LAYER_COLORS = [
@@ -166,7 +167,7 @@ class ModelViews:
                     marker={"size": 4},
                 )
             )
-        return go.FigureWidget(
+        return FigureWidget(
             data=traces,
             layout=layout(
                 "Loss",
@@ -201,7 +202,7 @@ class ModelViews:
                     line={"color": color, "width": 1.5, "dash": "dash"},
                 )
             )
-        return go.FigureWidget(
+        return FigureWidget(
             data=traces,
             layout=layout(
                 "Accumulators per layer (RMS over its parameters)",
@@ -227,7 +228,7 @@ class ModelViews:
             )
             for i, name in enumerate(self.layer_names)
         ]
-        return go.FigureWidget(
+        return FigureWidget(
             data=traces,
             layout=layout(
                 "Effective step sizes lr·RMS[Δx]/RMS[g], last step",
@@ -250,7 +251,7 @@ class ModelViews:
             )
             for i, name in enumerate(self.layer_names)
         ]
-        return go.FigureWidget(
+        return FigureWidget(
             data=traces,
             layout=layout(
                 "Update-to-weight ratio ‖Δw‖/‖w‖ per layer",
@@ -311,7 +312,7 @@ class ModelViews:
                     },
                 )
             )
-        return go.FigureWidget(
+        return FigureWidget(
             data=traces,
             layout=layout(
                 "Decision boundary",
@@ -323,7 +324,7 @@ class ModelViews:
         )
 
     def _fit_figure(self, grid_x, x, y):
-        return go.FigureWidget(
+        return FigureWidget(
             data=[
                 go.Scatter(
                     x=floats(np.asarray(x)[:, 0]),
