@@ -46,6 +46,7 @@ import numpy as np
 
 from adaviz._math import adadelta_step, decayed_lr
 from adaviz._tf import import_tensorflow
+from adaviz.optimizer import _tf_variable
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -62,10 +63,6 @@ STATS = (
     "step_size_max",
 )
 HIST_BUCKETS = 30
-
-
-def _tf_variable(variable):
-    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 def _f32(tensor):

@@ -56,6 +56,7 @@ import numpy as np
 from adaviz import datasets as datasets_module
 from adaviz._math import adadelta_step, decayed_lr
 from adaviz._tf import import_tensorflow
+from adaviz.optimizer import _tf_variable
 from adaviz.panels import _figures as F
 from adaviz.panels._controls import DEFAULTS, HyperparameterControls, check_in_slider_range
 from adaviz.panels._model_views import MAX_GHOSTS, MAX_POINTS, ModelViews, thin
@@ -89,11 +90,6 @@ def _fmt(value, digits=3):
     if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
         return f"{value:.{digits - 1}e}"
     return f"{value:.{digits}g}"
-
-
-def _tf_variable(variable):
-    """The ``tf.Variable`` behind a Keras variable."""
-    return variable.value if isinstance(variable, keras.Variable) else variable
 
 
 # ======================================================================================
