@@ -55,11 +55,119 @@ def assert_path_is_simulate(panel, surface, start):
     assert np.array_equal(panel.trajectory.positions[: len(got), 0], want)
 
 
+def beale_reference(x, y):
+    """Beale's function written out independently of adaviz.surfaces."""
+    return (
+        (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+    )
+
+
+def decode_png(uri):
+    """An ``(h, w, 3)`` uint8 array from a data-URI PNG (8-bit RGB, unfiltered rows)."""
+    import struct
+    import zlib
+
+    prefix = "data:image/png;base64,"
+    assert uri.startswith(prefix)
+    data = base64.b64decode(uri[len(prefix) :])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        assert struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0] == (
+            zlib.crc32(kind + body) & 0xFFFFFFFF
+        )
+        chunks[kind] = chunks.get(kind, b"") + body
+        pos += 12 + length
+    w, h, depth, ctype = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, ctype) == (8, 2)
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(h, 1 + 3 * w)
+    assert not rows[:, 0].any(), "rows use a PNG filter this decoder does not undo"
+    return rows[:, 1:].reshape(h, w, 3)
+
+
+def assert_background_is_the_surface(panel, surface, f):
+    """The contour view's background image shows ``f`` (an independent formula of the
+    surface) in bands of the surface's contour levels, upright and spanning the domain;
+    the invisible click grid and the colour bar match it."""
+    fig = panel.figures["surface"]
+    (xmin, xmax), (ymin, ymax) = surface.domain
+    (image,) = fig.layout.images
+    assert (image.xref, image.yref, image.sizing) == ("x", "y", "stretch")
+    assert (image.xanchor, image.yanchor) == ("left", "top")
+    assert (image.x, image.y) == (xmin, ymax)
+    assert (image.sizex, image.sizey) == pytest.approx((xmax - xmin, ymax - ymin))
+    rgb = decode_png(image.source).astype(np.int64)
+    h, w, _ = rgb.shape
+    # the band each pixel centre falls in, from the independent formula and the surface's
+    # own colouring parameters (log10(Z - floor + offset) when it spans decades)
+    c = surface.contour(panel._grid_size, levels=surface_module._LEVELS)
+    xs = xmin + (np.arange(w) + 0.5) * (xmax - xmin) / w
+    ys = ymax - (np.arange(h) + 0.5) * (ymax - ymin) / h
+    X, Y = np.meshgrid(xs, ys)
+    Z = f(X, Y)
+    color = np.log10(np.maximum(Z - c.floor, 0.0) + c.offset) if c.log else Z
+    band = np.clip(np.floor((color - c.start) / c.size), 0, len(c.levels) - 1).astype(int)
+    palette = surface_module._band_colors(len(c.levels)).astype(np.int64)
+    # away from band edges (where the level lines are drawn) every pixel has its band's
+    # colour; skip pixels whose band is within 2% of a level of changing (rounding)
+    frac = (color - c.start) / c.size - np.floor((color - c.start) / c.size)
+    inner = np.ones_like(band, dtype=bool)
+    inner[1:-1, 1:-1] = (
+        (band[1:-1, 1:-1] == band[:-2, 1:-1])
+        & (band[1:-1, 1:-1] == band[2:, 1:-1])
+        & (band[1:-1, 1:-1] == band[1:-1, :-2])
+        & (band[1:-1, 1:-1] == band[1:-1, 2:])
+    )
+    inner[[0, -1], :] = False
+    inner[:, [0, -1]] = False
+    inner &= (frac > 0.02) & (frac < 0.98)
+    assert inner.mean() > 0.5
+    np.testing.assert_array_equal(rgb[inner], palette[band[inner]])
+    # the level lines: darker pixels exist, and only where the band changes
+    darker = (rgb.sum(-1) < palette[band].sum(-1)) & inner
+    assert not darker.any()
+    assert (rgb.sum(-1) < palette[band].sum(-1)).mean() > 0.01
+    # not a trivial image: many bands are visible
+    assert len(set(band[inner].tolist())) >= 5
+    # click grid: invisible, covering the domain at the contour resolution
+    grid = fig.data[0]
+    assert grid.mode == "none" and grid.hoverinfo != "skip"
+    n = panel._grid_size
+    assert len(grid.x) == len(grid.y) == n * n
+    np.testing.assert_allclose([grid.x.min(), grid.x.max()], surface.domain[0])
+    np.testing.assert_allclose([grid.y.min(), grid.y.max()], surface.domain[1])
+    assert len(np.unique(grid.x)) == len(np.unique(grid.y)) == n
+    # the colour bar: the same scale and labels as the contour levels
+    bar = [t for t in fig.data if t.marker and t.marker.showscale]
+    assert len(bar) == 1
+    marker = bar[0].marker
+    # the bar spans the bands (0..1 = c.start..c.end), ticks at the contour's tick values
+    assert (marker.cmin, marker.cmax) == (0.0, 1.0)
+    assert marker.colorscale[0][0] == 0.0 and marker.colorscale[-1][0] == 1.0
+    # ... in the image's band colours: band k fills [k/n, (k+1)/n] of the bar
+    n = len(c.levels)
+    scale = [tuple(stop) for stop in marker.colorscale]
+    assert len(scale) == 2 * n
+    for k in range(n):
+        want = "rgb({},{},{})".format(*palette[k])
+        assert scale[2 * k] == pytest.approx((k / n, want)), k
+        assert scale[2 * k + 1] == pytest.approx(((k + 1) / n, want)), k
+    np.testing.assert_allclose(
+        np.asarray(marker.colorbar.tickvals) * (c.end - c.start) + c.start, c.tickvals
+    )
+    assert list(marker.colorbar.ticktext) == list(c.ticktext)
+    assert ("log" in marker.colorbar.title.text) == c.log
+
+
 class Messages:
     """Records what each FigureWidget sends to the browser."""
 
     KINDS = (
         "_py2js_update",
+        "_py2js_animate",
         "_py2js_restyle",
         "_py2js_relayout",
         "_py2js_addTraces",
@@ -69,6 +177,7 @@ class Messages:
 
     def __init__(self, panel):
         self.log = {name: [] for name in FIGURES}
+        self.order = []  # figure names in the order their messages were sent
         for name in FIGURES:
             fig = panel.figures[name]
             fig.observe(self._recorder(name), names=list(self.KINDS))
@@ -77,12 +186,14 @@ class Messages:
         def record(change):
             if change["new"] is not None:
                 self.log[name].append((change["name"], change["new"]))
+                self.order.append(name)
 
         return record
 
     def clear(self):
         for v in self.log.values():
             v.clear()
+        self.order.clear()
 
     def kinds(self, name):
         return [k for k, _ in self.log[name]]
@@ -154,9 +265,7 @@ def test_path_follows_rho_epsilon_preset_surface_and_click(panel):
     beale = adaviz.surfaces.get("beale")
     assert panel.surface is beale
     assert_path_is_simulate(panel, beale, beale.start)
-    contour = panel.figures["surface"].data[0]
-    np.testing.assert_allclose(contour.x[[0, -1]], beale.domain[0])
-    np.testing.assert_allclose(contour.y[[0, -1]], beale.domain[1])
+    assert_background_is_the_surface(panel, beale, beale_reference)
     assert tuple(panel.figures["surface"].layout.xaxis.range) == beale.domain[0]
 
     # a click on the contour, delivered the way the browser sends it
@@ -439,8 +548,21 @@ def test_updates_in_place_one_message_per_figure_float_buffers(panel):
         messages.clear()
         panel.controls[name].value = value
         panel.flush()
+        # the contour view goes first, as a move that redraws only the path's traces
+        assert messages.order[0] == "surface", name
+        assert messages.kinds("surface") == ["_py2js_animate"], name
+        (_, msg) = messages.log["surface"][0]
+        assert msg["animation_opts"]["frame"]["redraw"] is False
+        assert msg["animation_opts"]["transition"]["duration"] == 0
+        surface = panel.figures["surface"]
+        moved = {surface.data[i].name for i in msg["style_traces"]}
+        assert "trajectory" in moved and "loss" not in moved, moved
+        assert not msg["layout_data"], msg["layout_data"]
+        for style in msg["style_data"]:
+            assert set(style) <= {"x", "y"}, style
         for fig_name in FIGURES:
-            assert messages.kinds(fig_name) == ["_py2js_update"], (name, fig_name)
+            if fig_name != "surface":
+                assert messages.kinds(fig_name) == ["_py2js_update"], (name, fig_name)
             (_, msg) = messages.log[fig_name][0]
             arrays = list(_arrays(msg["style_data"]))
             assert arrays, fig_name
@@ -455,6 +577,7 @@ def test_updates_in_place_one_message_per_figure_float_buffers(panel):
     messages.clear()
     panel.controls["surface"].value = "beale"
     panel.flush()
+    assert messages.order[0] == "surface"
     for fig_name in FIGURES:
         assert messages.kinds(fig_name) == ["_py2js_update"], fig_name
     assert panel.ghosts == []
@@ -604,6 +727,32 @@ def test_full_widget_state_is_the_current_figure(panel):
     assert state["_widget_layout"]["xaxis"]["range"] == [-2.0, 2.0]
     # a single-key sync is untouched
     assert set(fig.get_state("_py2js_update")) == {"_py2js_update"}
+
+
+def test_widget_state_at_creation_and_display_is_the_drawn_figure():
+    """The browser model starts from the finished figures (plotly's front end replays
+    updates sent before the first view wrongly), and displaying re-sends them."""
+    from adaviz.panels import _figures as F
+
+    def by_name(state, name):
+        (trace,) = [t for t in state if t.get("name") == name]
+        return trace
+
+    p = SurfacePanel("rosenbrock", rho=0.9, static_fallback=False)
+    fig = p._figures["surface"]
+    messages = Messages(p)
+    state = fig._widget_data  # what the comm sent when the widget was created
+    np.testing.assert_array_equal(by_name(state, "trajectory")["x"], drawn_path(p)[:, 0])
+    assert by_name(state, "start")["marker"]["color"] == F.START_COLOR
+    assert fig._widget_layout["images"][0]["source"].startswith("data:image/png;base64,")
+    p.controls["surface"].value = "beale"  # before display: sent as updates
+    p.flush()
+    assert messages.kinds("surface") == ["_py2js_update"]
+    p._repr_mimebundle_()
+    state = fig._widget_data
+    np.testing.assert_array_equal(by_name(state, "trajectory")["x"], drawn_path(p)[:, 0])
+    assert by_name(state, "start")["marker"]["color"] == F.START_COLOR
+    assert fig._widget_layout["xaxis"]["range"] == list(adaviz.surfaces.get("beale").domain[0])
 
 
 def test_rho_one_and_snapshot(panel):

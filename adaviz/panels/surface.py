@@ -56,10 +56,14 @@ Without a kernel:
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import copy
 import html
 import math
+import struct
 import time
+import zlib
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -79,6 +83,11 @@ N_GHOSTS = 5
 THROTTLE = 0.04
 
 _CONTOUR_W, _CONTOUR_H = 480, 585
+#: background image size in pixels, about the contour view's plot area (one image pixel
+#: per screen pixel; the browser scales it to the axes).
+_IMAGE_W, _IMAGE_H = 330, 450
+#: number of colour bands (contour levels) of the background.
+_LEVELS = 20
 _SMALL_W, _SMALL_H = 455, 195
 _CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
 
@@ -88,6 +97,106 @@ def _running_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
+
+
+#: ``Plotly.animate`` options that move traces without redrawing the figure: no transition,
+#: no full redraw afterwards, and a newer move interrupts an older one.
+_MOVE_OPTIONS = {
+    "mode": "immediate",
+    "transition": {"duration": 0, "easing": "linear"},
+    "frame": {"duration": 0, "redraw": False},
+}
+
+
+@contextlib.contextmanager
+def _moving(fig):
+    """Like ``fig.batch_update()``, for changes to traces' ``x``/``y`` only, which the
+    browser then applies without redrawing the rest of the figure.
+
+    ``batch_update`` becomes one ``Plotly.update``: plotly.js recomputes and redraws every
+    trace, the axes and the legend (for the contour view with its 120x120 contour that is
+    ~100 ms in the browser). Here the batch becomes one ``Plotly.animate`` with a zero
+    duration and ``redraw: false`` (plotly's ``batch_animate`` cannot ask for that):
+    plotly.js recomputes and redraws only the traces named in it (~10 ms). Use it only
+    when nothing else changes (axis ranges, names, visibility, the legend). Python's copy
+    of the figure is updated exactly as by ``batch_update``.
+    """
+    if fig._in_batch_mode:
+        yield
+        return
+    fig._in_batch_mode = True
+    try:
+        yield
+    finally:
+        fig._in_batch_mode = False
+        fig._perform_batch_animate(_MOVE_OPTIONS)
+
+
+def _png(rgb):
+    """PNG file bytes of an ``(h, w, 3)`` uint8 RGB image (zlib + struct, no dependency)."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w, _ = rgb.shape
+    rows = np.zeros((h, 1 + 3 * w), dtype=np.uint8)  # filter byte 0 (none) per row
+    rows[:, 1:] = rgb.reshape(h, 3 * w)
+
+    def chunk(kind, data):
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _hex_rgb(color):
+    color = color.lstrip("#")
+    return [int(color[i : i + 2], 16) for i in (0, 2, 4)]
+
+
+def _band_colors(n, colorscale=F.CONTOUR_COLORSCALE):
+    """``(n, 3)`` uint8: the colour scale at the middle of each of ``n`` equal bands."""
+    stops = np.array([float(t) for t, _ in colorscale])
+    rgb = np.array([_hex_rgb(c) for _, c in colorscale], dtype=np.float64)
+    t = (np.arange(n) + 0.5) / n
+    return np.stack([np.interp(t, stops, rgb[:, i]) for i in range(3)], -1).round().astype(np.uint8)
+
+
+def _banded_colorscale(n, colorscale=F.CONTOUR_COLORSCALE):
+    """A plotly colour scale of ``n`` flat bands (the colour bar of the banded image)."""
+    scale = []
+    for k, rgb in enumerate(_band_colors(n, colorscale)):
+        color = "rgb({},{},{})".format(*(int(v) for v in rgb))
+        scale += [[k / n, color], [(k + 1) / n, color]]
+    return scale
+
+
+def _surface_image(surf, c, width=_IMAGE_W, height=_IMAGE_H):
+    """The contour view's background as a PNG data URI: filled contour bands with thin
+    darker lines between them, coloured like ``c`` (a :class:`adaviz.surfaces.Contour`
+    of ``surf``: logarithmic where the loss spans decades).
+
+    The surface is evaluated at the centre of each pixel; row 0 is the top of the domain.
+    """
+    (xmin, xmax), (ymin, ymax) = surf.domain
+    xs = xmin + (np.arange(width) + 0.5) * ((xmax - xmin) / width)
+    ys = ymax - (np.arange(height) + 0.5) * ((ymax - ymin) / height)
+    X, Y = np.meshgrid(xs, ys)
+    with np.errstate(all="ignore"):
+        Z = np.asarray(surf(X, Y), dtype=np.float64)
+        color = np.log10(np.maximum(Z - c.floor, 0.0) + c.offset) if c.log else Z
+        band = np.floor((color - c.start) / c.size)
+    n = len(c.levels)
+    band = np.where(np.isfinite(band), band, n - 1).clip(0, n - 1).astype(np.intp)
+    rgb = _band_colors(n)[band]
+    edge = np.zeros(band.shape, dtype=bool)
+    edge[:, 1:] |= band[:, 1:] != band[:, :-1]
+    edge[1:, :] |= band[1:, :] != band[:-1, :]
+    rgb[edge] = (rgb[edge] * 0.72).astype(np.uint8)  # the level lines
+    return "data:image/png;base64," + base64.b64encode(_png(rgb)).decode("ascii")
 
 
 def _fmt(value, digits=3):
@@ -276,12 +385,19 @@ class SurfacePanel(widgets.VBox):
         self._cursor_label = widgets.HTML(layout=widgets.Layout(width="230px"))
 
         # -- figures (created once) ---------------------------------------------------
+        # The first drawing goes into plain figures, which then become the widgets: the
+        # browser gets the finished figures as the widgets' initial state. (Updates sent
+        # before a FigureWidget is displayed are replayed wrongly by plotly's front end: a
+        # property set on one trace of a batch is cleared on the batch's other traces.)
         self._figures = {
             "surface": self._make_surface_figure(),
             "accumulators": self._make_accumulator_figure(),
             "step_size": self._make_step_size_figure(),
             "loss": self._make_loss_figure(),
         }
+        self._dirty = True
+        self.flush()
+        self._figures = {name: FigureWidget(fig) for name, fig in self._figures.items()}
         for name, fig in self._figures.items():
             fig.add_class(f"adaviz-figure-{name.replace('_', '-')}")
         self._surface_figure_clicks()
@@ -315,8 +431,6 @@ class SurfacePanel(widgets.VBox):
             layout=widgets.Layout(width="940px"),
         )
         self.add_class("adaviz-surface-panel")
-        self._dirty = True
-        self.flush()
 
     # ==================================================================================
     # public API
@@ -428,17 +542,21 @@ class SurfacePanel(widgets.VBox):
         """Remove every ghost trajectory."""
         self._ghosts = [None] * N_GHOSTS
         self._next_ghost = 0
-        empty = np.zeros(0, dtype=np.float64)
         for fig, first in (
             (self._figures["surface"], self._ghost_index(0)),
             (self._figures["loss"], 1),
         ):
             with fig.batch_update():
-                for slot in range(N_GHOSTS):
-                    trace = fig.data[first + slot]
-                    trace.x = empty
-                    trace.y = empty
-                    trace.visible = False
+                self._hide_ghosts(fig, first)
+
+    @staticmethod
+    def _hide_ghosts(fig, first):
+        empty = np.zeros(0, dtype=np.float64)
+        for slot in range(N_GHOSTS):
+            trace = fig.data[first + slot]
+            trace.x = empty
+            trace.y = empty
+            trace.visible = False
 
     def flush(self):
         """Draw any pending change now (a no-op when nothing is pending)."""
@@ -478,6 +596,13 @@ class SurfacePanel(widgets.VBox):
         return HTML(self._html_page("cdn", full=False))
 
     def _repr_mimebundle_(self, **kwargs):
+        self.flush()
+        # Like plotly's own FigureWidget display: the browser model gets the figures as
+        # they are now, replacing whatever plotly's front end made of the updates sent
+        # before the first view existed (it replays those wrongly; see __init__).
+        for fig in self._figures.values():
+            fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
+            fig._widget_data = copy.deepcopy(fig._data)
         data = super()._repr_mimebundle_(**kwargs)
         if self._static_fallback and isinstance(data, dict):
             try:
@@ -597,24 +722,47 @@ class SurfacePanel(widgets.VBox):
     # figures
     # ==================================================================================
     def _ghost_index(self, slot):
-        return 1 + slot
+        return 2 + slot
 
     def _make_surface_figure(self):
         empty = np.zeros(0, dtype=np.float64)
         traces = [
-            go.Contour(  # a valid 2x2 placeholder until the first draw (never empty)
-                x=np.array([0.0, 1.0]),
-                y=np.array([0.0, 1.0]),
-                z=np.zeros((2, 2)),
-                name="loss",
-                colorscale=F.CONTOUR_COLORSCALE,
-                contours={"coloring": "heatmap", "showlines": True},
-                line={"width": 0.5, "color": "rgba(0,0,0,0.25)"},
-                colorbar={"thickness": 12, "len": 0.8, "title": {"text": "loss", "side": "right"}},
+            # The loss surface itself is a background image (layout.images, drawn once per
+            # surface). This invisible grid of points (mode "none": nothing is drawn) is
+            # what the mouse hovers and clicks: plotly reports clicks on trace points only.
+            go.Scatter(
+                x=empty,
+                y=empty,
+                mode="none",
+                name="loss surface",
                 showlegend=False,
-                # not "skip": that would also stop the click events that set the start
+                # not hoverinfo "skip": that would also stop the clicks that set the start
                 hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>click to start here<extra></extra>",
-            )
+            ),
+            # Carries the colour bar of the background (two invisible markers); the bar
+            # spans 0..1 = the bands' range, its tick labels are set per surface.
+            go.Scatter(
+                x=empty,
+                y=empty,
+                mode="markers",
+                name="loss colour scale",
+                showlegend=False,
+                hoverinfo="skip",
+                marker={
+                    "opacity": 0,
+                    "size": 1,
+                    "color": np.array([0.0, 1.0]),
+                    "cmin": 0.0,
+                    "cmax": 1.0,
+                    "colorscale": _banded_colorscale(_LEVELS),
+                    "showscale": True,
+                    "colorbar": {
+                        "thickness": 12,
+                        "len": 0.8,
+                        "title": {"text": "loss", "side": "right"},
+                    },
+                },
+            ),
         ]
         for slot in range(N_GHOSTS):
             traces.append(
@@ -633,10 +781,9 @@ class SurfacePanel(widgets.VBox):
             go.Scatter(
                 x=empty,
                 y=empty,
-                mode="lines+markers",
+                mode="lines",
                 name="trajectory",
                 line={"color": F.TRAJECTORY_COLOR, "width": 2},
-                marker={"size": 3, "color": F.TRAJECTORY_COLOR},
                 hovertemplate="step %{pointNumber}<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
             ),
             go.Scatter(
@@ -694,12 +841,13 @@ class SurfacePanel(widgets.VBox):
             ),
         ]
         self._ti = {
-            "contour": 0,
-            "trajectory": 1 + N_GHOSTS,
-            "start": 2 + N_GHOSTS,
-            "end": 3 + N_GHOSTS,
-            "minima": 4 + N_GHOSTS,
-            "marker": 5 + N_GHOSTS,
+            "grid": 0,
+            "colorbar": 1,
+            "trajectory": 2 + N_GHOSTS,
+            "start": 3 + N_GHOSTS,
+            "end": 4 + N_GHOSTS,
+            "minima": 5 + N_GHOSTS,
+            "marker": 6 + N_GHOSTS,
         }
         lay = F.layout(
             "path on the loss surface (click to set the start)",
@@ -712,7 +860,23 @@ class SurfacePanel(widgets.VBox):
             {"orientation": "h", "y": -0.1, "yanchor": "top", "x": 0.0, "xanchor": "left"}
         )
         lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
-        return FigureWidget(data=traces, layout=lay)
+        lay["images"] = [
+            {
+                "source": "data:image/png;base64,"
+                + base64.b64encode(_png(np.full((1, 1, 3), 255, np.uint8))).decode("ascii"),
+                "xref": "x",
+                "yref": "y",
+                "x": 0.0,
+                "y": 1.0,
+                "sizex": 1.0,
+                "sizey": 1.0,
+                "sizing": "stretch",
+                "layer": "below",
+                "xanchor": "left",
+                "yanchor": "top",
+            }
+        ]
+        return go.Figure(data=traces, layout=lay)
 
     def _make_accumulator_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -741,7 +905,7 @@ class SurfacePanel(widgets.VBox):
             yaxis=F.axis("E[g²]: (loss/x)², E[Δx²]: x²", log=True),
             shapes=[F.cursor_line()],
         )
-        return FigureWidget(data=traces, layout=lay)
+        return go.Figure(data=traces, layout=lay)
 
     def _make_step_size_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -771,7 +935,7 @@ class SurfacePanel(widgets.VBox):
             yaxis=F.axis("step size (x²/loss)", log=True),
             shapes=[F.cursor_line()],
         )
-        return FigureWidget(data=traces, layout=lay)
+        return go.Figure(data=traces, layout=lay)
 
     def _make_loss_figure(self):
         empty = np.zeros(0, dtype=np.float64)
@@ -812,12 +976,12 @@ class SurfacePanel(widgets.VBox):
             shapes=[F.cursor_line()],
             showlegend=False,
         )
-        return FigureWidget(data=traces, layout=lay)
+        return go.Figure(data=traces, layout=lay)
 
     def _surface_figure_clicks(self):
         fig = self._figures["surface"]
         for i in (
-            self._ti["contour"],
+            self._ti["grid"],
             self._ti["trajectory"],
             self._ti["minima"],
             self._ti["start"],
@@ -852,10 +1016,17 @@ class SurfacePanel(widgets.VBox):
         )
 
     def _contour(self, surf):
-        c = self._contour_cache.get(surf)
-        if c is None:
-            c = self._contour_cache[surf] = surf.contour(self._grid_size)
-        return c
+        """(contour levels and colouring, background image URI, click grid x, y) of surf."""
+        cached = self._contour_cache.get(surf)
+        if cached is None:
+            c = surf.contour(self._grid_size, levels=_LEVELS)
+            # grid points row by row, every other row reversed (the order does not matter
+            # for clicks; it keeps the never-drawn polyline short)
+            X, Y = np.meshgrid(F.floats(c.x), F.floats(c.y))
+            X[1::2] = X[1::2, ::-1]
+            grid = (F.floats(X), F.floats(Y))
+            cached = self._contour_cache[surf] = (c, _surface_image(surf, c), grid)
+        return cached
 
     def _compute_view(self, traj):
         """The arrays drawn, cut at the divergence step (1-D float, contiguous)."""
@@ -885,19 +1056,14 @@ class SurfacePanel(widgets.VBox):
         }
 
     def _draw(self):
-        """Run the engine and update every view: one ``batch_update`` (one message) per
-        figure, however many of its traces and layout properties change."""
-        with contextlib.ExitStack() as stack:
-            for fig in self._figures.values():
-                stack.enter_context(fig.batch_update())
-            self._draw_in_batch()
-
-    def _draw_in_batch(self):
+        """Run the engine and update every view: one message per figure, the contour view's
+        first (the path is what the user watches; the other views follow)."""
         surface_changed = self._surface_dirty
-        if surface_changed:
-            self._surface_dirty = False
-            if any(g is not None for g in self._ghosts):
-                self.clear_ghosts()  # ghosts of another surface would mislead
+        self._surface_dirty = False
+        clear = surface_changed and any(g is not None for g in self._ghosts)
+        if clear:  # ghosts of another surface would mislead
+            self._ghosts = [None] * N_GHOSTS
+            self._next_ghost = 0
         traj = self._simulate()
         self._trajectory = traj
         view = self._view = self._compute_view(traj)
@@ -912,29 +1078,46 @@ class SurfacePanel(widgets.VBox):
             self._play.step = self._play_step(steps)
         cursor = min(int(self._scrubber.value), view["n"] - 1)
 
+        self._draw_path(view, cursor, surface_changed, clear)
+        self._draw_series(view, cursor, clear)
+        self._draw_text(traj, view, cursor)
+
+    def _draw_path(self, view, cursor, surface_changed, clear):
+        """The contour view: path, start, end and playback marker (and the surface itself
+        when it changed). Path-only changes are sent as a redraw-free move."""
         fig = self._figures["surface"]
         ti = self._ti
-        with fig.batch_update():
+        drawn = self._drawn
+        end_name = (
+            "end"
+            if view["diverged_at"] is None
+            else f"last point before divergence (step {view['n'] - 1})"
+        )
+        # a new name must redraw the legend; anything but x/y needs a full update
+        full = surface_changed or drawn.get("end_name") != end_name
+        with fig.batch_update() if full else _moving(fig):
             if surface_changed:
                 self._draw_surface(fig)
+            if clear:
+                self._hide_ghosts(fig, self._ghost_index(0))
             d = fig.data
             d[ti["trajectory"]].x = view["px"]
             d[ti["trajectory"]].y = view["py"]
-            d[ti["start"]].x = view["px"][:1]
-            d[ti["start"]].y = view["py"][:1]
+            start = (float(view["px"][0]), float(view["py"][0]))
+            if full or drawn.get("start") != start:
+                drawn["start"] = start
+                d[ti["start"]].x = view["px"][:1]
+                d[ti["start"]].y = view["py"][:1]
             d[ti["end"]].x = view["px"][-1:]
             d[ti["end"]].y = view["py"][-1:]
-            end_name = (
-                "end"
-                if view["diverged_at"] is None
-                else f"last point before divergence (step {view['n'] - 1})"
-            )
-            if self._drawn.get("end_name") != end_name:
-                self._drawn["end_name"] = end_name
+            if drawn.get("end_name") != end_name:
+                drawn["end_name"] = end_name
                 d[ti["end"]].name = end_name
             d[ti["marker"]].x = view["px"][cursor : cursor + 1]
             d[ti["marker"]].y = view["py"][cursor : cursor + 1]
 
+    def _draw_series(self, view, cursor, clear):
+        """Accumulators, step sizes and loss against step (one ``batch_update`` each)."""
         # what did not change is not set again (plotly validates every assignment)
         drawn = self._drawn
         lengths = (view["n"], len(view["step_numbers"]))
@@ -967,6 +1150,8 @@ class SurfacePanel(widgets.VBox):
 
         fig = self._figures["loss"]
         with fig.batch_update():
+            if clear:
+                self._hide_ghosts(fig, 1)
             fig.data[0].y = view["loss"]
             if new_n:
                 fig.data[0].x = view["steps"]
@@ -982,29 +1167,31 @@ class SurfacePanel(widgets.VBox):
             if new_cursor:
                 self._set_cursor(fig, cursor)
 
-        self._draw_text(traj, view, cursor)
-
     def _draw_surface(self, fig):
-        """Contour, minima, axis ranges and title for a new surface (inside a batch)."""
+        """Background image, click grid, colour bar, minima, axis ranges and title for a
+        new surface (inside a batch)."""
         surf = self._surface
-        c = self._contour(surf)
+        c, image, (grid_x, grid_y) = self._contour(surf)
         ti = self._ti
-        contour = fig.data[ti["contour"]]
-        contour.x = F.floats(c.x)
-        contour.y = F.floats(c.y)
-        contour.z = c.color
-        contour.contours.start = c.start
-        contour.contours.end = c.end
-        contour.contours.size = c.size
-        contour.autocontour = False
-        contour.colorbar.tickvals = F.floats(c.tickvals)
-        contour.colorbar.ticktext = list(c.ticktext)
-        contour.colorbar.title.text = "loss (log colour scale)" if c.log else "loss"
+        (xmin, xmax), (ymin, ymax) = surf.domain
+        fig.layout.images[0].update(
+            source=image, x=xmin, y=ymax, sizex=xmax - xmin, sizey=ymax - ymin
+        )
+        grid = fig.data[ti["grid"]]
+        grid.x = grid_x
+        grid.y = grid_y
+        bar = fig.data[ti["colorbar"]]
+        bar.x = np.array([xmin, xmin], dtype=np.float64)
+        bar.y = np.array([ymin, ymin], dtype=np.float64)
+        # the bar's scale is fixed at 0..1 (the bands' span); its ticks are placed there
+        span = (c.end - c.start) or 1.0
+        bar.marker.colorbar.tickvals = F.floats((np.asarray(c.tickvals) - c.start) / span)
+        bar.marker.colorbar.ticktext = list(c.ticktext)
+        bar.marker.colorbar.title.text = "loss (log colour scale)" if c.log else "loss"
         minima = np.asarray(surf.minima, dtype=np.float64).reshape(-1, 2)
         fig.data[ti["minima"]].x = F.floats(minima[:, 0])
         fig.data[ti["minima"]].y = F.floats(minima[:, 1])
         fig.data[ti["minima"]].visible = bool(len(minima))
-        (xmin, xmax), (ymin, ymax) = surf.domain
         fig.layout.xaxis.range = [xmin, xmax]
         fig.layout.yaxis.range = [ymin, ymax]
         self._title.value = (
@@ -1024,7 +1211,7 @@ class SurfacePanel(widgets.VBox):
         k = min(max(int(step), 0), view["n"] - 1)
         self._drawn["cursor"] = k
         fig = self._figures["surface"]
-        with fig.batch_update():
+        with _moving(fig):
             fig.data[self._ti["marker"]].x = view["px"][k : k + 1]
             fig.data[self._ti["marker"]].y = view["py"][k : k + 1]
         for name in ("accumulators", "step_size", "loss"):
