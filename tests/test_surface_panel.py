@@ -57,9 +57,7 @@ def assert_path_is_simulate(panel, surface, start):
 
 def beale_reference(x, y):
     """Beale's function written out independently of adaviz.surfaces."""
-    return (
-        (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
-    )
+    return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
 
 
 def decode_png(uri):
