@@ -9,14 +9,29 @@ copy-as-code line.
 How it updates:
     The figures are created once. A change (slider, preset, surface, click on the contour,
     ``panel.set_start``) runs the compiled engine once (:func:`adaviz.simulate`, no retrace
-    for new hyperparameter values) and updates each figure in place inside one
-    ``batch_update()``. Arrays sent to the browser are 1-D float32/float64, which plotly
-    ships as binary buffers.
+    for new hyperparameter values) and updates each figure in place with one message.
+    Arrays sent to the browser are 1-D float32/float64, which plotly ships as binary
+    buffers. The contour view's message goes first, since the path is what the user
+    watches; when only the path, start, end and playback marker move (every change but a
+    new surface or a divergence appearing or going), it is a zero-duration
+    ``Plotly.animate`` with ``redraw: false``, which redraws only those traces (about
+    10 ms in the browser instead of ~150 ms for a full redraw). The other views follow,
+    each in one ``batch_update()`` (their log axes autorange).
+
+The contour view:
+    The loss surface is a PNG image in ``layout.images`` (filled contour bands, with thin
+    darker lines between them, logarithmic where the loss spans decades), made with numpy
+    once per surface, at about one image pixel per screen pixel. A plotly contour trace
+    would be recomputed and redrawn on every update, and ``Plotly.animate`` removes the
+    drawing of every trace type but scatter, so every trace of this view is a
+    ``go.Scatter`` (the path stays SVG, ``path.js-line`` of the trace "trajectory").
+    A tiny invisible scatter carries the colour bar.
 
 Clicking the contour:
-    plotly reports the clicked grid point of the contour (``grid_size`` points per axis),
-    so a click sets the start to the nearest grid point; clicking the path, a marker or a
-    minimum starts from that point exactly.
+    plotly reports clicks on trace points only, so an invisible scatter (mode "none",
+    nothing drawn) holds the ``grid_size`` x ``grid_size`` grid over the domain: a click
+    sets the start to the nearest grid point; clicking the path, a marker or a minimum
+    starts from that point exactly.
 
 Coalescing rapid changes:
     With a running asyncio event loop (a Jupyter kernel), the first change after a quiet
