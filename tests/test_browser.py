@@ -119,6 +119,41 @@ def check_rho_moves_trajectory(page, name):
     assert not page.adaviz_errors, f"JavaScript errors: {page.adaviz_errors}"
 
 
+def check_click_sets_start(page):
+    """A click on the contour plane moves the start, so the trajectory path changes."""
+    before = bh.trajectory_d(page)
+    plane = page.locator(f"{bh.PANEL} .adaviz-figure-surface .nsewdrag").first
+    plane.scroll_into_view_if_needed()
+    box = plane.bounding_box()
+    # a quarter across and three quarters down: far from every built-in's default start
+    page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.75 * box["height"])
+    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.75 * box["height"])
+    page.wait_for_function(
+        "d0 => window.__adaviz.trajectoryD('.adaviz-surface-panel', 'trajectory') !== d0",
+        arg=before,
+        timeout=bh.CHANGE_TIMEOUT * 1000,
+    )
+    bh.wait_quiet(page)
+    bh.screenshot(page, "lab-00_tour-after-click")
+
+
+def check_model_panel_steps(page):
+    """The ModelPanel's Step button trains and redraws its loss curve."""
+    panel = page.locator(".adaviz-model-panel").first
+    panel.scroll_into_view_if_needed()
+    loss_path = ".adaviz-model-panel .adaviz-figure-loss .scatterlayer path.js-line"
+    page.wait_for_function(f"() => !!document.querySelector({loss_path!r})", timeout=60_000)
+    before = page.eval_on_selector(loss_path, "p => p.getAttribute('d')")
+    page.locator(
+        ".adaviz-model-panel .adaviz-step button, .adaviz-model-panel button.adaviz-step"
+    ).first.click()
+    page.wait_for_function(
+        "([sel, d0]) => { const p = document.querySelector(sel); return p && p.getAttribute('d') !== d0; }",
+        arg=[loss_path, before],
+        timeout=bh.CHANGE_TIMEOUT * 1000,
+    )
+
+
 def test_tour_in_jupyterlab(page, root_dir, tmp_path):
     with bh.jupyter_lab(root_dir, tmp_path / "lab") as server:
         with screenshot_on_failure(page, "lab-00_tour", server):
@@ -127,12 +162,15 @@ def test_tour_in_jupyterlab(page, root_dir, tmp_path):
             total = page.locator(".jp-NotebookPanel .js-plotly-plot").count()
             assert total >= SURFACE_PANEL_FIGURES, f"{total} plotly figures in the notebook"
             check_rho_moves_trajectory(page, "lab-00_tour")
+            check_click_sets_start(page)
             # Every plotly figure of the notebook (SurfacePanel's and ModelPanel's) drew,
             # looked at one by one as a reader scrolling down would.
             plots = page.locator(".jp-NotebookPanel .js-plotly-plot")
             for i in range(total):
                 plots.nth(i).scroll_into_view_if_needed()
             assert bh.wait_plots_rendered(page, ".jp-NotebookPanel", total) == total
+            check_model_panel_steps(page)
+            assert not page.adaviz_errors, f"JavaScript errors: {page.adaviz_errors}"
 
 
 def test_dashboard_in_voila(page, root_dir, tmp_path):

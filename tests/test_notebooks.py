@@ -33,7 +33,9 @@ def test_notebook_is_stored_without_outputs(path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path, tmp_path):
+def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
+    # the kernel starts as a user's would: without the log level the test process set
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
