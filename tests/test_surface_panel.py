@@ -359,7 +359,7 @@ def test_readouts_match_the_numbers(panel):
     assert r["steps_to_converge"] == (int(within[0]) if within.size else None)
     assert r["diverged_at"] is None
     text = r["text"]
-    fmt = surface_module._fmt
+    fmt = adaviz.panels._figures.fmt
     assert f"{formula:.2e}" in text  # 7.07e-03
     assert fmt(r["final_loss"], 4) in text
     assert fmt(r["distance_to_minimum"], 4) in text

@@ -8,7 +8,9 @@ dashed or dotted.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import math
 
 import numpy as np
 
@@ -164,3 +166,21 @@ def figures_html(columns, *, title="", header_html="", include_plotlyjs=True, fu
         "<style>body{margin:16px;} code{background:#f4f4f4;padding:2px 4px;}</style>\n"
         f"</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
+
+
+def running_loop():
+    """The running asyncio event loop (the kernel's), or None in a plain script."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def fmt(value, digits=3):
+    """A short human number: 1.41e-03, 0.95, 12.3; 'NaN' and infinities spelled out."""
+    value = float(value)
+    if not math.isfinite(value):
+        return "∞" if value > 0 else ("−∞" if value < 0 else "NaN")
+    if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{digits}g}"

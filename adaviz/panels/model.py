@@ -76,22 +76,6 @@ RESTART_DEBOUNCE = 0.25
 DRAW_BUDGET = 0.1
 
 
-def _running_loop():
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _fmt(value, digits=3):
-    value = float(value)
-    if not math.isfinite(value):
-        return "∞" if value > 0 else ("−∞" if value < 0 else "NaN")
-    if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
-        return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}g}"
-
-
 # ======================================================================================
 # input checks (all run before anything is built)
 # ======================================================================================
@@ -605,7 +589,7 @@ class ModelPanel(widgets.VBox):
             return self._runner
         self._playing = True
         self._generation += 1
-        loop = _running_loop()
+        loop = F.running_loop()
         if loop is not None:
             self._runner = loop.create_task(self._run_async(self._generation))
         else:
@@ -1050,7 +1034,7 @@ class ModelPanel(widgets.VBox):
         """A setting moved: apply it now, or (restarting while playing on an event loop)
         once the slider has rested for ``RESTART_DEBOUNCE`` seconds, so one drag makes one
         restart and one ghost rather than dozens."""
-        loop = _running_loop()
+        loop = F.running_loop()
         if self._mode.value == "restart" and self._playing and loop is not None:
             if self._pending_restart is not None:
                 self._pending_restart.cancel()
@@ -1087,7 +1071,7 @@ class ModelPanel(widgets.VBox):
         ):
             values = []
             for _, s in self._changes:
-                text = _fmt(s[key], digits) if key != "batch_size" else str(s[key])
+                text = F.fmt(s[key], digits) if key != "batch_size" else str(s[key])
                 if not values or values[-1] != text:
                     values.append(text)
             if key == "decay" and values == ["0"]:
@@ -1214,11 +1198,11 @@ class ModelPanel(widgets.VBox):
         count = int(self._count.numpy())
         parts = [f"<b>step</b> {count}"]
         if history is not None and len(history["loss"]):
-            parts.append(f"<b>loss</b> {_fmt(history['loss'][-1], 4)}")
+            parts.append(f"<b>loss</b> {F.fmt(history['loss'][-1], 4)}")
             if history.get("val_loss") is not None and len(history["val_loss"]):
-                parts.append(f"<b>val</b> {_fmt(history['val_loss'][-1], 4)}")
+                parts.append(f"<b>val</b> {F.fmt(history['val_loss'][-1], 4)}")
         lr_t = decayed_lr(v["lr"], v["decay"], count)
-        parts.append(f"<b>lr<sub>t</sub></b> {_fmt(lr_t)}")
+        parts.append(f"<b>lr<sub>t</sub></b> {F.fmt(lr_t)}")
         if self._playing and self._rate:
             parts.append(f"{self._rate:,.0f} steps/s")
         return " · ".join(parts)

@@ -70,7 +70,6 @@ Without a kernel:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import copy
@@ -105,13 +104,6 @@ _IMAGE_W, _IMAGE_H = 330, 450
 _LEVELS = 20
 _SMALL_W, _SMALL_H = 455, 195
 _CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
-
-
-def _running_loop():
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 #: ``Plotly.animate`` options that move traces without redrawing the figure: no transition,
@@ -212,16 +204,6 @@ def _surface_image(surf, c, width=_IMAGE_W, height=_IMAGE_H):
     edge[1:, :] |= band[1:, :] != band[:-1, :]
     rgb[edge] = (rgb[edge] * 0.72).astype(np.uint8)  # the level lines
     return "data:image/png;base64," + base64.b64encode(_png(rgb)).decode("ascii")
-
-
-def _fmt(value, digits=3):
-    """A short human number: 1.41e-03, 0.95, 12.3; 'nan'/'inf' spelled out."""
-    value = float(value)
-    if not math.isfinite(value):
-        return "∞" if value > 0 else ("−∞" if value < 0 else "NaN")
-    if value != 0 and (abs(value) < 1e-2 or abs(value) >= 1e4):
-        return f"{value:.{digits - 1}e}"
-    return f"{value:.{digits}g}"
 
 
 def _code_number(value):
@@ -533,8 +515,8 @@ class SurfacePanel(widgets.VBox):
         slot = self._next_ghost
         self._next_ghost = (slot + 1) % N_GHOSTS
         v = self._hp.values()
-        label = f"ghost: lr={_fmt(v['lr'])}, ρ={_fmt(v['rho'])}, ε={_fmt(v['epsilon'], 2)}" + (
-            f", decay={_fmt(v['decay'])}" if v["decay"] else ""
+        label = f"ghost: lr={F.fmt(v['lr'])}, ρ={F.fmt(v['rho'])}, ε={F.fmt(v['epsilon'], 2)}" + (
+            f", decay={F.fmt(v['decay'])}" if v["decay"] else ""
         )
         self._ghosts[slot] = label
         view = self._view
@@ -700,7 +682,7 @@ class SurfacePanel(widgets.VBox):
         self._dirty = True
         if self._drawing:
             return
-        loop = _running_loop()
+        loop = F.running_loop()
         if loop is None or self._throttle == 0:
             self.flush()
             return
@@ -1171,7 +1153,7 @@ class SurfacePanel(widgets.VBox):
             if new_n:
                 fig.data[0].x = view["steps"]
             if view["loss_gap"]:
-                title = f"loss − f* (f* = {_fmt(self._surface.min_value, 4)})"
+                title = f"loss − f* (f* = {F.fmt(self._surface.min_value, 4)})"
             else:
                 title = "loss (no known minimum)"
             axis_type = "log" if view["loss_log"] else "linear"
@@ -1239,8 +1221,8 @@ class SurfacePanel(widgets.VBox):
         view = self._view
         traj = self._trajectory
         text = (
-            f"step {k}: x = {_fmt(view['px'][k], 4)}, y = {_fmt(view['py'][k], 4)}, "
-            f"loss = {_fmt(traj.loss[k, 0], 4)}"
+            f"step {k}: x = {F.fmt(view['px'][k], 4)}, y = {F.fmt(view['py'][k], 4)}, "
+            f"loss = {F.fmt(traj.loss[k, 0], 4)}"
         )
         if k < int(self._scrubber.value):
             text += " (path ends here)"
@@ -1277,8 +1259,8 @@ class SurfacePanel(widgets.VBox):
 
         if rho < 1.0:
             formula_text = (
-                f"lr·√(ε/(1−ρ)) = {_fmt(lr)}·√({_fmt(eps, 2)}/(1−{_fmt(rho, 4)})) "
-                f"= <b>{_fmt(formula)}</b>"
+                f"lr·√(ε/(1−ρ)) = {F.fmt(lr)}·√({F.fmt(eps, 2)}/(1−{F.fmt(rho, 4)})) "
+                f"= <b>{F.fmt(formula)}</b>"
             )
         else:
             formula_text = (
@@ -1286,7 +1268,7 @@ class SurfacePanel(widgets.VBox):
                 "every step is lr·gradient)"
             )
         rows = [
-            f"<b>first step</b> |Δx| = {_fmt(first[0])}, |Δy| = {_fmt(first[1])} "
+            f"<b>first step</b> |Δx| = {F.fmt(first[0])}, |Δy| = {F.fmt(first[1])} "
             f"&nbsp;≈&nbsp; {formula_text} (when (1−ρ)·g² ≫ ε)"
         ]
         if diverged is not None:
@@ -1296,13 +1278,13 @@ class SurfacePanel(widgets.VBox):
             )
         else:
             rows.append(
-                f"<b>final loss</b> {_fmt(values['final_loss'], 4)} after {traj.steps} steps"
+                f"<b>final loss</b> {F.fmt(values['final_loss'], 4)} after {traj.steps} steps"
             )
         if has_minima and diverged is None:
             conv = values["steps_to_converge"]
             rows.append(
                 f"<b>distance to the nearest minimum</b> "
-                f"{_fmt(values['distance_to_minimum'], 4)} &nbsp;·&nbsp; "
+                f"{F.fmt(values['distance_to_minimum'], 4)} &nbsp;·&nbsp; "
                 f"<b>steps to converge</b> (loss within {self.TOLERANCE:g} of f*) "
                 + (f"{conv}" if conv is not None else f"not reached in {traj.steps} steps")
             )
