@@ -8,7 +8,9 @@ least disturbed by other processes):
 
 * anchor: a plain compiled training step written here, independently of the panel
   (``tf.function``: next batch from a seeded per-epoch shuffle, loss, gradients,
-  ``optimizer.apply``), called in a Python loop;
+  ``optimizer.apply``), called in a Python loop; and the same step called through its
+  concrete function, as the panel calls its own (like-for-like dispatch, so that line
+  shows the in-graph cost of the diagnostics alone);
 * ``panel.step(n)``: the panel's compiled step with per-layer diagnostics written to its
   ring buffer every step (the last step a probe), plus one redraw at the end;
 * panel playing: ``panel.play()`` on an asyncio loop for a fixed time, with the views
@@ -137,13 +139,25 @@ def main():
             step()
         step().numpy()  # make sure all work is done
 
+    # The panel calls its steps' concrete functions directly (no per-call signature
+    # lookup); the same plain step called that way isolates the in-graph cost of the
+    # diagnostics from that dispatch saving.
+    concrete_step = plain_step_fn(x, y).get_concrete_function()
+
+    def concrete_anchor(n):
+        for _ in range(n):
+            concrete_step()
+        concrete_step().numpy()
+
     panel = adaviz.ModelPanel(data="moons", n=400, seed=SEED, batch_size=BATCH)
     anchor(200)
+    concrete_anchor(200)
     panel.step(200)  # warm up (traces both graph variants)
 
-    anchors, steps = [], []
+    anchors, concrete_anchors, steps = [], [], []
     for _ in range(ROUNDS):
         anchors.append(rate(anchor, BLOCK))
+        concrete_anchors.append(rate(concrete_anchor, BLOCK))
         steps.append(rate(panel.step, BLOCK))
     plays, redraws, play_anchors = [], [], []
     for _ in range(PLAY_ROUNDS):
@@ -153,6 +167,8 @@ def main():
         redraws.append(r)
     report("plain compiled step (anchor)", anchors)
     report("ModelPanel.step(n)", steps, anchors)
+    report("plain step, concrete function", concrete_anchors)
+    report("ModelPanel.step(n) vs that", steps, concrete_anchors)
     report("plain compiled step (anchor)", play_anchors)
     report("ModelPanel playing (asyncio)", plays, play_anchors)
     print(f"  redraws while playing: {statistics.median(redraws):.1f} per second")
