@@ -50,6 +50,8 @@ def axis(title, *, log=False, **extra):
         "linecolor": "#888888",
         "ticks": "outside",
         "exponentformat": "power",
+        # log axes over a decade or two: label 20, 50 ... in full, not as tiny bare digits
+        "minorloglabels": "complete",
     }
     spec.update(extra)
     return spec
