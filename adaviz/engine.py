@@ -279,6 +279,15 @@ def _check_start(start, surface):
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"start must be finite, got {start!r}")
+    (xlo, xhi), (ylo, yhi) = surface.bounds
+    outside = (arr[:, 0] < xlo) | (arr[:, 0] > xhi) | (arr[:, 1] < ylo) | (arr[:, 1] > yhi)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"start must lie within x in [{xlo:g}, {xhi:g}] and y in [{ylo:g}, {yhi:g}] "
+            f"(the surface's domain with its divergence margin), got ({arr[i, 0]:g}, "
+            f"{arr[i, 1]:g}) at index {i}"
+        )
     return arr
 
 
@@ -335,6 +344,8 @@ def simulate(
     hyper = {}
     for name, value in (("lr", lr), ("rho", rho), ("epsilon", epsilon), ("decay", decay)):
         hyper[name] = np.atleast_1d(check_hyperparameter(name, value, allow_array=True))
+        if hyper[name].size == 0:
+            raise ValueError(f"{name} must be a number or an array of N >= 1 values, got 0 values")
     lengths = {len(v) for v in hyper.values() if len(v) != 1}
     if starts.shape[0] != 1:
         lengths.add(starts.shape[0])

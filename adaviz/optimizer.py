@@ -46,8 +46,34 @@ class _DefaultLR(float):
 _DEFAULT_LR = _DefaultLR(1.0)
 
 
-def _is_schedule(value):
-    return isinstance(value, LearningRateSchedule) or callable(value)
+def _is_schedule(value, name="lr"):
+    """Whether ``value`` is a learning-rate schedule rather than a number.
+
+    A ``LearningRateSchedule``, or a zero-argument callable (not a class) whose result is a
+    valid learning rate: it is called once here, so a wrong one fails now, not at the
+    first training step.
+
+    Raises:
+        ValueError: ``value`` is a callable that fails or returns no valid learning rate.
+    """
+    if isinstance(value, LearningRateSchedule):
+        return True
+    if not callable(value) or isinstance(value, type) or isinstance(value, keras.Variable):
+        return False
+    try:
+        result = _coerce(value())
+    except Exception as exc:
+        raise ValueError(
+            f"{name} must be a number >= 0, a LearningRateSchedule or a zero-argument "
+            f"callable returning such a number; calling {value!r} failed: {exc}"
+        ) from exc
+    try:
+        check_hyperparameter(name, result)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} is a callable, {value!r}, whose result is refused: {exc}"
+        ) from None
+    return True
 
 
 def _tf_variable(variable):
@@ -145,8 +171,8 @@ class Adadelta(keras.optimizers.Optimizer):
                 "allowed: lr, learning_rate, rho, epsilon, decay, track_step_size, "
                 + ", ".join(BASE_KWARGS)
             )
-        if not _is_schedule(lr):
-            lr = check_hyperparameter(lr_name, lr)
+        if not _is_schedule(lr, lr_name):
+            lr = check_hyperparameter(lr_name, _coerce(lr))
         rho = check_hyperparameter("rho", rho)
         if epsilon is None:
             epsilon = keras.config.epsilon()
@@ -190,7 +216,7 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @learning_rate.setter
     def learning_rate(self, value):
-        if not _is_schedule(value):
+        if not _is_schedule(value, "learning_rate"):
             value = _check("learning_rate", value)
             if not isinstance(self._learning_rate, keras.Variable):
                 raise ValueError(
@@ -207,7 +233,7 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @lr.setter
     def lr(self, value):
-        if not _is_schedule(value):
+        if not _is_schedule(value, "lr"):
             value = _check("lr", value)
         self.learning_rate = value
 

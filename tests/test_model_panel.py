@@ -265,11 +265,16 @@ def test_play_runs_on_the_event_loop_and_stays_responsive():
         assert isinstance(task, asyncio.Task) and panel.playing
         t0 = time.perf_counter()
         await asyncio.sleep(0.6)
+        deadline = time.perf_counter() + 30  # generous: a loaded CI machine is slow
+        while panel.steps <= 1 and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
         steps_mid = panel.steps
         assert steps_mid > 1  # trained while this coroutine was waiting
         panel.controls["rho"].value = 0.9  # a slider move during training
         assert panel.optimizer.rho == pytest.approx(0.9)
-        await asyncio.sleep(0.6)
+        while panel.steps <= steps_mid and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)
         panel.controls["pause"].click()
         elapsed = time.perf_counter() - t0
         await asyncio.sleep(0.05)
@@ -325,7 +330,9 @@ def test_play_without_event_loop_uses_a_thread():
     assert "fit" in panel.figures and "boundary" not in panel.figures
     runner = panel.play()
     assert runner.__class__.__name__ == "Thread"
-    time.sleep(0.5)
+    deadline = time.perf_counter() + 30  # generous: compiling and a loaded CI machine
+    while panel.steps < 5 and time.perf_counter() < deadline:
+        time.sleep(0.05)
     panel.pause()
     assert not runner.is_alive() and panel.steps > 0
     fit = panel.figures["fit"].data[1]
@@ -471,8 +478,12 @@ def test_play_keeps_a_real_kernel_responsive():
     try:
         run("import adaviz\np = adaviz.ModelPanel(seed=0)\np.play()")
         first = value("p.steps")
+        deadline = time.time() + 60  # generous: the first step compiles; CI may be loaded
         time.sleep(1.0)
         second, playing = value("(p.steps, p.playing)")
+        while second <= first and time.time() < deadline:
+            time.sleep(0.2)
+            second, playing = value("(p.steps, p.playing)")
         assert playing and second > first  # training went on between the cells
         # a slider drag as the browser sends it: a comm message to the widget's model
         model_id = value("p.controls['rho'].model_id")
@@ -489,6 +500,9 @@ def test_play_keeps_a_real_kernel_responsive():
             assert time.time() < deadline, "the slider message was not handled while playing"
             time.sleep(0.2)
         third, playing = value("(p.steps, p.playing)")
+        while third <= second and time.time() < deadline:
+            time.sleep(0.2)
+            third, playing = value("(p.steps, p.playing)")
         assert playing and third > second
         run("p.pause()")
     finally:
