@@ -396,6 +396,7 @@ def test_absurd_step_count_is_refused():
         (np.zeros((0, 2)), r"got shape \(0, 2\)"),
         ([[1.0, np.nan]], "start must be finite"),
         ("origin", "start must be a point"),
+        ((1e6, 0.0), r"start must lie within x in \[-210, 210\].*got \(1e\+06, 0\) at index 0"),
     ],
 )
 def test_bad_start_is_refused(start, match):
@@ -410,6 +411,8 @@ def test_hyperparameter_arrays_of_the_wrong_length_are_refused():
         adaviz.simulate("booth", steps=5, lr=[1.0, 2.0], epsilon=[1e-6, 1e-5, 1e-4])
     with pytest.raises(ValueError, match=r"1-D array"):
         adaviz.simulate("booth", steps=5, rho=[[0.9, 0.95]])
+    with pytest.raises(ValueError, match=r"rho must be a number or an array of N >= 1 values"):
+        adaviz.simulate("booth", steps=5, rho=[])
 
 
 @pytest.mark.parametrize(

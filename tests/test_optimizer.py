@@ -108,6 +108,23 @@ def test_setters_validate_and_leave_the_value_unchanged(name, value, message):
     assert (opt.lr, opt.rho, opt.epsilon, opt.decay) == before
 
 
+def test_learning_rate_callables_are_checked_when_given():
+    import numpy as np
+
+    with pytest.raises(ValueError, match=r"lr must be a finite number >= 0, got <class 'dict'>"):
+        adaviz.Adadelta(lr=dict)
+    with pytest.raises(ValueError, match=r"whose result is refused: lr must be .* got -1.0"):
+        adaviz.Adadelta(lr=lambda: -1.0)
+    with pytest.raises(ValueError, match=r"calling .* failed"):
+        adaviz.Adadelta(lr=lambda: 1 / 0)
+    opt = adaviz.Adadelta(lr=0.5)
+    with pytest.raises(ValueError, match=r"whose result is refused: lr must be .* got 'x'"):
+        opt.lr = lambda: "x"
+    assert opt.lr == 0.5  # nothing changed
+    assert adaviz.Adadelta(lr=np.array(0.25)).lr == 0.25  # a 0-d array is a number
+    assert adaviz.Adadelta(lr=lambda: 0.5).learning_rate == pytest.approx(0.5)
+
+
 def test_lr_and_learning_rate_together_is_an_error():
     with pytest.raises(ValueError, match=r"lr=0\.5, learning_rate=0\.1"):
         Adadelta(lr=0.5, learning_rate=0.1)
