@@ -71,8 +71,6 @@ Without a kernel:
 from __future__ import annotations
 
 import base64
-import contextlib
-import copy
 import html
 import math
 import struct
@@ -86,7 +84,7 @@ import plotly.graph_objects as go
 
 from adaviz.panels import _figures as F
 from adaviz.panels._controls import HyperparameterControls, check_in_slider_range
-from adaviz.panels._widget import FigureWidget
+from adaviz.panels._widget import FigureWidget, moving, sync_initial_state
 
 #: steps slider range (a new step count compiles a new engine graph, so the slider only
 #: reports on release).
@@ -104,39 +102,6 @@ _IMAGE_W, _IMAGE_H = 330, 450
 _LEVELS = 20
 _SMALL_W, _SMALL_H = 455, 195
 _CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
-
-
-#: ``Plotly.animate`` options that move traces without redrawing the figure: no transition,
-#: no full redraw afterwards, and a newer move interrupts an older one.
-_MOVE_OPTIONS = {
-    "mode": "immediate",
-    "transition": {"duration": 0, "easing": "linear"},
-    "frame": {"duration": 0, "redraw": False},
-}
-
-
-@contextlib.contextmanager
-def _moving(fig):
-    """Like ``fig.batch_update()``, for changes to traces' ``x``/``y`` only, which the
-    browser then applies without redrawing the rest of the figure.
-
-    ``batch_update`` becomes one ``Plotly.update``: plotly.js recomputes and redraws every
-    trace, the axes and the legend (for the contour view with its 120x120 contour that is
-    ~100 ms in the browser). Here the batch becomes one ``Plotly.animate`` with a zero
-    duration and ``redraw: false`` (plotly's ``batch_animate`` cannot ask for that):
-    plotly.js recomputes and redraws only the traces named in it (~10 ms). Use it only
-    when nothing else changes (axis ranges, names, visibility, the legend). Python's copy
-    of the figure is updated exactly as by ``batch_update``.
-    """
-    if fig._in_batch_mode:
-        yield
-        return
-    fig._in_batch_mode = True
-    try:
-        yield
-    finally:
-        fig._in_batch_mode = False
-        fig._perform_batch_animate(_MOVE_OPTIONS)
 
 
 def _png(rgb):
@@ -598,8 +563,7 @@ class SurfacePanel(widgets.VBox):
         # they are now, replacing whatever plotly's front end made of the updates sent
         # before the first view existed (it replays those wrongly; see __init__).
         for fig in self._figures.values():
-            fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
-            fig._widget_data = copy.deepcopy(fig._data)
+            sync_initial_state(fig)
         data = super()._repr_mimebundle_(**kwargs)
         if self._static_fallback and isinstance(data, dict):
             try:
@@ -1092,7 +1056,7 @@ class SurfacePanel(widgets.VBox):
         )
         # a new name must redraw the legend; anything but x/y needs a full update
         full = surface_changed or drawn.get("end_name") != end_name
-        with fig.batch_update() if full else _moving(fig):
+        with fig.batch_update() if full else moving(fig):
             if surface_changed:
                 self._draw_surface(fig)
             if clear:
@@ -1208,7 +1172,7 @@ class SurfacePanel(widgets.VBox):
         k = min(max(int(step), 0), view["n"] - 1)
         self._drawn["cursor"] = k
         fig = self._figures["surface"]
-        with _moving(fig):
+        with moving(fig):
             fig.data[self._ti["marker"]].x = view["px"][k : k + 1]
             fig.data[self._ti["marker"]].y = view["py"][k : k + 1]
         for name in ("accumulators", "step_size", "loss"):
