@@ -70,3 +70,25 @@ def check_hyperparameter(name, value, *, allow_array=False):
             f"{must}, got {float(arr[index])!r} at index {index} of {_describe(value)}"
         )
     return float(arr) if scalar else arr
+
+
+def check_int(name, value, low, high=None):
+    """Validate an integer argument and return it as a Python int.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the value to check (``bool`` is refused: it is not a count).
+        low: the smallest allowed value.
+        high: the largest allowed value, or ``None`` for no upper bound.
+
+    Raises:
+        ValueError: not an integer, or outside ``[low, high]``, e.g.
+            ``batch_size must be an integer in [1, 400], got 0``.
+    """
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if ok:
+        ok = int(value) >= low and (high is None or int(value) <= high)
+    if not ok:
+        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)

@@ -16,6 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from adaviz._validate import check_int
+
 
 class DatasetInfo(NamedTuple):
     """What a built-in dataset is: its task, input dimension, classes and default noise."""
@@ -62,14 +64,6 @@ def _check_name(name):
     if not isinstance(name, str) or name not in _INFO:
         raise ValueError(f"dataset must be one of {names()}, got {name!r}")
     return name
-
-
-def _check_int(name, value, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _check_noise(noise):
@@ -159,8 +153,8 @@ def make(name, n=400, *, noise=None, seed=0):
             negative or non-finite noise, a seed that is not a non-negative integer.
     """
     name = _check_name(name)
-    n = _check_int("n", n, 4)
-    seed = _check_int("seed", seed, 0)
+    n = check_int("n", n, 4)
+    seed = check_int("seed", seed, 0)
     noise = _INFO[name].noise if noise is None else _check_noise(noise)
     rng = np.random.default_rng(seed)
     x, y = _MAKERS[name](n, noise, rng)
