@@ -17,7 +17,18 @@ RANGES = {
     "rho": (0.0, 1.0, "in [0, 1]"),
     "epsilon": (0.0, None, "a finite number >= 0"),
     "decay": (0.0, None, "a finite number >= 0"),
+    "momentum": (0.0, 1.0, "in [0, 1]"),
+    "initial_accumulator_value": (0.0, None, "a finite number >= 0"),
+    "beta_1": (0.0, 1.0, "in [0, 1)"),
+    "beta_2": (0.0, 1.0, "in [0, 1)"),
+    "loss_scale": (0.0, None, "a finite number > 0"),
 }
+
+#: names whose (lower, upper) bound is excluded from the allowed range
+_OPEN_BOUNDS = {"beta_1": (False, True), "beta_2": (False, True), "loss_scale": (True, False)}
+
+#: on/off hyperparameters of the update rules (True/False or 0/1)
+FLAGS = ("centered", "amsgrad")
 
 
 def _describe(value):
@@ -59,9 +70,10 @@ def check_hyperparameter(name, value, *, allow_array=False):
         scalar = arr.ndim == 0
     else:
         raise ValueError(f"{must}, got {value!r} (a {type(value).__name__})")
-    bad = ~np.isfinite(arr) | (arr < low)
+    open_low, open_high = _OPEN_BOUNDS.get(name, (False, False))
+    bad = ~np.isfinite(arr) | ((arr <= low) if open_low else (arr < low))
     if high is not None:
-        bad |= arr > high
+        bad |= (arr >= high) if open_high else (arr > high)
     if np.any(bad):
         if scalar:
             raise ValueError(f"{must}, got {value!r}")
@@ -92,3 +104,101 @@ def check_int(name, value, low, high=None):
         allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return int(value)
+
+
+def check_flag(name, value, *, allow_array=False):
+    """Validate an on/off hyperparameter (``centered``, ``amsgrad``): 1.0/0.0 or a float64 array.
+
+    Accepts ``True``/``False``, ``0``/``1`` and, with ``allow_array``, a 1-D array of them.
+
+    Raises:
+        ValueError: anything else, e.g. ``amsgrad must be True or False, got 0.5``.
+    """
+    must = f"{name} must be True or False"
+    arr = np.asarray(value, dtype=object) if allow_array else None
+    if isinstance(value, (bool, np.bool_, numbers.Real)) or (arr is not None and arr.ndim == 0):
+        items, scalar = [value], True
+    elif arr is not None and arr.ndim == 1:
+        items, scalar = list(arr), False
+    else:
+        raise ValueError(f"{must}, got {value!r}")
+    for index, item in enumerate(items):
+        ok = isinstance(item, (bool, np.bool_, numbers.Real)) and item in (0, 1)
+        if not ok:
+            where = "" if scalar else f" at index {index} of {_describe(value)}"
+            raise ValueError(f"{must}, got {item!r}{where}")
+    values = np.array([float(bool(item)) for item in items])
+    return float(values[0]) if scalar else values
+
+
+def check_rule_hyperparameters(rule, given, *, allow_array=False, others=()):
+    """Check the hyperparameters passed to one update rule and fill in its defaults.
+
+    Args:
+        rule: an :class:`adaviz._math.Rule`.
+        given: name -> value as the user passed them; ``learning_rate`` is an alias of ``lr``.
+        allow_array: accept 1-D arrays (batched runs) as well as numbers.
+        others: every known :class:`~adaviz._math.Rule`, to say where a foreign name belongs.
+
+    Returns:
+        ``{name: float or float64 array}`` for every name in ``rule.hyperparameters``
+        (flags as 0.0 / 1.0).
+
+    Raises:
+        ValueError: a name the rule does not take (the message lists the ones it takes),
+            both ``lr`` and ``learning_rate``, or a value out of range.
+    """
+    given = dict(given)
+    if "learning_rate" in given:
+        if "lr" in given:
+            raise ValueError(
+                "lr and learning_rate are the same hyperparameter: pass one of them, got both "
+                f"(lr={given['lr']!r}, learning_rate={given['learning_rate']!r})"
+            )
+        given["lr"] = given.pop("learning_rate")
+    takes = ", ".join("lr (or learning_rate)" if n == "lr" else n for n in rule.hyperparameters)
+    for name in given:
+        if name not in rule.hyperparameters:
+            owners = [r.name for r in others if name in r.hyperparameters]
+            belongs = f" (it belongs to {', '.join(owners)})" if owners else ""
+            raise ValueError(
+                f"{name} is not a hyperparameter of optimizer {rule.name!r}{belongs}; "
+                f"{rule.name} takes {takes}"
+            )
+    checked = {}
+    for name in rule.hyperparameters:
+        value = given.get(name, rule.defaults[name])
+        if name in rule.flags:
+            checked[name] = check_flag(name, value, allow_array=allow_array)
+        else:
+            checked[name] = check_hyperparameter(name, value, allow_array=allow_array)
+    return checked
+
+
+def check_start(start, domain, *, surface_name="the surface"):
+    """Validate one starting point inside a 2D domain; return it as a float64 ``(2,)`` array.
+
+    Args:
+        start: the point ``(x, y)``.
+        domain: ``((xmin, xmax), (ymin, ymax))``, bounds included.
+        surface_name: named in the message.
+
+    Raises:
+        ValueError: not a point of two finite numbers, or outside the domain, e.g.
+            ``start must lie inside the domain of 'rosenbrock', x in [-2, 2] and y in
+            [-1, 3], got (5, 0)``.
+    """
+    try:
+        arr = np.asarray(start, dtype=np.float64) if start is not None else None
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.shape != (2,):
+        raise ValueError(f"start must be a point (x, y), got {start!r}")
+    (xmin, xmax), (ymin, ymax) = np.asarray(domain, dtype=np.float64)
+    x, y = arr
+    if not (np.isfinite(arr).all() and xmin <= x <= xmax and ymin <= y <= ymax):
+        raise ValueError(
+            f"start must lie inside the domain of {surface_name!r}, "
+            f"x in [{xmin:g}, {xmax:g}] and y in [{ymin:g}, {ymax:g}], got ({x:g}, {y:g})"
+        )
+    return arr

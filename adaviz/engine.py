@@ -1,16 +1,20 @@
-r"""The compiled trajectory engine: many Adadelta runs on a 2D surface in milliseconds.
+r"""The compiled trajectory engine: many optimizer runs on a 2D surface in milliseconds.
 
-:func:`simulate` runs Adadelta on a :class:`~adaviz.surfaces.Surface` from N starts (or
-with N hyperparameter settings) at once. The whole loop is one XLA-compiled TensorFlow
-graph per (surface, N, step bucket, dtype); hyperparameters and the step count enter as
-tensors, so moving a slider never retraces or recompiles (step counts share a compiled graph
-within quarter-octave buckets: 385..448, 449..512, 513..640, ...). The update is :func:`adaviz._math.adadelta_step`, the same
-function :class:`adaviz.Adadelta` uses::
+:func:`simulate` runs an update rule (Adadelta by default, or SGD, momentum, Nesterov,
+Adagrad, RMSprop, Adam) on a :class:`~adaviz.surfaces.Surface` from N starts (or with N
+hyperparameter settings) at once. The whole loop is one XLA-compiled TensorFlow graph per
+(surface, rule, N, step bucket, dtype); hyperparameters, the loss scale and the step count
+enter as tensors, so moving a slider never retraces or recompiles (step counts share a
+compiled graph within quarter-octave buckets: 385..448, 449..512, 513..640, ...). The
+updates are the rules of :data:`adaviz._math.RULES`; Adadelta's calls
+:func:`adaviz._math.adadelta_step`, the same function :class:`adaviz.Adadelta` uses::
 
     import adaviz
     t = adaviz.simulate("rosenbrock", steps=500, rho=[0.9, 0.95, 0.99])
     t.positions.shape          # (501, 3, 2)
     t.final_loss, t.distance_to_minimum(), t.steps_to_tolerance(1e-3)
+    adam = adaviz.simulate("rosenbrock", optimizer="adam", lr=[1e-3, 1e-2, 1e-1])
+    adam.state["m"].shape      # (501, 3, 2)
 
 :func:`trace_count` says how many times the loop has been traced (tests use it).
 """
@@ -24,7 +28,7 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._tf import import_tensorflow
-from adaviz._validate import check_hyperparameter
+from adaviz._validate import check_hyperparameter, check_int, check_rule_hyperparameters
 from adaviz.surfaces import Surface, get
 
 tf = import_tensorflow()
@@ -51,42 +55,65 @@ def trace_count():
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Trajectory:
-    """The recorded Adadelta runs of one :func:`simulate` call, all numpy, always with an N axis.
+    """The recorded runs of one :func:`simulate` call, all numpy, always with an N axis.
 
-    Index ``t`` of ``positions``/``loss``/``accum_*`` is the state after ``t`` steps (0 = the
-    start, accumulators zero); index ``t`` of ``grads``/``step_size``/``newton_step_size``
-    belongs to step ``t + 1``, the move from ``positions[t]`` to ``positions[t + 1]``.
+    Index ``t`` of ``positions``/``loss``/``state[...]`` is the state after ``t`` steps
+    (0 = the start); index ``t`` of ``grads``/``step_size``/``newton_step_size`` belongs to
+    step ``t + 1``, the move from ``positions[t]`` to ``positions[t + 1]``. ``loss``,
+    ``grads`` and ``newton_step_size`` are those of the function the rule ran on,
+    ``loss_scale * f``.
 
     Attributes:
         surface: the :class:`~adaviz.surfaces.Surface`.
+        optimizer: the rule's name (``"adadelta"``, ``"sgd"``, ...).
         positions: ``(steps + 1, N, 2)``.
-        loss: ``(steps + 1, N)``, ``f`` at ``positions``.
+        loss: ``(steps + 1, N)``, ``loss_scale * f`` at ``positions``.
         grads: ``(steps, N, 2)``, the gradient at ``positions[t]``.
-        accum_grad: ``(steps + 1, N, 2)``, E[g^2] (A_t).
-        accum_delta: ``(steps + 1, N, 2)``, E[dx^2] (D_t).
-        step_size: ``(steps, N, 2)``, the realized multiplier ``lr_t*sqrt(D_t+eps)/sqrt(A_{t+1}+eps)``
-            of the gradient: ``positions[t+1] = positions[t] - step_size[t] * grads[t]``.
+        step_size: ``(steps, N, 2)``, the realized multiplier of the gradient:
+            ``positions[t+1] = positions[t] - step_size[t] * grads[t]`` (Adadelta:
+            ``lr_t*sqrt(D_t+eps)/sqrt(A_{t+1}+eps)``).
         newton_step_size: ``(steps, N, 2)``, ``1/|f_ii|`` at ``positions[t]``: the step size
             Newton's method would use per coordinate (``inf`` where ``f_ii = 0``).
         diverged_at: ``(N,)`` int, the first index ``t`` whose position or loss is not finite
             or lies outside ``surface.bounds``, ``-1`` if never. From that index on, the run's
             recorded values are NaN.
-        lr, rho, epsilon, decay: ``(N,)`` float64, the hyperparameters of each run.
+        hyperparameters: name -> ``(N,)`` array for every hyperparameter of the rule
+            (float64; ``centered``/``amsgrad`` bool). Also readable as attributes:
+            ``t.lr``, ``t.rho``, ``t.beta_1``, ...
+        state: slot name -> ``(steps + 1, N, 2)``, the rule's state (Adadelta:
+            ``accum_grad`` E[g^2] and ``accum_delta`` E[dx^2]; momentum: ``velocity``;
+            adam: ``m``, ``v``, ``v_hat``; ...). Also readable as attributes:
+            ``t.accum_grad``, ``t.velocity``, ...
+        loss_scale: ``(N,)`` float64, the factor the loss was multiplied by.
     """
 
     surface: Surface
+    optimizer: str
     positions: np.ndarray
     loss: np.ndarray
     grads: np.ndarray
-    accum_grad: np.ndarray
-    accum_delta: np.ndarray
     step_size: np.ndarray
     newton_step_size: np.ndarray
     diverged_at: np.ndarray
-    lr: np.ndarray
-    rho: np.ndarray
-    epsilon: np.ndarray
-    decay: np.ndarray
+    hyperparameters: dict
+    state: dict
+    loss_scale: np.ndarray
+
+    def __getattr__(self, name):
+        # only called when normal lookup fails: hyperparameters and state slots by name
+        if not name.startswith("_") and name not in ("hyperparameters", "state"):
+            for table in (self.hyperparameters, self.state):
+                if name in table:
+                    return table[name]
+        raise AttributeError(
+            f"{type(self).__name__} of optimizer {self.__dict__.get('optimizer')!r} has no "
+            f"attribute {name!r}"
+        )
+
+    @property
+    def lr(self):
+        """``(N,)`` float64: the learning rate of each run."""
+        return self.hyperparameters["lr"]
 
     @property
     def steps(self):
@@ -122,7 +149,7 @@ class Trajectory:
         return self.surface.nearest_minimum_distance(self.positions[t])
 
     def steps_to_tolerance(self, tol=1e-3):
-        """``(N,)`` int: the first step count ``t`` with ``loss[t] - min_value <= tol``.
+        """``(N,)`` int: the first step count ``t`` with ``f(positions[t]) - min_value <= tol``.
 
         ``min_value`` is the lowest loss over the surface's listed minima; the loss may
         later leave the tolerance again (Adadelta bounces). ``-1`` where it is never reached.
@@ -137,23 +164,10 @@ class Trajectory:
         if not self.surface.minima:
             raise ValueError(f"surface {self.surface.name!r} lists no minima to compare with")
         with np.errstate(invalid="ignore"):
-            within = self.loss - self.surface.min_value <= tol  # NaN compares False
+            # in the surface's own units, whatever the loss scale; NaN compares False
+            within = self.loss / self.loss_scale - self.surface.min_value <= tol
         first = np.argmax(within, axis=0)
         return np.where(within.any(axis=0), first, -1)
-
-
-def _diag_hessian_and_grad(fn, x, y):
-    """f, (f_x, f_y), (f_xx, f_yy) of an elementwise fn, by nested tapes."""
-    zero = tf.UnconnectedGradients.ZERO
-    with tf.GradientTape(persistent=True) as outer:
-        outer.watch([x, y])
-        with tf.GradientTape() as inner:
-            inner.watch([x, y])
-            f = fn(x, y)
-        gx, gy = inner.gradient(f, [x, y], unconnected_gradients=zero)
-    hxx = outer.gradient(gx, x, unconnected_gradients=zero)
-    hyy = outer.gradient(gy, y, unconnected_gradients=zero)
-    return f, gx, gy, hxx, hyy
 
 
 def _write(buffer, t, value):
@@ -170,21 +184,25 @@ def _capacity(steps):
     return -(-steps // quantum) * quantum
 
 
-def _build(surface, capacity, dtype):
-    """One XLA-compiled function running up to ``capacity`` Adadelta steps on ``surface``.
+def _build(surface, rule, capacity, dtype):
+    """One XLA-compiled function running up to ``capacity`` steps of ``rule`` on ``surface``.
 
-    The step count is a tensor argument (<= ``capacity``). Inside, coordinates are the
-    leading axis (``(2, N)`` per step, recorded into ``(capacity + 1, 2, N)`` buffers);
-    :func:`simulate` slices the used rows and swaps the axes of the numpy views.
+    The step count, the loss scale and every hyperparameter are tensor arguments, so new
+    values never retrace. Inside, coordinates are the leading axis (``(2, N)`` per step,
+    recorded into ``(capacity + 1, 2, N)`` buffers); :func:`simulate` slices the used rows
+    and swaps the axes of the numpy views.
     """
     fn = surface.fn
     (xlo, xhi), (ylo, yhi) = surface.bounds
+    slots = len(rule.state)
 
-    def run(start, lr, rho, epsilon, decay, steps):
+    def run(start, loss_scale, steps, *values):
         global _TRACES
         _TRACES += 1
+        hp = dict(zip(rule.hyperparameters, values, strict=True))
         n = tf.shape(start)[1]
         nan = tf.constant(float("nan"), dtype)
+        scale = tf.cast(loss_scale, dtype)
 
         def check(t, pos, f, alive, diverged_at):
             """Flag runs whose position or loss is bad at index t (their first time)."""
@@ -193,64 +211,62 @@ def _build(surface, capacity, dtype):
             diverged_at = tf.where(alive & ~ok, t, diverged_at)
             return alive & ok, diverged_at
 
-        def body(t, pos, accum_grad, accum_delta, alive, diverged_at, bufs):
-            f, gx, gy, hxx, hyy = _diag_hessian_and_grad(fn, pos[0], pos[1])
+        def body(t, pos, state, alive, diverged_at, bufs):
+            f, (gx, gy), (hxx, hyy) = _math.grad_and_hessian(fn, pos[0], pos[1])
+            f = scale * f
             alive, diverged_at = check(t, pos, f, alive, diverged_at)
             keep = alive[None, :]
             # a diverged run is NaN from its divergence index on (NaN then propagates)
             pos = tf.where(keep, pos, nan)
             f = tf.where(alive, f, nan)
-            accum_grad = tf.where(keep, accum_grad, nan)
-            accum_delta = tf.where(keep, accum_delta, nan)
-            grad = tf.where(keep, tf.stack([gx, gy]), nan)
-            curvature = tf.where(keep, tf.abs(tf.stack([hxx, hyy])), nan)
-            # lr_t in float64, as adaviz.Adadelta computes it, then cast once
-            lr_t = tf.cast(_math.decayed_lr(lr, decay, tf.cast(t, tf.float64)), dtype)
-            step = _math.adadelta_step(accum_grad, accum_delta, grad, lr_t, rho, epsilon)
-            values = (pos, f, grad, accum_grad, accum_delta, step.step_size, 1.0 / curvature)
-            bufs = tuple(_write(b, t, v) for b, v in zip(bufs, values, strict=True))
-            new = (pos - step.update, step.accum_grad, step.accum_delta)
-            return (t + 1, *new, alive, diverged_at, bufs)
+            state = tuple(tf.where(keep, slot, nan) for slot in state)
+            grad = tf.where(keep, scale * tf.stack([gx, gy]), nan)
+            curvature = tf.where(keep, tf.abs(scale * tf.stack([hxx, hyy])), nan)
+            new_pos, new_state, step_size = rule.step(pos, state, grad, t, hp)
+            recorded = (pos, f, grad, *state, step_size, 1.0 / curvature)
+            bufs = tuple(_write(b, t, v) for b, v in zip(bufs, recorded, strict=True))
+            return (t + 1, new_pos, tuple(new_state), alive, diverged_at, bufs)
 
         # distinct fill values keep XLA from sharing (and then copying) the buffers
         rows = capacity + 1
-        shapes = [(rows, 2), (rows,), (rows, 2), (rows, 2), (rows, 2), (rows, 2), (rows, 2)]
+        shapes = [(rows, 2), (rows,), (rows, 2)] + [(rows, 2)] * slots + [(rows, 2), (rows, 2)]
         bufs = tuple(
             tf.fill(tf.concat([shape, [n]], 0), tf.constant(-float(i + 1), dtype))
             for i, shape in enumerate(shapes)
         )
-        zeros = tf.zeros_like(start)
+        state = tuple(rule.init(start, hp))
         alive = tf.ones([n], tf.bool)
         diverged_at = tf.fill([n], tf.constant(-1, tf.int32))
         t = tf.constant(0, tf.int32)
-        t, pos, accum_grad, accum_delta, alive, diverged_at, bufs = tf.while_loop(
+        t, pos, state, alive, diverged_at, bufs = tf.while_loop(
             lambda t, *_: t < steps,
             body,
-            (t, start, zeros, zeros, alive, diverged_at, bufs),
+            (t, start, state, alive, diverged_at, bufs),
             maximum_iterations=capacity,
         )
-        f = fn(pos[0], pos[1])
+        f = scale * fn(pos[0], pos[1])
         alive, diverged_at = check(t, pos, f, alive, diverged_at)
         keep = alive[None, :]
-        b_pos, b_loss, b_grad, b_ag, b_ad, b_ss, b_nss = bufs
+        b_pos, b_loss, b_grad, *b_state = bufs[: 3 + slots]
         b_pos = _write(b_pos, t, tf.where(keep, pos, nan))
         b_loss = _write(b_loss, t, tf.where(alive, f, nan))
-        b_ag = _write(b_ag, t, tf.where(keep, accum_grad, nan))
-        b_ad = _write(b_ad, t, tf.where(keep, accum_delta, nan))
-        return b_pos, b_loss, b_grad, b_ag, b_ad, b_ss, b_nss, diverged_at
+        b_state = [
+            _write(b, t, tf.where(keep, slot, nan)) for b, slot in zip(b_state, state, strict=True)
+        ]
+        return (b_pos, b_loss, b_grad, *b_state, *bufs[3 + slots :], diverged_at)
 
     compiled = tf.function(run, jit_compile=True, reduce_retracing=False)
-    # One function per (surface, bucket, dtype) is by design, so TensorFlow's "frequent
+    # One function per (surface, rule, bucket, dtype) is by design, so TensorFlow's "frequent
     # retracing" warning (it counts traces of `run` across surfaces) would only be noise.
     compiled._omit_frequent_tracing_warning = True
     return compiled
 
 
-def _compiled(surface, capacity, dtype):
-    key = (int(capacity), dtype.name)
+def _compiled(surface, rule, capacity, dtype):
+    key = (rule.name, int(capacity), dtype.name)
     fn = surface._compiled.get(key)
     if fn is None:
-        fn = surface._compiled[key] = _build(surface, int(capacity), dtype)
+        fn = surface._compiled[key] = _build(surface, rule, int(capacity), dtype)
     return fn
 
 
@@ -291,59 +307,66 @@ def _check_start(start, surface):
     return arr
 
 
-def simulate(
-    surface,
-    start=None,
-    steps=500,
-    lr=1.0,
-    rho=0.95,
-    epsilon=None,
-    decay=0.0,
-    dtype=tf.float32,
-):
-    """Run Adadelta on a 2D surface from one or many starts, compiled, and record everything.
-
-    Args:
-        surface: a :class:`~adaviz.surfaces.Surface` or a built-in name
-            (:func:`adaviz.surfaces.names`).
-        start: ``(2,)`` or ``(N, 2)`` starting points; default ``surface.start``.
-        steps: number of Adadelta steps, ``1 <= steps <= 1,000,000`` and
-            ``steps * N <= 64,000,000``.
-        lr, rho, epsilon, decay: as in :class:`adaviz.Adadelta` (same defaults;
-            ``epsilon=None`` means ``keras.config.epsilon()``). Each is a number or an
-            array of shape ``(N,)``; numbers and single starts broadcast, so
-            ``simulate(s, rho=[0.9, 0.95, 0.99])`` runs three settings from ``s.start``.
-        dtype: ``tf.float32`` (default) or ``tf.float64``.
-
-    Returns:
-        :class:`Trajectory`. Runs that diverge are flagged in ``diverged_at`` and NaN
-        afterwards; nothing raises.
-
-    Raises:
-        ValueError: unknown surface name; ``steps`` not an integer in range; ``start`` not of
-            shape (2,) or (N, 2) or not finite; a hyperparameter out of range (as
-            :class:`adaviz.Adadelta`) or an array of the wrong length; an unsupported dtype.
-    """
-    surface = get(surface)
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    steps = int(steps)
-    if steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+def _check_dtype(dtype):
     try:
         dtype = tf.as_dtype(dtype)
     except TypeError as exc:
         raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}") from exc
     if dtype not in (tf.float32, tf.float64):
         raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}")
-    if epsilon is None:
-        import keras
+    return dtype
 
-        epsilon = keras.config.epsilon()
+
+def simulate(
+    surface,
+    start=None,
+    steps=500,
+    *,
+    optimizer="adadelta",
+    loss_scale=1.0,
+    dtype=tf.float32,
+    **hyperparameters,
+):
+    """Run an update rule on a 2D surface from one or many starts, compiled, and record everything.
+
+    Args:
+        surface: a :class:`~adaviz.surfaces.Surface` or a built-in name
+            (:func:`adaviz.surfaces.names`).
+        start: ``(2,)`` or ``(N, 2)`` starting points; default ``surface.start``.
+        steps: number of steps, ``1 <= steps <= 1,000,000`` and ``steps * N <= 64,000,000``.
+        optimizer: the update rule, one of :data:`adaviz._math.RULES`: ``"adadelta"``
+            (default), ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``,
+            ``"rmsprop"``, ``"adam"``.
+        loss_scale: run the rule on ``loss_scale * f``, > 0; a number or ``(N,)`` array.
+        dtype: ``tf.float32`` (default) or ``tf.float64``.
+        **hyperparameters: the rule's own, under Keras 3's names and with Keras 3's
+            defaults (Adadelta: ``lr=1.0, rho=0.95, epsilon=1e-7, decay=0`` as
+            :class:`adaviz.Adadelta`); ``learning_rate`` is an alias of ``lr``; ``None``
+            means the default. Each is a number or an array of shape ``(N,)``; numbers and
+            single starts broadcast, so ``simulate(s, rho=[0.9, 0.95, 0.99])`` runs three
+            settings from ``s.start``. ``centered`` / ``amsgrad`` take True/False.
+
+    Returns:
+        :class:`Trajectory`. Runs that diverge are flagged in ``diverged_at`` and NaN
+        afterwards; nothing raises.
+
+    Raises:
+        ValueError: unknown surface or optimizer name; a hyperparameter the rule does not
+            take; ``steps`` not an integer in range; ``start`` not of shape (2,) or (N, 2)
+            or not finite; a hyperparameter or ``loss_scale`` out of range, or an array of
+            the wrong length; an unsupported dtype.
+    """
+    surface = get(surface)
+    rule = _math.rule(optimizer)
+    steps = check_int("steps", steps, 1)
+    dtype = _check_dtype(dtype)
     starts = _check_start(start, surface)
+    given = {name: value for name, value in hyperparameters.items() if value is not None}
+    checked = check_rule_hyperparameters(rule, given, allow_array=True, others=_math.RULES.values())
+    checked["loss_scale"] = check_hyperparameter("loss_scale", loss_scale, allow_array=True)
     hyper = {}
-    for name, value in (("lr", lr), ("rho", rho), ("epsilon", epsilon), ("decay", decay)):
-        hyper[name] = np.atleast_1d(check_hyperparameter(name, value, allow_array=True))
+    for name, value in checked.items():
+        hyper[name] = np.atleast_1d(value)
         if hyper[name].size == 0:
             raise ValueError(f"{name} must be a number or an array of N >= 1 values, got 0 values")
     lengths = {len(v) for v in hyper.values() if len(v) != 1}
@@ -366,33 +389,36 @@ def simulate(
         )
     starts = np.broadcast_to(starts, (n, 2))
     hyper = {k: np.broadcast_to(v, (n,)).copy() for k, v in hyper.items()}
+    scale = hyper.pop("loss_scale")
     np_dtype = dtype.as_numpy_dtype
-    args = [
+    # hyperparameters enter in float64; each rule casts what it needs (Adadelta's lr_t is
+    # formed in float64, as adaviz.Adadelta forms it)
+    out = _compiled(surface, rule, _capacity(steps), dtype)(
         tf.constant(starts.T.astype(np_dtype)),
-        tf.constant(hyper["lr"]),  # lr and decay stay float64 (lr_t is computed in float64)
-        tf.constant(hyper["rho"].astype(np_dtype)),
-        tf.constant(hyper["epsilon"].astype(np_dtype)),
-        tf.constant(hyper["decay"]),
-    ]
-    args.append(tf.constant(steps, tf.int32))
-    out = _compiled(surface, _capacity(steps), dtype)(*args)
-    pos, loss, grads, ag, ad, ss, nss, div = (_to_numpy(o) for o in out)
+        tf.constant(scale),
+        tf.constant(steps, tf.int32),
+        *(tf.constant(hyper[name]) for name in rule.hyperparameters),
+    )
+    out = [_to_numpy(o) for o in out]
+    slots = len(rule.state)
+    pos, loss, grads = out[:3]
+    state, (ss, nss), div = out[3 : 3 + slots], out[3 + slots : 5 + slots], out[-1]
     # views: the used rows of each bucket-sized buffer, coordinates last
-    pos, ag, ad = (np.swapaxes(a[: steps + 1], 1, 2) for a in (pos, ag, ad))
+    pos = np.swapaxes(pos[: steps + 1], 1, 2)
+    state = {k: np.swapaxes(a[: steps + 1], 1, 2) for k, a in zip(rule.state, state, strict=True)}
     grads, ss, nss = (np.swapaxes(a[:steps], 1, 2) for a in (grads, ss, nss))
-    loss = loss[: steps + 1]
+    for name in rule.flags:
+        hyper[name] = hyper[name] > 0
     return Trajectory(
         surface=surface,
+        optimizer=rule.name,
         positions=pos,
-        loss=loss,
+        loss=loss[: steps + 1],
         grads=grads,
-        accum_grad=ag,
-        accum_delta=ad,
         step_size=ss,
         newton_step_size=nss,
         diverged_at=div.astype(np.int64),
-        lr=hyper["lr"],
-        rho=hyper["rho"],
-        epsilon=hyper["epsilon"],
-        decay=hyper["decay"],
+        hyperparameters=hyper,
+        state=state,
+        loss_scale=scale,
     )

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from keras.optimizers.schedules import LearningRateSchedule
 
-from adaviz._math import adadelta_step
+from adaviz._math import adadelta_step, decayed_lr
 from adaviz._validate import check_hyperparameter
 
 __all__ = ["Adadelta"]
@@ -333,7 +333,7 @@ class Adadelta(keras.optimizers.Optimizer):
         """Per dtype name: (lr_t, rho, epsilon) cast once for this step."""
         lr = tf.cast(learning_rate, tf.float64)
         steps = tf.cast(self.iterations, tf.float64)
-        lr_t = lr / (1.0 + tf.convert_to_tensor(self._decay.value) * steps)
+        lr_t = decayed_lr(lr, tf.convert_to_tensor(self._decay.value), steps)
         rho = tf.convert_to_tensor(self._rho.value)
         epsilon = tf.convert_to_tensor(self._epsilon.value)
         return {

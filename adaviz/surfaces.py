@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from adaviz import _math
 from adaviz._tf import import_tensorflow
 
 tf = import_tensorflow()
@@ -268,16 +269,7 @@ class Surface:
     def hessian(self, x, y):
         """The Hessian ``[[f_xx, f_xy], [f_yx, f_yy]]`` by autodiff, on two last axes (2, 2)."""
         tx, ty, to_numpy = self._inputs(x, y)
-        zero = tf.UnconnectedGradients.ZERO
-        with tf.GradientTape(persistent=True) as outer:
-            outer.watch([tx, ty])
-            with tf.GradientTape() as inner:
-                inner.watch([tx, ty])
-                z = self.fn(tx, ty)
-            gx, gy = inner.gradient(z, [tx, ty], unconnected_gradients=zero)
-        hxx, hxy = outer.gradient(gx, [tx, ty], unconnected_gradients=zero)
-        hyx, hyy = outer.gradient(gy, [tx, ty], unconnected_gradients=zero)
-        del outer
+        _, _, ((hxx, hxy), (hyx, hyy)) = _math.grad_and_hessian(self.fn, tx, ty, diagonal=False)
         h = tf.stack([tf.stack([hxx, hxy], -1), tf.stack([hyx, hyy], -1)], -2)
         return h.numpy() if to_numpy else h
 
