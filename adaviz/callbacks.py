@@ -44,8 +44,9 @@ import time
 
 import numpy as np
 
-from adaviz._math import adadelta_step, decayed_lr
 from adaviz._tf import import_tensorflow
+from adaviz._validate import check_int
+from adaviz.diagnostics import LayerDiagnostics, adadelta_kind, unwrap
 from adaviz.optimizer import _tf_variable
 
 tf = import_tensorflow()
@@ -63,34 +64,6 @@ STATS = (
     "step_size_max",
 )
 HIST_BUCKETS = 30
-
-
-def _f32(tensor):
-    return tf.cast(tensor, tf.float32)
-
-
-def _unwrap(optimizer):
-    """The optimizer doing the updates (inside a LossScaleOptimizer, if any)."""
-    inner = getattr(optimizer, "inner_optimizer", None)
-    return inner if inner is not None else optimizer
-
-
-def _kind(optimizer):
-    """ "adaviz", "keras" or None (no Adadelta state)."""
-    from adaviz.optimizer import Adadelta
-
-    if isinstance(optimizer, Adadelta):
-        return "adaviz"
-    if isinstance(optimizer, keras.optimizers.Adadelta):
-        return "keras"
-    return None
-
-
-def _slots(optimizer, kind, variable):
-    if kind == "adaviz":
-        return optimizer.accumulators(variable)
-    index = optimizer._get_variable_index(variable)
-    return optimizer._accumulated_grads[index], optimizer._accumulated_delta_vars[index]
 
 
 def _summary_metadata(plugin):
@@ -118,13 +91,8 @@ class AdadeltaMonitor(keras.callbacks.Callback):
 
     def __init__(self, every=10, log_dir=None, *, max_records=10_000, refresh_hz=10.0):
         super().__init__()
-        for name, value, low in (("every", every, 1), ("max_records", max_records, 2)):
-            if (
-                isinstance(value, (bool, np.bool_))
-                or not isinstance(value, numbers.Integral)
-                or value < low
-            ):
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        check_int("every", every, 1)
+        check_int("max_records", max_records, 2)
         if not (isinstance(refresh_hz, numbers.Real) and 0 < refresh_hz <= 60):
             raise ValueError(f"refresh_hz must be a number in (0, 60], got {refresh_hz!r}")
         if log_dir is not None:
@@ -147,6 +115,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         self._views = None
         self._panel = None
         self._last_refresh = -math.inf
+        self._nonfinite_step = None
 
     # ==================================================================================
     # public
@@ -158,12 +127,16 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         ``step`` (the training batch number, 1-based, counted over every ``fit`` call),
         ``loss``, ``lr`` of shape (records,); ``accum_grad_rms``, ``accum_delta_rms``,
         ``update_ratio``, ``step_size_min``, ``step_size_median``, ``step_size_max`` of
-        shape (records, layers), columns in :attr:`layer_names` order.
+        shape (records, layers), columns in :attr:`layer_names` order;
+        ``nonfinite_step`` (a 0-d int64 array): the first batch whose loss, weights,
+        updates or accumulators were not finite, 0 while all are.
         """
         nl = len(self.layer_names)
+        nonfinite = np.array(self.nonfinite_step or 0, np.int64)
         if self._buffer is None:
             out = {"step": np.zeros(0, np.int64), "loss": np.zeros(0), "lr": np.zeros(0)}
             out.update({k: np.zeros((0, nl)) for k in STATS})
+            out["nonfinite_step"] = nonfinite
             return out
         cap = self.max_records
         if self._count <= cap:
@@ -178,7 +151,18 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         }
         for i, key in enumerate(STATS):
             out[key] = rows[:, 3 + i * nl : 3 + (i + 1) * nl].copy()
+        out["nonfinite_step"] = nonfinite
         return out
+
+    @property
+    def nonfinite_step(self):
+        """The first training batch (1-based, over every ``fit``) whose loss, weights,
+        updates or accumulators were not finite, or ``None``.
+
+        The loss is checked every batch, the rest at each record. The monitor only
+        records it; ``keras.callbacks.TerminateOnNaN`` stops the training.
+        """
+        return self._nonfinite_step
 
     @property
     def step_sizes(self):
@@ -233,15 +217,19 @@ class AdadeltaMonitor(keras.callbacks.Callback):
                 f"{history['loss'][-1]:.4g} · <b>lr<sub>t</sub></b> {history['lr'][-1]:.3g}"
                 f" · {self._count} records"
             )
+            if self.nonfinite_step is not None:
+                self._readout.value += (
+                    f" · <b>not finite from batch {self.nonfinite_step}</b>: "
+                    "try a lower lr, then train a fresh model"
+                )
         self._last_refresh = time.perf_counter()
 
     # ==================================================================================
     # Keras hooks
     # ==================================================================================
     def on_train_begin(self, logs=None):
-        optimizer = _unwrap(self.model.optimizer)
-        kind = _kind(optimizer)
-        if kind is None:
+        optimizer = unwrap(self.model.optimizer)
+        if adadelta_kind(optimizer) is None:
             raise ValueError(
                 "AdadeltaMonitor needs a model compiled with an Adadelta optimizer "
                 "(adaviz.Adadelta or keras.optimizers.Adadelta) to read E[g²] and E[Δx²]; "
@@ -249,7 +237,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
                 "which has no Adadelta state"
             )
         if self._bound_to is None or self._bound_to != (id(self.model), id(optimizer)):
-            self._bind(optimizer, kind)
+            self._bind(optimizer)
         if self.log_dir is not None and self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
 
@@ -260,11 +248,16 @@ class AdadeltaMonitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._seen += 1
+        loss = float((logs or {}).get("loss", float("nan")))
+        if self._nonfinite_step is None and not math.isfinite(loss) and "loss" in (logs or {}):
+            self._nonfinite_step = self._seen
         if self._seen % self.every != 0 or not self._armed:
             return
         self._armed = False
         row = self._stats_fn().numpy()
-        loss = float((logs or {}).get("loss", float("nan")))
+        row, finite = row[:-1], bool(row[-1])
+        if self._nonfinite_step is None and not finite:
+            self._nonfinite_step = self._seen
         self._record(self._seen, loss, row)
         if self._writer is not None:
             self._write_summaries(self._seen, loss, row)
@@ -286,105 +279,55 @@ class AdadeltaMonitor(keras.callbacks.Callback):
     # ==================================================================================
     # internals
     # ==================================================================================
-    def _bind(self, optimizer, kind):
+    def _bind(self, optimizer):
         """Build the compiled snapshot/statistics functions for this model and optimizer."""
-        from adaviz.panels.model import _layer_groups
-
         model = self.model
-        if not optimizer.built:
-            optimizer.build(model.trainable_variables)
-        groups = _layer_groups(model)
-        self.layer_names = [name for name, _ in groups]
-        tvars = [v for _, vs in groups for v in vs]
-        raw = [_tf_variable(v) for v in tvars]
-        slots = [tuple(_tf_variable(s) for s in _slots(optimizer, kind, v)) for v in tvars]
-        tracked = kind == "adaviz" and optimizer.track_step_size
-        own = [_tf_variable(optimizer.step_size(v)) for v in tvars] if tracked else None
-        before_w = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in raw]
-        before_d = (
-            []
-            if tracked
-            else [tf.Variable(tf.zeros(d.shape, d.dtype), trainable=False) for _, d in slots]
-        )
-        sizes = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in raw]
+        diag = LayerDiagnostics(model, optimizer)
+        self.layer_names = diag.layer_names
+        tracked = diag.kind == "adaviz" and optimizer.track_step_size
+        own = [_tf_variable(optimizer.step_size(v)) for v in diag.variables] if tracked else None
+
+        def copies(tensors):
+            return [tf.Variable(tf.zeros(t.shape, t.dtype), trainable=False) for t in tensors]
+
+        before_w = copies(diag.weights())
+        before_d = [] if tracked else copies(diag.accum_delta())
+        sizes = copies(diag.weights())
         lr_var = tf.Variable(0.0, dtype=tf.float64, trainable=False)
-        offsets, start = [], 0
-        for _, vs in groups:
-            offsets.append((start, start + len(vs)))
-            start += len(vs)
-        matrix = np.zeros((len(groups), len(raw)), np.float32)  # layer x variable
-        for j, (lo, hi) in enumerate(offsets):
-            matrix[j, lo:hi] = 1.0
-        counts = [[float(sum(np.prod(raw[i].shape) for i in range(lo, hi)))] for lo, hi in offsets]
-
-        def learning_rate():
-            """lr_t of the coming step, from the optimizer's own state."""
-            if kind == "adaviz":
-                steps = tf.cast(_tf_variable(optimizer.iterations), tf.float64)
-                return decayed_lr(optimizer.lr, optimizer.decay, steps)
-            current = tf.convert_to_tensor(_tf_variable(optimizer.learning_rate))
-            return tf.cast(current, tf.float64)
-
-        def epsilon():
-            return tf.cast(optimizer.epsilon, tf.float64)
 
         def snapshot():
-            lr_var.assign(learning_rate())
-            for dst, src in zip(before_w, raw, strict=True):
+            """Weights, E[dx^2] and lr_t right before the coming step."""
+            lr_var.assign(diag.learning_rate())
+            for dst, src in zip(before_w, diag.weights(), strict=True):
                 dst.assign(src)
-            for dst, (_, d) in zip(before_d, slots if before_d else [], strict=True):
-                dst.assign(d)
+            for dst, src in zip(before_d, diag.accum_delta() if before_d else [], strict=True):
+                dst.assign(src)
 
         def stats():
-            lr_t, eps = lr_var.read_value(), epsilon()
-            sums, flat = [], []
-            for i, v in enumerate(raw):
-                a, d = slots[i]
-                dt = v.dtype
-                if tracked:
-                    s = own[i].read_value()
-                else:
-                    # rho = 1 and g = 0 leave A_t unchanged, so step_size is exactly
-                    # lr_t * sqrt(D_{t-1} + eps) / sqrt(A_t + eps).
-                    s = adadelta_step(
-                        a.read_value(), before_d[i].read_value(), tf.zeros_like(v),
-                        tf.cast(lr_t, dt), tf.constant(1.0, dt), tf.cast(eps, dt),
-                    ).step_size  # fmt: skip
-                sizes[i].assign(s)
-                old = _f32(before_w[i])
-                stacked = tf.stack([_f32(a), _f32(d), _f32(v) - old, old])
-                sums.append(
-                    tf.reduce_sum(tf.square(stacked), axis=list(range(1, v.shape.rank + 1)))
-                )
-                flat.append(tf.reshape(_f32(s), [-1]))
-            per_layer = tf.matmul(tf.constant(matrix), tf.stack(sums))  # [layers, 4]
-            rms = tf.sqrt(per_layer[:, :2] / tf.constant(counts, tf.float32))
-            ratio = tf.math.divide_no_nan(tf.sqrt(per_layer[:, 2]), tf.sqrt(per_layer[:, 3]))
-            low, mid, high = [], [], []
-            for (lo, hi), (n,) in zip(offsets, counts, strict=True):
-                ordered = tf.sort(tf.concat(flat[lo:hi], axis=0))
-                n = int(n)
-                low.append(ordered[0])
-                mid.append(0.5 * (ordered[(n - 1) // 2] + ordered[n // 2]))
-                high.append(ordered[n - 1])
-            columns = [rms[:, 0], rms[:, 1], ratio, tf.stack(low), tf.stack(mid), tf.stack(high)]
-            return tf.concat([[lr_t], tf.cast(tf.concat(columns, axis=0), tf.float64)], axis=0)
+            lr_t = lr_var.read_value()
+            if tracked:
+                step_sizes = [s.read_value() for s in own]
+            else:
+                step_sizes = diag.step_sizes(lr_t, [d.read_value() for d in before_d])
+            for dst, src in zip(sizes, step_sizes, strict=True):
+                dst.assign(src)
+            found = diag.statistics([w.read_value() for w in before_w])
+            low, mid, high = diag.spread(step_sizes)
+            columns = [found[k] for k in STATS[:3]] + [low, mid, high]
+            finite = tf.cast(found["finite"], tf.float64)[None]
+            return tf.concat([[lr_t], tf.cast(tf.concat(columns, 0), tf.float64), finite], 0)
 
         def read_sizes():
-            return [
-                tf.concat([tf.reshape(sizes[i], [-1]) for i in range(lo, hi)], axis=0)
-                for lo, hi in offsets
-            ]
+            return diag.per_layer([s.read_value() for s in sizes])
 
         def histograms():
-            return [self._log_histogram(_f32(values)) for values in read_sizes()]
+            return [self._log_histogram(values) for values in read_sizes()]
 
         self._snapshot_fn = tf.function(snapshot)
         self._stats_fn = tf.function(stats)
         self._read_fn = tf.function(read_sizes)
         self._hist_fn = tf.function(histograms)
-        self._optimizer, self._kind = optimizer, kind
-        self._buffer = np.zeros((self.max_records, 3 + len(STATS) * len(groups)))
+        self._buffer = np.zeros((self.max_records, 3 + len(STATS) * len(diag.layer_names)))
         self._count = 0
         self._views = None
         self._bound_to = (id(model), id(optimizer))

@@ -253,3 +253,38 @@ def test_optimizer_without_adadelta_state_fails_at_train_begin(optimizer):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         adaviz.AdadeltaMonitor(**kwargs)
+
+
+def test_non_finite_run_is_recorded():
+    """Targets scaled by 1e17 (lr 10, rho 0), and one batch scaled by 1e20 more: its
+    squared errors overflow float32, so the loss of batch 6 is inf, then weights NaN."""
+    model = small_model(6)
+    model.compile(optimizer=adaviz.Adadelta(lr=10.0, rho=0.0), loss="mse")
+    monitor = adaviz.AdadeltaMonitor(every=1)
+    losses = []
+    spy = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: losses.append(float(logs["loss"]))
+    )
+    targets = Y * 1e17
+    targets[40:48] *= 1e3
+    model.fit(X, targets, batch_size=8, epochs=2, verbose=0, shuffle=False,
+              callbacks=[monitor, spy])  # fmt: skip
+    first_bad = int(np.flatnonzero(~np.isfinite(losses))[0]) + 1
+    assert first_bad == 6
+    h = monitor.history
+    assert monitor.nonfinite_step == first_bad
+    assert int(h["nonfinite_step"]) == monitor.nonfinite_step
+    # every record before it is finite, the one at it is not
+    before = h["step"] < monitor.nonfinite_step
+    assert before.any() and np.all(np.isfinite(h["loss"][before]))
+    assert np.all(np.isfinite(h["accum_grad_rms"][before]))
+    assert not np.isfinite(h["loss"][h["step"] == first_bad][0])
+    assert "not finite from batch 6" in monitor.panel().children[0].value
+
+
+def test_finite_run_has_no_nonfinite_step():
+    model = small_model(7)
+    model.compile(optimizer=adaviz.Adadelta(), loss="mse")
+    monitor = adaviz.AdadeltaMonitor(every=2)
+    model.fit(X, Y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
+    assert monitor.nonfinite_step is None and int(monitor.history["nonfinite_step"]) == 0
