@@ -14,6 +14,7 @@ EXPECTED = {
     "02_rho_and_epsilon.ipynb",
     "03_loss_surfaces.ipynb",
     "04_live_models.ipynb",
+    "07_the_paper_in_small.ipynb",
     "dashboard.ipynb",
 }
 
