@@ -13,6 +13,8 @@ INSTALL_HINT = (
     "`pip install 'adaviz[tensorflow]'`."
 )
 
+_quiet_done = False  # the noisy start-up (import + device discovery) has happened
+
 
 @contextlib.contextmanager
 def _stderr_silenced():
@@ -33,26 +35,44 @@ def _stderr_silenced():
         os.close(saved)
 
 
+def _start_up():
+    """Import Keras and TensorFlow and discover the devices; return ``tensorflow``.
+
+    Device discovery is where the full ``tensorflow`` wheel probes CUDA (on a machine
+    without a GPU it logs ``failed call to cuInit`` at ERROR level, which
+    ``TF_CPP_MIN_LOG_LEVEL=2`` does not hide); doing it here keeps it inside the silenced
+    start-up instead of at the user's first op. Listing the physical devices does not
+    create the runtime context, so logical devices can still be configured afterwards.
+    """
+    import keras  # noqa: F401
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()
+    return tf
+
+
 def import_tensorflow():
     """Return the ``tensorflow`` module, importing it without C++ start-up noise.
 
-    The noise is only hidden when the user has not set ``TF_CPP_MIN_LOG_LEVEL``
-    themselves; a user who set it gets exactly what they asked for.
+    When the user has not set ``TF_CPP_MIN_LOG_LEVEL``, it is set to 2 (warnings and
+    info off) and the start-up — import and device discovery, which log before that
+    level takes effect or at ERROR level — runs with fd 2 sent to /dev/null. Only the
+    start-up is silenced: everything written to stderr afterwards reaches the user. A
+    user who set ``TF_CPP_MIN_LOG_LEVEL`` gets exactly what they asked for.
 
     Raises:
         ImportError: TensorFlow is not installed (the message says how to install it).
     """
-    if "tensorflow" in sys.modules and "keras" in sys.modules:
+    global _quiet_done
+    if _quiet_done:
         return sys.modules["tensorflow"]
     if importlib.util.find_spec("tensorflow") is None:
         raise ImportError(INSTALL_HINT)
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        import keras  # noqa: F401
-        import tensorflow as tf
-
-        return tf
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    with _stderr_silenced():
-        import keras  # noqa: F401
-        import tensorflow as tf
+        tf = _start_up()
+    else:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        with _stderr_silenced():
+            tf = _start_up()
+    _quiet_done = True
     return tf

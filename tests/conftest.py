@@ -16,3 +16,14 @@ try:
     )
 except RuntimeError:  # devices already initialised by an earlier import
     pass
+
+
+def pytest_configure(config):
+    """Markers that sort the suite into tiers (``make test-fast`` deselects all four)."""
+    for line in (
+        "browser: drives a real Chromium against a Jupyter front-end",
+        "notebook: executes notebooks in a real Jupyter kernel",
+        "subprocess: starts a fresh Python interpreter (TensorFlow start-up each time)",
+        "network: needs a package index (pip)",
+    ):
+        config.addinivalue_line("markers", line)
