@@ -202,3 +202,32 @@ def check_start(start, domain, *, surface_name="the surface"):
             f"x in [{xmin:g}, {xmax:g}] and y in [{ymin:g}, {ymax:g}], got ({x:g}, {y:g})"
         )
     return arr
+
+
+def check_start(start, domain, *, surface_name="the surface"):
+    """Validate one starting point inside a 2D domain; return it as a float64 ``(2,)`` array.
+
+    Args:
+        start: the point ``(x, y)``.
+        domain: ``((xmin, xmax), (ymin, ymax))``, bounds included.
+        surface_name: named in the message.
+
+    Raises:
+        ValueError: not a point of two finite numbers, or outside the domain, e.g.
+            ``start must lie inside the domain of 'rosenbrock', x in [-2, 2] and y in
+            [-1, 3], got (5, 0)``.
+    """
+    try:
+        arr = np.asarray(start, dtype=np.float64) if start is not None else None
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.shape != (2,):
+        raise ValueError(f"start must be a point (x, y), got {start!r}")
+    (xmin, xmax), (ymin, ymax) = np.asarray(domain, dtype=np.float64)
+    x, y = arr
+    if not (np.isfinite(arr).all() and xmin <= x <= xmax and ymin <= y <= ymax):
+        raise ValueError(
+            f"start must lie inside the domain of {surface_name!r}, "
+            f"x in [{xmin:g}, {xmax:g}] and y in [{ymin:g}, {ymax:g}], got ({x:g}, {y:g})"
+        )
+    return arr

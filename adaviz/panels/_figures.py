@@ -1,4 +1,4 @@
-"""Plotting helpers shared by the panels: colours, axis styles, float arrays, export.
+"""Plotting helpers shared by the panels: colours, axis styles, float arrays, numbers.
 
 One colour per coordinate (x, y), used by every panel: ``COORD_COLORS["x"]`` and
 ``COORD_COLORS["y"]`` (Okabe-Ito blue and vermillion, readable by colour-blind viewers).
@@ -8,11 +8,12 @@ dashed or dotted.
 
 from __future__ import annotations
 
-import asyncio
-import html
 import math
 
 import numpy as np
+
+from adaviz.panels._export import figures_html  # noqa: F401 - re-exported
+from adaviz.panels._schedule import running_loop  # noqa: F401 - re-exported
 
 #: coordinate -> line colour, the same in every view and every panel.
 COORD_COLORS = {"x": "#0072B2", "y": "#D55E00"}
@@ -121,61 +122,6 @@ def positive_or_nan(values):
     if np.any(arr <= 0):
         arr = np.where(arr > 0, arr, np.nan).astype(arr.dtype)
     return arr
-
-
-def figures_html(columns, *, title="", header_html="", include_plotlyjs=True, full=True):
-    """HTML with plotly figures laid out in columns: a standalone page or a fragment.
-
-    Args:
-        columns: list of columns, each a list of plotly figures (``FigureWidget`` works).
-        title: page title.
-        header_html: HTML shown above the figures (already escaped where needed).
-        include_plotlyjs: as in :func:`plotly.io.to_html`; ``True`` embeds plotly.js
-            (works offline), ``"cdn"`` links to it (smaller file).
-        full: a whole ``<html>`` page (True) or a ``<div>`` fragment for a notebook output.
-    """
-    import plotly.io as pio
-
-    first = True
-    cols = []
-    for column in columns:
-        parts = []
-        for fig in column:
-            parts.append(
-                pio.to_html(
-                    fig,
-                    full_html=False,
-                    include_plotlyjs=include_plotlyjs if first else False,
-                    config={"displaylogo": False, "responsive": False},
-                )
-            )
-            first = False
-        cols.append(
-            '<div style="display:flex;flex-direction:column;gap:4px">' + "\n".join(parts) + "</div>"
-        )
-    body = (
-        '<div class="adaviz-static" style="font-family:Arial,Helvetica,sans-serif">'
-        f"{header_html}"
-        '<div style="display:flex;flex-wrap:wrap;gap:4px;align-items:flex-start">'
-        + "\n".join(cols)
-        + "</div></div>"
-    )
-    if not full:
-        return body
-    return (
-        '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{html.escape(title)}</title>\n"
-        "<style>body{margin:16px;} code{background:#f4f4f4;padding:2px 4px;}</style>\n"
-        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
-
-
-def running_loop():
-    """The running asyncio event loop (the kernel's), or None in a plain script."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def fmt(value, digits=3):

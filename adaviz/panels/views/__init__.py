@@ -1,0 +1,34 @@
+"""Views: one small class per plotly figure, built once and updated in place from arrays.
+
+A view knows nothing of the engine, the trainer or the controls: a controller (a panel)
+computes arrays and calls ``view.update(...)``. Each view starts on a plain
+``go.Figure`` (the first drawing becomes the widget's initial state) and turns it into
+the shared :class:`adaviz.panels._widget.FigureWidget` with ``view.attach(css_class)``;
+``view.figure`` is whichever it is now.
+
+Where only the traces' x/y change and the axis ranges still fit, a view sends a
+redraw-free ``Plotly.animate`` (:func:`adaviz.panels._widget.moving`), which the browser
+applies in a few milliseconds; otherwise one ``batch_update`` (a full redraw).
+
+* :class:`ContourView` (``contour.py``): a loss surface as a banded image, one or several
+  paths (one colour each), start/end/minima markers, a playback marker, ghost paths and
+  click-to-set-start.
+* :class:`AccumulatorView`, :class:`StepSizeView`, :class:`LossView`: lines against step
+  on axes kept fixed between updates (:class:`LineView` in ``lines.py``).
+"""
+
+from adaviz.panels.views.accumulators import AccumulatorView
+from adaviz.panels.views.contour import Background, ContourView, background
+from adaviz.panels.views.lines import LineView
+from adaviz.panels.views.loss import LossView
+from adaviz.panels.views.step_size import StepSizeView
+
+__all__ = [
+    "AccumulatorView",
+    "Background",
+    "ContourView",
+    "LineView",
+    "LossView",
+    "StepSizeView",
+    "background",
+]

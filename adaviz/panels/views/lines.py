@@ -1,0 +1,192 @@
+"""LineView: lines against step on axes that stay fixed between updates.
+
+The base of the accumulator, step-size and loss views. The x range is the step range;
+the y range is fitted to the data on a coarse grid (half decades on log axes, a 1-2-5
+grid on linear ones) and kept while the data stays inside it and fills it reasonably,
+so most updates change only the traces' x/y and go to the browser as a redraw-free move.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from adaviz.panels import _figures as F
+from adaviz.panels._widget import FigureWidget, moving
+
+#: a log range may be this many decades wider than the data before it is refitted.
+LOG_SLACK = 2.0
+#: a linear range is refitted when the data fills less than this fraction of it.
+LINEAR_FILL = 0.4
+
+
+def _finite(arrays, positive):
+    values = [np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays if a is not None]
+    values = [v for v in values if v.size]
+    if not values:
+        return None
+    v = np.concatenate(values)
+    ok = np.isfinite(v) & (v > 0) if positive else np.isfinite(v)
+    return v[ok] if ok.any() else None
+
+
+def _nice_step(span):
+    """A 1-2-5 step giving about five intervals over ``span``."""
+    raw = span / 5.0
+    exp = 10.0 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        if raw <= m * exp:
+            return m * exp
+    return 10.0 * exp  # pragma: no cover
+
+
+def fit_range(arrays, log, current=None):
+    """The y range to show ``arrays`` (plotly units: log10 on log axes), or ``current``
+    when that still fits. None when there is nothing finite to show."""
+    v = _finite(arrays, positive=log)
+    if v is None:
+        return current
+    lo, hi = float(v.min()), float(v.max())
+    if log:
+        lo, hi = math.log10(lo), math.log10(hi)
+        if current is not None and current[0] <= lo and hi <= current[1]:
+            if (current[1] - current[0]) <= (hi - lo) + LOG_SLACK + 1.0:
+                return current
+        low, high = math.floor(lo * 2.0) / 2.0, math.ceil(hi * 2.0) / 2.0
+        if high - low < 1.0:
+            low, high = low - 0.5, high + 0.5
+        return [low, high]
+    if current is not None and current[0] <= lo and hi <= current[1]:
+        if hi - lo >= LINEAR_FILL * (current[1] - current[0]):
+            return current
+    span = hi - lo
+    if span <= 0:
+        span = abs(hi) if hi else 1.0
+    step = _nice_step(span)
+    return [math.floor(lo / step) * step - 0.5 * step, math.ceil(hi / step) * step + 0.5 * step]
+
+
+def batch(fig, redraw_free):
+    """``moving(fig)`` when only x/y change and ``fig`` is a widget, else ``batch_update``."""
+    if redraw_free and isinstance(fig, go.FigureWidget):
+        return moving(fig)
+    return fig.batch_update()
+
+
+class LineView:
+    """A figure of line traces against step with a playback cursor line.
+
+    Args:
+        traces: the ``go.Scatter`` traces (their order is the index used by ``update``).
+        title, y_title: figure and y-axis titles (units in the axis title).
+        log_y: logarithmic y axis.
+        width, height: pixels.
+        x_title: x-axis title.
+        legend: show the legend.
+    """
+
+    def __init__(
+        self, traces, *, title, y_title, log_y, width, height, x_title="step", legend=True
+    ):
+        lay = F.layout(
+            title,
+            width=width,
+            height=height,
+            xaxis=F.axis(x_title, range=[0.0, 1.0]),
+            yaxis=F.axis(y_title, log=log_y, range=[-1.0, 1.0] if log_y else [0.0, 1.0]),
+            shapes=[F.cursor_line()],
+            showlegend=legend,
+        )
+        self.figure = go.Figure(data=traces, layout=lay)
+        self._log = bool(log_y)
+        self._xrange = None
+        self._yrange = None
+        self._x = {}  # trace index -> x array currently set
+        self._cursor = 0.0
+
+    # -- public ------------------------------------------------------------------
+    def attach(self, css_class=None):
+        """Turn the figure into the shared ``FigureWidget`` (its state: the figure now)."""
+        self.figure = FigureWidget(self.figure)
+        if css_class:
+            self.figure.add_class(css_class)
+        return self.figure
+
+    @property
+    def log_y(self):
+        return self._log
+
+    def set_cursor(self, step):
+        """Move the playback cursor line to ``step`` (one relayout)."""
+        step = float(step)
+        if step == self._cursor:
+            return
+        self._cursor = step
+        with self.figure.batch_update():
+            self._put_cursor()
+
+    def set_y_axis(self, title, log):
+        """Change the y-axis title and type (applied with the next update, or now)."""
+        lay = self.figure.layout.yaxis
+        if lay.title.text == title and self._log == bool(log):
+            return
+        with self.figure.batch_update():
+            lay.title.text = title
+            lay.type = "log" if log else "linear"
+        self._log = bool(log)
+        self._yrange = None
+
+    # -- for subclasses ------------------------------------------------------------
+    def _update(self, series, cursor=None, range_extra=()):
+        """Set traces' data: ``series`` is a list of (trace index, x, y); redraw-free when
+        nothing but x/y changes."""
+        fig = self.figure
+        xs = [x for _, x, _ in series if len(x)]
+        if xs:
+            x_hi = max(float(x[-1]) for x in xs)
+            x_lo = min(float(x[0]) for x in xs)
+            xrange = [x_lo, x_hi if x_hi > x_lo else x_lo + 1.0]
+        else:
+            xrange = self._xrange or [0.0, 1.0]
+        yrange = fit_range([y for _, _, y in series] + list(range_extra), self._log, self._yrange)
+        if yrange is None:
+            yrange = self._yrange or ([-1.0, 1.0] if self._log else [0.0, 1.0])
+        new_cursor = cursor is not None and float(cursor) != self._cursor
+        full = xrange != self._xrange or yrange != self._yrange or new_cursor
+        with batch(fig, redraw_free=not full):
+            for i, x, y in series:
+                trace = fig.data[i]
+                trace.y = y
+                old = self._x.get(i)
+                if old is None or len(old) != len(x) or not np.array_equal(old, x):
+                    trace.x = x
+                    self._x[i] = x
+            if full:
+                fig.layout.xaxis.range = xrange
+                fig.layout.yaxis.range = yrange
+                self._xrange, self._yrange = xrange, yrange
+                if new_cursor:
+                    self._cursor = float(cursor)
+                    self._put_cursor()
+        return not full
+
+    def _put_cursor(self):
+        shape = self.figure.layout.shapes[0]
+        shape.x0 = self._cursor
+        shape.x1 = self._cursor
+
+
+def line(name, color, *, dash="solid", width=2.0, hovertemplate=None, **extra):
+    """An empty ``go.Scatter`` line trace (data comes with the first update)."""
+    empty = np.zeros(0, dtype=np.float64)
+    return go.Scatter(
+        x=empty,
+        y=empty,
+        mode="lines",
+        name=name,
+        line={"color": color, "width": width, "dash": dash},
+        hovertemplate=hovertemplate,
+        **extra,
+    )

@@ -1,0 +1,88 @@
+"""LossView: the loss of one or several runs against step, with faint ghost runs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from adaviz.panels import _figures as F
+from adaviz.panels.views.lines import LineView, batch, line
+
+
+class LossView(LineView):
+    """Loss curves: one trace per run (``runs`` names, ``colors``), then ``ghosts`` faint slots.
+
+    ``update(steps, losses)``: ``losses`` one 1-D array per run (``steps`` shared, or one x
+    array per run). ``show_ghost(slot, x, y, label)`` / ``hide_ghosts()`` manage the ghosts.
+    """
+
+    def __init__(
+        self,
+        *,
+        runs=("loss",),
+        colors=None,
+        ghosts=5,
+        width=455,
+        height=195,
+        title="loss",
+        y_title="loss − f* (loss units)",
+        log_y=True,
+        legend=False,
+    ):
+        colors = list(colors or [F.TRAJECTORY_COLOR] * len(runs))
+        traces = [
+            line(name, color, hovertemplate="step %{x}<br>%{y:.4e}<extra></extra>")
+            for name, color in zip(runs, colors, strict=True)
+        ]
+        for slot in range(ghosts):
+            traces.append(
+                line(
+                    f"ghost {slot + 1}",
+                    F.GHOST_COLORS[slot % len(F.GHOST_COLORS)],
+                    dash=F.GHOST_DASHES[slot % len(F.GHOST_DASHES)],
+                    width=1.5,
+                    visible=False,
+                    opacity=F.GHOST_OPACITY,
+                    showlegend=False,
+                    hoverinfo="name",
+                )
+            )
+        super().__init__(
+            traces,
+            title=title,
+            y_title=y_title,
+            log_y=log_y,
+            width=width,
+            height=height,
+            legend=legend,
+        )
+        self.runs = len(runs)
+        self.ghost_slots = ghosts
+        self._ghost_y = {}  # slot -> y of a visible ghost (kept inside the y range)
+
+    def update(self, steps, losses, cursor=None):
+        """Show new loss curves; returns True when it went as a redraw-free move."""
+        xs = steps if isinstance(steps, (list, tuple)) else [steps] * len(losses)
+        series = [(i, xs[i], y) for i, y in enumerate(losses)]
+        return self._update(series, cursor, range_extra=list(self._ghost_y.values()))
+
+    def show_ghost(self, slot, x, y, label):
+        """Show ghost ``slot`` with data ``(x, y)`` and legend/hover ``label``."""
+        fig = self.figure
+        self._ghost_y[slot] = y
+        with fig.batch_update():
+            trace = fig.data[self.runs + slot]
+            trace.x = x
+            trace.y = y
+            trace.name = label
+            trace.visible = True
+
+    def hide_ghosts(self):
+        """Hide every ghost (their data is emptied)."""
+        self._ghost_y.clear()
+        empty = np.zeros(0, dtype=np.float64)
+        with batch(self.figure, redraw_free=False):
+            for slot in range(self.ghost_slots):
+                trace = self.figure.data[self.runs + slot]
+                trace.x = empty
+                trace.y = empty
+                trace.visible = False

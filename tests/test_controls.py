@@ -1,0 +1,100 @@
+"""The controls hub (adaviz.panels._controls): one notification per change, subscribers by
+name, presets, reset, one slider factory, checks."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import pytest
+
+from adaviz.panels._controls import (
+    PRESETS,
+    Controls,
+    HyperparameterControls,
+    ParamSpec,
+    make_slider,
+)
+
+
+def test_subscribers_get_what_changed_once_per_change():
+    hp = HyperparameterControls(initial={"rho": 0.9})
+    everything, rho_only, legacy = [], [], []
+    hp.subscribe(everything.append)
+    unsubscribe = hp.subscribe(rho_only.append, names=["rho"])
+    hp2 = HyperparameterControls(on_change=lambda: legacy.append(1))
+    hp.rho.value = 0.8
+    hp.lr.value = 0.5
+    assert everything == [{"rho": 0.8}, {"lr": 0.5}]
+    assert rho_only == [{"rho": 0.8}]
+    hp.set_values(rho=0.7, epsilon=1e-5)  # two sliders, one notification
+    assert everything[-1] == {"rho": 0.7, "epsilon": pytest.approx(1e-5)}
+    assert rho_only[-1] == {"rho": 0.7}
+    unsubscribe()
+    hp.rho.value = 0.6
+    assert rho_only[-1] == {"rho": 0.7}
+    assert len(everything) == 4
+    hp2.preset.value = "Zeiler 2012 paper"  # four sliders, one call
+    assert legacy == [1]
+
+
+def test_presets_follow_the_sliders_and_reset_restores():
+    hp = HyperparameterControls()
+    calls = []
+    hp.subscribe(calls.append)
+    assert hp.preset.value == "legacy tf.keras"
+    hp.preset.value = "PyTorch default"
+    assert hp.values() == pytest.approx(PRESETS["PyTorch default"])
+    assert len(calls) == 1
+    hp.rho.value = 0.5
+    assert hp.preset.value == "custom" and len(calls) == 2  # the dropdown follows silently
+    hp.reset.click()
+    assert hp.values() == pytest.approx(PRESETS["legacy tf.keras"])
+    assert hp.preset.value == "legacy tf.keras" and len(calls) == 3
+
+
+def test_one_factory_log_sliders_and_other_parameter_sets():
+    hp = HyperparameterControls()
+    assert isinstance(hp.lr, widgets.FloatLogSlider) and isinstance(
+        hp.epsilon, widgets.FloatLogSlider
+    )
+    assert (hp.lr.min, hp.lr.max) == (-4.0, 1.0)
+    assert isinstance(hp.rho, widgets.FloatSlider)
+    # another optimizer's sliders from the same factory (what a compare panel needs)
+    momentum = Controls(
+        {
+            "lr": ParamSpec("lr", 1e-4, 10.0, log=True, step=0.05),
+            "momentum": ParamSpec("momentum", 0.0, 0.999, step=0.001),
+            "beta_1": ParamSpec("beta_1", 0.0, 0.999, step=0.001),
+        },
+        initial={"lr": 0.01, "momentum": 0.9, "beta_1": 0.9},
+        presets={"Keras": {"lr": 0.01, "momentum": 0.0}},
+    )
+    seen = []
+    momentum.subscribe(seen.append, names=["beta_1"])
+    momentum.beta_1.value = 0.5
+    momentum.momentum.value = 0.5
+    assert seen == [{"beta_1": 0.5}]
+    assert momentum.preset.value == "custom"
+    momentum.preset.value = "Keras"
+    assert momentum.values()["momentum"] == 0.0
+    s = make_slider(ParamSpec("x", 1e-3, 1.0, log=True), 0.1)
+    assert isinstance(s, widgets.FloatLogSlider) and s.value == pytest.approx(0.1)
+
+
+def test_checks_name_the_argument_value_and_range():
+    with pytest.raises(ValueError, match=r"rho must be in \[0, 1\], got 1.5"):
+        HyperparameterControls(initial={"rho": 1.5})
+    with pytest.raises(
+        ValueError, match=r"lr must be in \[0.0001, 10\] for the panel's slider, got 100.0"
+    ):
+        HyperparameterControls(initial={"lr": 100.0})
+    hp = HyperparameterControls()
+    with pytest.raises(
+        ValueError, match="unknown hyperparameter 'beta'; allowed: lr, rho, epsilon, decay"
+    ):
+        hp.set_values(beta=0.5)
+    with pytest.raises(ValueError, match="momentum must be in"):
+        Controls({"momentum": ParamSpec("momentum", 0.0, 0.99)}, initial={"momentum": 2.0})
+    with pytest.raises(ValueError, match="gamma must be a finite number, got 'x'"):
+        Controls({"gamma": ParamSpec("gamma", 0.0, 1.0)}, initial={"gamma": "x"})
+    with pytest.raises(ValueError, match="names must be among"):
+        hp.subscribe(print, names=["beta"])
