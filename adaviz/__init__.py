@@ -30,6 +30,8 @@ _PUBLIC = {
     "ModelPanel": "adaviz.panels.model",
     "AdadeltaMonitor": "adaviz.callbacks",
     "datasets": "adaviz.datasets",
+    "sweep": "adaviz.sweep",  # the module, callable as adaviz.sweep.sweep
+    "Sweep": "adaviz.sweep",
 }
 
 __all__ = sorted([*_PUBLIC, "Adadelta"]) + ["__version__"]
