@@ -802,3 +802,38 @@ def test_custom_surface_named_like_a_builtin():
     p.controls["surface"].value = "rosenbrock (custom)"
     assert p.surface is own
     assert_path_is_simulate(p, own, own.start)
+
+
+# ------------------------------------------------------------ no compile on the critical path
+def test_background_compile_does_not_change_what_the_panel_draws():
+    from adaviz.panels.views import background
+
+    p = SurfacePanel("rosenbrock", steps=500, rho=0.9, epsilon=1e-6, precompile=True)
+    p._repr_mimebundle_()  # displaying starts compiling the other surfaces in a thread
+    # while the thread runs, the panel draws what the engine computes
+    for name in ("beale", "saddle", "himmelblau"):
+        p.controls["surface"].value = name
+        surf = adaviz.surfaces.get(name)
+        assert_path_is_simulate(p, surf, surf.start)
+    assert p.precompile(wait=True, timeout=600), "the background compile did not finish"
+
+    # every surface and every step count now draws without compiling anything
+    names = adaviz.surfaces.names()
+    refs = {n: adaviz.simulate(n, steps=5000, rho=0.9, epsilon=1e-6) for n in names}
+    traces = engine.trace_count()
+    drawn = {}
+    for name in names:
+        p.controls["surface"].value = name
+        drawn[name] = (drawn_path(p).copy(), p.figures["surface"].layout.images[0].source)
+    for steps in (1, 37, 700, 4999, 5000):
+        p.controls["steps"].value = steps
+        assert p.trajectory.steps == steps
+    assert engine.trace_count() == traces, "a surface or steps change compiled a graph"
+    for name in names:
+        surf = adaviz.surfaces.get(name)
+        ref = refs[name]
+        k = int(ref.diverged_at[0])
+        n = 501 if k < 0 or k > 500 else k
+        np.testing.assert_array_equal(drawn[name][0], ref.positions[:n, 0])
+        # the background rendered in the thread is the one rendered here
+        assert drawn[name][1] == background(surf, p._grid_size).image, name

@@ -18,6 +18,8 @@ from adaviz.panels._widget import FigureWidget, moving
 
 #: a log range may be this many decades wider than the data before it is refitted.
 LOG_SLACK = 2.0
+#: decades of margin around the data on log axes (small moves stay inside the range).
+LOG_MARGIN = 0.25
 #: a linear range is refitted when the data fills less than this fraction of it.
 LINEAR_FILL = 0.4
 
@@ -54,7 +56,9 @@ def fit_range(arrays, log, current=None):
         if current is not None and current[0] <= lo and hi <= current[1]:
             if (current[1] - current[0]) <= (hi - lo) + LOG_SLACK + 1.0:
                 return current
-        low, high = math.floor(lo * 2.0) / 2.0, math.ceil(hi * 2.0) / 2.0
+        # a quarter decade of margin, then out to half decades
+        low = math.floor((lo - LOG_MARGIN) * 2.0) / 2.0
+        high = math.ceil((hi + LOG_MARGIN) * 2.0) / 2.0
         if high - low < 1.0:
             low, high = low - 0.5, high + 0.5
         return [low, high]
