@@ -28,6 +28,7 @@ _PUBLIC = {
     "Trajectory": "adaviz.engine",
     "SurfacePanel": "adaviz.panels.surface",
     "ModelPanel": "adaviz.panels.model",
+    "ComparePanel": "adaviz.panels.compare",
     "AdadeltaMonitor": "adaviz.callbacks",
     "datasets": "adaviz.datasets",
     "sweep": "adaviz.sweep",  # the module, callable as adaviz.sweep.sweep

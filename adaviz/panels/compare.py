@@ -1,0 +1,970 @@
+"""ComparePanel: several update rules on one 2D surface, same start, same step budget.
+
+``adaviz.ComparePanel("rosenbrock", optimizers=("adadelta", "sgd", "momentum", "adam"))``
+is one ``ipywidgets.VBox``: a surface dropdown, a steps slider (the budget shared by every
+optimizer), a loss-scale slider ``k`` (every optimizer runs on ``10**k * f``), a Tune
+button, per optimizer a compact set of its own sliders (log for lr and epsilon), four
+views and a table saying how each run is set. It is a controller: controls
+(:mod:`adaviz.panels._controls`) -> engine (:func:`adaviz.simulate`) -> views
+(:mod:`adaviz.panels.views`).
+
+Honest labels:
+    Each run is labelled **library defaults** (Keras 3's; adaviz.Adadelta's legacy tf.keras
+    ones for Adadelta), **changed by you**, or **tuned** (with the lr chosen), from the
+    values it runs with now: moving a slider after tuning makes it "changed by you".
+
+Tune (the button, or ``panel.tune()``):
+    The same search for every optimizer: its lr over :data:`LR_GRID` (64 values, log-spaced
+    over the 6 decades 1e-5 ... 10), its other hyperparameters as set, all 64 runs in one
+    batched engine call per rule, at the current surface, start, budget and loss scale.
+    The same objective for every rule, :func:`objective`: the mean loss over the last 10 %
+    of the budget, in the surface's own units (a lucky last step is not rewarded; a run
+    that diverges scores ``inf``). Each optimizer then runs at its best lr. The sensitivity
+    view draws the objective against lr, one curve per optimizer, the chosen lr marked.
+
+Loss scale:
+    The readout per optimizer says how far its path moved compared with ``k = 0`` (the
+    largest distance between the two paths over the budget). Every change runs each rule
+    once for both (``loss_scale=[1, 10**k]``, one batched call); the ``k = 0`` path is
+    drawn as a faint dashed ghost in the optimizer's colour when ``k != 0``.
+
+Updates:
+    The engine always runs :data:`CAPACITY` steps and the views show the first ``steps``,
+    so moving the steps slider never compiles; ``panel.precompile()`` (done when the panel
+    is displayed in a kernel) compiles the other surfaces in a background thread that never
+    touches widgets. Redraws go through :class:`adaviz.panels._schedule.Coalescer`. One
+    colour per optimizer (:data:`COLORS`) in every view.
+
+Contract: ``panel.controls[name][hyperparameter]`` (sliders), ``panel.controls["surface"]``,
+``["steps"]``, ``["loss_scale"]``, ``["tune"]``; ``panel.figures`` (``surface``, ``loss``,
+``step_size``, ``sensitivity``); ``panel.trajectories`` (``{name: Trajectory}``, the runs
+drawn, cut to the budget); ``panel.labels``; ``panel.code`` (Keras 3 constructors);
+``panel.tune()``; ``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import math
+import threading
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+from adaviz import _math
+from adaviz._validate import (
+    check_hyperparameter,
+    check_int,
+    check_rule_hyperparameters,
+    check_start,
+)
+from adaviz.panels import _figures
+from adaviz.panels._controls import Controls, ParamSpec
+from adaviz.panels._export import StaticExport
+from adaviz.panels._schedule import Coalescer
+from adaviz.panels._widget import FigureWidget
+from adaviz.panels.views import ContourView, LineView, LossView
+from adaviz.panels.views import contour as _contour
+from adaviz.panels.views.lines import line
+
+#: steps slider range; the engine always runs CAPACITY steps (one graph per surface and rule).
+STEPS_RANGE = (10, 5000)
+CAPACITY = STEPS_RANGE[1]
+#: the lr values every optimizer is tuned over: 64, log-spaced over 6 decades.
+LR_GRID = np.logspace(-5.0, 1.0, 64)
+#: the objective averages the loss over this last fraction of the budget.
+TUNE_WINDOW = 0.1
+#: the loss-scale slider: k in [-3, 3], the loss multiplied by 10**k.
+LOSS_SCALE_EXP = (-3.0, 3.0)
+#: default minimum time between two redraws when an event loop is running, in seconds.
+THROTTLE = 0.04
+
+#: one colour per rule, the same in every view (Okabe-Ito, plus a brown).
+COLORS = {
+    "adadelta": "#1a1a1a",
+    "sgd": "#E69F00",
+    "momentum": "#56B4E9",
+    "nesterov": "#009E73",
+    "adagrad": "#8c564b",
+    "rmsprop": "#0072B2",
+    "adam": "#D55E00",
+}
+
+#: the slider of each (numeric) hyperparameter; lr, epsilon and the accumulator start are log.
+SPECS = {
+    "lr": ParamSpec("lr", 1e-5, 10.0, log=True, step=0.05, description="lr"),
+    "epsilon": ParamSpec(
+        "epsilon", 1e-10, 1e-1, log=True, step=0.1, description="ε", readout_format=".1e"
+    ),
+    "rho": ParamSpec("rho", 0.0, 1.0, step=0.005, description="ρ", readout_format=".3f"),
+    "decay": ParamSpec("decay", 0.0, 0.1, step=0.001, description="decay", readout_format=".3f"),
+    "momentum": ParamSpec(
+        "momentum", 0.0, 0.999, step=0.001, description="momentum", readout_format=".3f"
+    ),
+    "beta_1": ParamSpec("beta_1", 0.0, 0.999, step=0.001, description="β₁", readout_format=".3f"),
+    "beta_2": ParamSpec("beta_2", 0.0, 0.9999, step=0.0001, description="β₂", readout_format=".4f"),
+    "initial_accumulator_value": ParamSpec(
+        "initial_accumulator_value", 1e-4, 10.0, log=True, step=0.1, description="a₀"
+    ),
+}
+
+_WIDTH = "300px"
+
+
+def objective(trajectory, steps=None):
+    """The tuning objective of each run: the mean loss over the last 10 % of ``steps``.
+
+    In the surface's own units (the loss divided by the run's loss scale), over the
+    positions after steps ``steps - w + 1 ... steps``, ``w = ceil(0.1 * steps)``; ``inf``
+    for a run that diverged by then. Returns an ``(N,)`` float64 array.
+    """
+    steps = trajectory.steps if steps is None else int(steps)
+    window = max(1, math.ceil(TUNE_WINDOW * steps))
+    loss = trajectory.loss[steps - window + 1 : steps + 1].astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        value = np.mean(loss / trajectory.loss_scale, axis=0)
+    diverged = (trajectory.diverged_at >= 0) & (trajectory.diverged_at <= steps)
+    return np.where(diverged | ~np.isfinite(value), np.inf, value)
+
+
+def _cut(traj, steps, run=slice(None)):
+    """The first ``steps`` steps of runs ``run`` of a Trajectory run for longer."""
+    total = traj.steps
+
+    def cut(value):
+        if isinstance(value, dict):
+            return {k: cut(v) for k, v in value.items()}
+        if isinstance(value, np.ndarray) and value.ndim >= 2:
+            if value.shape[0] == total + 1:
+                return value[: steps + 1, run]
+            if value.shape[0] == total:
+                return value[:steps, run]
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            return value[run]
+        return value
+
+    changes = {f.name: cut(getattr(traj, f.name)) for f in dataclasses.fields(traj)}
+    changes["diverged_at"] = np.where(changes["diverged_at"] > steps, -1, changes["diverged_at"])
+    return dataclasses.replace(traj, **changes)
+
+
+def _number(value):
+    return repr(float(f"{float(value):.6g}"))
+
+
+def constructor(name, values):
+    """The Keras 3 constructor running rule ``name`` with ``values`` (copy-as-code)."""
+    rule = _math.rule(name)
+    args = []
+    for hp in rule.hyperparameters:
+        value = values[hp]
+        key = "learning_rate" if hp == "lr" else hp
+        args.append(f"{key}={bool(value)!r}" if hp in rule.flags else f"{key}={_number(value)}")
+    args += [f"{key}={value!r}" for key, value in rule.keras_fixed.items()]
+    return f"{rule.keras}({', '.join(args)})"
+
+
+def _same(a, b):
+    return all(math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9, abs_tol=1e-15) for k in a)
+
+
+# ---------------------------------------------------------------------- shared warm-up
+
+_GUARD = threading.Lock()
+_LOCKS = {}  # id(surface) -> lock held while a surface's graphs compile
+_BACKGROUNDS = {}  # (id(surface), grid_size) -> (Background, surface)
+
+
+def _lock(surface):
+    with _GUARD:
+        return _LOCKS.setdefault(id(surface), threading.Lock())
+
+
+def _background(surface, grid_size):
+    key = (id(surface), grid_size)
+    found = _BACKGROUNDS.get(key)
+    if found is None:
+        found = _BACKGROUNDS[key] = (_contour.background(surface, grid_size), surface)
+    return found[0]
+
+
+def _run(surface, name, start, values, scale):
+    """The panel's engine call for one rule: ``loss_scale = [1, scale]``, CAPACITY steps."""
+    from adaviz import engine
+
+    with _lock(surface):  # waits only while the background thread compiles this surface
+        return engine.simulate(
+            surface,
+            start=start,
+            steps=CAPACITY,
+            optimizer=name,
+            loss_scale=[1.0, scale],
+            **values,
+        )
+
+
+class _StepSizeView(LineView):
+    """The realized step size against step: per optimizer, x solid and y dotted."""
+
+    def __init__(self, names, colors, *, width=455, height=230):
+        traces = []
+        for name, color in zip(names, colors, strict=True):
+            for coord, dash in (("x", "solid"), ("y", "dot")):
+                traces.append(
+                    line(
+                        f"{name} {coord}",
+                        color,
+                        dash=dash,
+                        width=1.8,
+                        hovertemplate=f"{name} {coord}<br>step %{{x}}<br>%{{y:.3e}}<extra></extra>",
+                    )
+                )
+        super().__init__(
+            traces,
+            title="realized step size Δx / (−g) (solid x, dotted y)",
+            y_title="step size (x²/loss)",
+            log_y=True,
+            width=width,
+            height=height,
+            legend=False,
+        )
+
+    def update(self, step_numbers, step_sizes):
+        """``step_sizes``: per optimizer a pair (x, y) of 1-D arrays; ``step_numbers`` per optimizer."""
+        series = []
+        for i, (numbers, (sx, sy)) in enumerate(zip(step_numbers, step_sizes, strict=True)):
+            series += [(2 * i, numbers, sx), (2 * i + 1, numbers, sy)]
+        return self._update(series)
+
+
+class _SensitivityView:
+    """The tuning objective against lr, one curve per optimizer, the chosen lr marked."""
+
+    def __init__(self, names, colors, *, width=455, height=230):
+        empty = np.zeros(0, dtype=np.float64)
+        traces = [
+            go.Scatter(
+                x=empty,
+                y=empty,
+                mode="lines+markers",
+                name=name,
+                line={"color": color, "width": 2},
+                marker={"size": 3, "color": color},
+                hovertemplate=f"{name}<br>lr %{{x:.3g}}<br>%{{y:.4e}}<extra></extra>",
+            )
+            for name, color in zip(names, colors, strict=True)
+        ]
+        traces += [
+            go.Scatter(
+                x=empty,
+                y=empty,
+                mode="markers",
+                name=f"{name} chosen lr",
+                marker={"size": 13, "color": color, "symbol": "star", "line": {"width": 1}},
+                showlegend=False,
+                hovertemplate=f"{name}: chosen lr %{{x:.3g}}<extra></extra>",
+            )
+            for name, color in zip(names, colors, strict=True)
+        ]
+        lay = _figures.layout(
+            "tuning: objective vs lr (press Tune)",
+            width=width,
+            height=height,
+            xaxis=_figures.axis("lr (log)", log=True),
+            yaxis=_figures.axis("objective − f*", log=True),
+            showlegend=False,
+        )
+        self.figure = go.Figure(data=traces, layout=lay)
+        self.names = tuple(names)
+
+    def attach(self, css_class=None):
+        self.figure = FigureWidget(self.figure)
+        if css_class:
+            self.figure.add_class(css_class)
+        return self.figure
+
+    def update(self, lrs, values, chosen, *, title, y_title, log_y):
+        """Per optimizer: the lr grid, the objective values (drawn), the chosen (lr, value)."""
+        n = len(self.names)
+        with self.figure.batch_update():
+            for i in range(n):
+                curve, mark = self.figure.data[i], self.figure.data[n + i]
+                curve.x, curve.y = _figures.floats(lrs[i]), _figures.floats(values[i])
+                x, y = chosen[i]
+                mark.x, mark.y = _figures.floats([x]), _figures.floats([y])
+            self.figure.layout.title.text = title
+            self.figure.layout.yaxis.title.text = y_title
+            self.figure.layout.yaxis.type = "log" if log_y else "linear"
+
+
+def _in_kernel():
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class ComparePanel(StaticExport, widgets.VBox):
+    """Several optimizers on one 2D surface: same start, same budget, honest labels, tuning.
+
+    Args:
+        surface: a built-in surface name or an ``adaviz.Surface``.
+        optimizers: rule names (``adaviz._math.RULES``), at least one, each once.
+        steps: the step budget shared by every optimizer, 10 to 5000.
+        start: the starting point shared by every optimizer (default: the surface's).
+        loss_scale: every optimizer runs on ``loss_scale * f``; a power of ten in
+            [1e-3, 1e3] (the slider shows its exponent k).
+        hyperparameters: ``{name: {hyperparameter: value}}`` to start from instead of the
+            library defaults (such runs are labelled "changed by you"); ``centered`` /
+            ``amsgrad`` are set here (they have no slider).
+        throttle: minimum seconds between two redraws when an event loop runs.
+        grid_size: contour resolution (points per axis).
+        static_fallback: add a static HTML snapshot to the display data.
+        precompile: compile the other surfaces in the background once displayed
+            (default: when running in a Jupyter kernel).
+
+    Raises:
+        ValueError: unknown surface or optimizer, an empty or repeated optimizer list,
+            steps out of range, a start outside the domain, a loss scale out of range, or
+            a hyperparameter the rule (or its slider) refuses.
+    """
+
+    def __init__(
+        self,
+        surface="rosenbrock",
+        optimizers=("adadelta", "sgd", "momentum", "adam"),
+        *,
+        steps=1000,
+        start=None,
+        loss_scale=1.0,
+        hyperparameters=None,
+        throttle=THROTTLE,
+        grid_size=120,
+        static_fallback=True,
+        precompile=None,
+    ):
+        from adaviz import surfaces as surfaces_module
+
+        # -- validate everything before building any widget ------------------------------
+        self._catalogue = {name: None for name in surfaces_module.names()}
+        key, surf = self._register_surface(surface)
+        names = self._check_optimizers(optimizers)
+        steps = check_int("steps", steps, *STEPS_RANGE)
+        start = check_start(
+            surf.start if start is None else start, surf.domain, surface_name=surf.name
+        )
+        exponent = self._check_loss_scale(loss_scale)
+        initial, fixed = self._check_hyperparameters(names, hyperparameters)
+        if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
+            raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
+        self._grid_size = check_int("grid_size", grid_size, 10)
+
+        self._surfaces_module = surfaces_module
+        self._names = names
+        self._colors = [COLORS[name] for name in names]
+        self._surface = surf
+        self._start = start
+        self._fixed = fixed  # name -> the flags (no slider), as floats 0/1
+        self._static_fallback = bool(static_fallback)
+        self._precompile_on_display = _in_kernel() if precompile is None else bool(precompile)
+        self._surface_dirty = True
+        self._quiet = 0
+        self._tuned = {}  # name -> values it was tuned to
+        self._sensitivity = None  # last tune: name -> (objective values, chosen lr)
+        self._trajectories = {}
+        self._moved = {}
+        self._ghost_paths = {}
+        self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
+
+        # -- controls ----------------------------------------------------------------------
+        style = {"description_width": "initial"}
+        self._hp = {}
+        for name in names:
+            rule = _math.rule(name)
+            specs = {hp: SPECS[hp] for hp in rule.hyperparameters if hp not in rule.flags}
+            defaults = {hp: rule.defaults[hp] for hp in specs}
+            hub = Controls(specs, initial=initial[name], defaults=defaults)
+            for hp, slider in hub.sliders.items():
+                slider.layout = widgets.Layout(width=_WIDTH)
+                slider.add_class(f"adaviz-{name}-{hp.replace('_', '-')}")
+            hub.subscribe(lambda _changed: self._request())
+            self._hp[name] = hub
+        self._surface_select = widgets.Dropdown(
+            options=[(k.replace("_", " "), k) for k in self._catalogue],
+            value=key,
+            description="surface",
+            style=style,
+            layout=widgets.Layout(width=_WIDTH),
+        )
+        self._steps = widgets.IntSlider(
+            value=steps,
+            min=STEPS_RANGE[0],
+            max=STEPS_RANGE[1],
+            description="steps (budget)",
+            continuous_update=False,
+            style=style,
+            layout=widgets.Layout(width=_WIDTH),
+        )
+        self._loss_scale = widgets.FloatSlider(
+            value=exponent,
+            min=LOSS_SCALE_EXP[0],
+            max=LOSS_SCALE_EXP[1],
+            step=0.25,
+            description="loss × 10^k, k",
+            continuous_update=True,
+            style=style,
+            layout=widgets.Layout(width=_WIDTH),
+        )
+        self._tune_button = widgets.Button(
+            description="Tune",
+            icon="search",
+            tooltip="For every optimizer: its best lr of 64 (1e-5 ... 10), same objective",
+        )
+        self._surface_select.observe(self._surface_chosen, names="value")
+        self._steps.observe(lambda _: self._request(), names="value")
+        self._loss_scale.observe(lambda _: self._request(), names="value")
+        self._tune_button.on_click(lambda _: self.tune())
+        self._controls = {name: self._hp[name].sliders for name in names}
+        self._controls.update(
+            surface=self._surface_select,
+            steps=self._steps,
+            loss_scale=self._loss_scale,
+            tune=self._tune_button,
+        )
+        for key_, control in (
+            ("surface", self._surface_select),
+            ("steps", self._steps),
+            ("loss-scale", self._loss_scale),
+            ("tune", self._tune_button),
+        ):
+            control.add_class(f"adaviz-{key_}")
+
+        # -- text and views ----------------------------------------------------------------
+        self._title = widgets.HTML(layout=widgets.Layout(width="930px"))
+        self._table = widgets.HTML(layout=widgets.Layout(width="930px"))
+        self._table.add_class("adaviz-readouts")
+        self._code_box = widgets.HTML(layout=widgets.Layout(width="930px"))
+        self._code_box.add_class("adaviz-code")
+        self._views = {
+            "surface": ContourView(
+                paths=names,
+                colors=self._colors,
+                ghosts=len(names),
+                title="paths on the loss surface (same start and budget)",
+            ),
+            "loss": LossView(
+                runs=names,
+                colors=self._colors,
+                ghosts=0,
+                height=230,
+                title="loss against step",
+                legend=False,
+            ),
+            "step_size": _StepSizeView(names, self._colors),
+            "sensitivity": _SensitivityView(names, self._colors),
+        }
+        contour = self._views["surface"]
+        for i, color in enumerate(self._colors):  # the k = 0 ghost of run i in its colour
+            contour.figure.data[contour.ghost_index(i)].line.color = color
+        contour.figure.data[contour.index["marker"]].visible = False
+        self._request()
+        self._redraw.flush()
+        for name, view in self._views.items():
+            view.attach(f"adaviz-figure-{name.replace('_', '-')}")
+        contour.on_click(self._set_start_from_click)
+
+        # -- layout ------------------------------------------------------------------------
+        figures = self.figures
+        per_rule = [
+            widgets.VBox(
+                [
+                    widgets.HTML(
+                        f"<b style='color:{color}'>■ {html.escape(name)}</b>",
+                    ),
+                    *self._hp[name].sliders.values(),
+                ]
+            )
+            for name, color in zip(names, self._colors, strict=True)
+        ]
+        top = widgets.HBox(
+            [self._surface_select, self._steps, self._loss_scale, self._tune_button],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
+        views = widgets.HBox(
+            [
+                figures["surface"],
+                widgets.VBox([figures["loss"], figures["step_size"], figures["sensitivity"]]),
+            ]
+        )
+        super().__init__(
+            [
+                self._title,
+                top,
+                widgets.HBox(per_rule, layout=widgets.Layout(flex_flow="row wrap")),
+                views,
+                self._table,
+                self._code_box,
+            ],
+            layout=widgets.Layout(width="940px"),
+        )
+        self.add_class("adaviz-compare-panel")
+
+    # ======================================================================================
+    # public API
+    # ======================================================================================
+    @property
+    def controls(self):
+        """``controls[name][hyperparameter]`` (sliders), plus ``surface``, ``steps``,
+        ``loss_scale`` (the exponent k) and ``tune`` (the button)."""
+        return self._controls
+
+    @property
+    def figures(self):
+        """The figures: ``surface``, ``loss``, ``step_size``, ``sensitivity``."""
+        self.flush()
+        return {name: view.figure for name, view in self._views.items()}
+
+    @property
+    def optimizers(self):
+        """The rule names compared, in display order."""
+        return self._names
+
+    @property
+    def trajectories(self):
+        """``{name: Trajectory}``: each run drawn (N = 1, the current loss scale), cut to
+        the budget."""
+        self.flush()
+        return dict(self._trajectories)
+
+    @property
+    def surface(self):
+        """The :class:`adaviz.Surface` shown."""
+        return self._surface
+
+    @property
+    def start(self):
+        """The starting point shared by every optimizer, ``(x, y)``."""
+        return tuple(float(v) for v in self._start)
+
+    @property
+    def loss_scale(self):
+        """The factor ``10**k`` every optimizer's loss is multiplied by."""
+        return 10.0 ** float(self._loss_scale.value)
+
+    def hyperparameters(self, name):
+        """The values optimizer ``name`` runs with now (flags as bools)."""
+        values = dict(self._hp[name].values())
+        values.update({k: bool(v) for k, v in self._fixed[name].items()})
+        return values
+
+    @property
+    def labels(self):
+        """``{name: label}``: "library defaults", "changed by you" or "tuned (lr = ...)"."""
+        return {name: self._label(name)[0] for name in self._names}
+
+    @property
+    def moved(self):
+        """``{name: distance}``: the largest distance between the path at the current loss
+        scale and at ``k = 0`` over the budget (``inf`` if only one of them diverged)."""
+        self.flush()
+        return dict(self._moved)
+
+    @property
+    def code(self):
+        """``{name: constructor}``: each optimizer's Keras 3 constructor with its values."""
+        return {name: constructor(name, self.hyperparameters(name)) for name in self._names}
+
+    def set_start(self, x, y):
+        """Move the common start to ``(x, y)`` (inside the surface's domain)."""
+        surf = self._surface
+        self._start = check_start((x, y), surf.domain, surface_name=surf.name)
+        self._request()
+
+    def tune(self):
+        """Tune every optimizer's lr over :data:`LR_GRID` with the same objective, then run
+        each at its best lr.
+
+        One batched engine call per rule (64 runs), at the current surface, start, budget,
+        loss scale and other hyperparameters; the objective is :func:`objective`.
+
+        Returns:
+            ``{name: {hyperparameter: value}}``: the values each optimizer now runs with.
+            An optimizer whose every run diverged keeps its lr (its label says so).
+        """
+        from adaviz import engine
+
+        self.flush()
+        steps = int(self._steps.value)
+        scale = self.loss_scale
+        results, curves = {}, {}
+        for name in self._names:
+            values = self.hyperparameters(name)
+            values["lr"] = LR_GRID
+            with _lock(self._surface):
+                runs = engine.simulate(
+                    self._surface,
+                    start=self._start,
+                    steps=steps,
+                    optimizer=name,
+                    loss_scale=scale,
+                    **values,
+                )
+            scores = objective(runs)
+            best = int(np.argmin(scores)) if np.isfinite(scores).any() else None
+            curves[name] = (scores, None if best is None else float(LR_GRID[best]))
+            if best is not None:
+                results[name] = float(LR_GRID[best])
+        self._quiet += 1
+        try:
+            for name, lr in results.items():
+                self._hp[name].set_values(lr=lr)
+        finally:
+            self._quiet -= 1
+        self._tuned = {name: (self.hyperparameters(name), name in results) for name in self._names}
+        self._sensitivity = {"curves": curves, "steps": steps, "scale": scale}
+        self._request()
+        self.flush()
+        return {name: self.hyperparameters(name) for name in self._names}
+
+    def flush(self):
+        """Draw any pending change now (a no-op when nothing is pending)."""
+        self._redraw.flush()
+
+    def precompile(self, wait=False, timeout=None):
+        """Compile every rule of the panel on every surface of the dropdown (and render the
+        backgrounds) in a background thread; done automatically when displayed in a kernel.
+
+        Returns:
+            True when everything is ready (only meaningful with ``wait``).
+        """
+        surfaces = [self._get_surface(key) for key in self._catalogue]
+        names = self._names
+        grid_size = self._grid_size
+        start_point = {id(s): s.start for s in surfaces}
+
+        def work():
+            for surf in surfaces:
+                try:
+                    for name in names:
+                        _run(surf, name, start_point[id(surf)], {}, 1.0)
+                    _background(surf, grid_size)
+                except Exception:  # noqa: BLE001 - compiled (and the error shown) on use
+                    pass
+
+        thread = threading.Thread(target=work, name="adaviz-compare-warmup", daemon=True)
+        thread.start()
+        if wait:
+            thread.join(timeout)
+        return not thread.is_alive()
+
+    # -- export hooks ----------------------------------------------------------------------
+    @property
+    def _export_title(self):
+        return f"{', '.join(self._names)} on {self._surface.name}"
+
+    def _export_prepare(self):
+        self.flush()
+
+    def _export_columns(self):
+        figs = {name: view.figure for name, view in self._views.items()}
+        return [[figs["surface"]], [figs["loss"], figs["step_size"], figs["sensitivity"]]]
+
+    def _export_header(self):
+        return f"<div>{self._title.value}</div><div>{self._table.value}</div>"
+
+    def _on_display(self):
+        if self._precompile_on_display:
+            self.precompile()
+
+    # ======================================================================================
+    # validation
+    # ======================================================================================
+    def _register_surface(self, surface):
+        from adaviz import surfaces as surfaces_module
+
+        if isinstance(surface, surfaces_module.Surface):
+            key = surface.name
+            if key in self._catalogue and self._catalogue[key] is not surface:
+                key = f"{surface.name} (yours)"
+            self._catalogue[key] = surface
+            return key, surface
+        surf = surfaces_module.get(surface)
+        return surf.name, surf
+
+    def _get_surface(self, key):
+        surf = self._catalogue.get(key)
+        if surf is None:
+            surf = self._catalogue[key] = self._surfaces_module.get(key)
+        return surf
+
+    @staticmethod
+    def _check_optimizers(optimizers):
+        valid = ", ".join(_math.RULES)
+        if isinstance(optimizers, str):
+            optimizers = (optimizers,)
+        try:
+            names = list(optimizers)
+        except TypeError:
+            raise ValueError(
+                f"optimizers must be a list of names among {valid}, got {optimizers!r}"
+            ) from None
+        if not names:
+            raise ValueError(f"optimizers must name at least one of {valid}, got {optimizers!r}")
+        checked = []
+        for name in names:
+            if not isinstance(name, str) or name.lower() not in _math.RULES:
+                raise ValueError(f"optimizers must be among {valid}, got {name!r}")
+            if name.lower() in checked:
+                raise ValueError(f"optimizers must name each rule once, got {name!r} twice")
+            checked.append(name.lower())
+        return tuple(checked)
+
+    @staticmethod
+    def _check_loss_scale(loss_scale):
+        scale = check_hyperparameter("loss_scale", loss_scale)
+        k = math.log10(scale)
+        low, high = LOSS_SCALE_EXP
+        if not (low - 1e-12 <= k <= high + 1e-12):
+            raise ValueError(
+                f"loss_scale must be in [1e-3, 1e3] for the panel's slider (10^k, k in "
+                f"[{low:g}, {high:g}]), got {loss_scale!r}"
+            )
+        return min(max(k, low), high)
+
+    def _check_hyperparameters(self, names, hyperparameters):
+        given = dict(hyperparameters or {})
+        for name in given:
+            if name not in names:
+                raise ValueError(
+                    f"hyperparameters names an optimizer that is not compared, {name!r}; "
+                    f"compared: {', '.join(names)}"
+                )
+        initial, fixed = {}, {}
+        for name in names:
+            rule = _math.rule(name)
+            values = dict(given.get(name) or {})
+            checked = check_rule_hyperparameters(rule, values, others=_math.RULES.values())
+            if "learning_rate" in values:
+                values["lr"] = values.pop("learning_rate")
+            initial[name] = {}
+            for hp in rule.hyperparameters:
+                if hp in rule.flags:
+                    continue
+                if hp in values:
+                    initial[name][hp] = SPECS[hp].check(checked[hp])
+            fixed[name] = {hp: checked[hp] for hp in rule.flags}
+        return initial, fixed
+
+    # ======================================================================================
+    # events and drawing
+    # ======================================================================================
+    def _request(self):
+        if not self._quiet:
+            self._redraw.request()
+
+    def _show_error(self, exc):
+        self._table.value = (
+            f"<span style='color:#b00'>could not update: {html.escape(repr(exc))}</span>"
+        )
+
+    def _surface_chosen(self, change):
+        surf = self._get_surface(change["new"])
+        self._surface = surf
+        self._start = np.asarray(surf.start, dtype=np.float64)
+        self._surface_dirty = True
+        self._sensitivity = None  # a tune of another surface would mislead
+        self._tuned = {}
+        self._request()
+
+    def _set_start_from_click(self, x, y):
+        try:
+            self.set_start(x, y)
+        except ValueError:
+            pass  # a click on the margin outside the domain: ignore
+
+    def _label(self, name):
+        """(short label, html detail) of optimizer ``name`` from the values it runs with."""
+        rule = _math.rule(name)
+        values = self.hyperparameters(name)
+        tuned, found = self._tuned.get(name, (None, False))
+        if tuned is not None and _same(values, tuned):
+            lr = _figures.fmt(values["lr"])
+            grid = f"{len(LR_GRID)} values in [{LR_GRID[0]:g}, {LR_GRID[-1]:g}]"
+            if not found:
+                return "tuned: every lr diverged", (
+                    f"<b>tuning failed</b>: every lr of the {grid} diverged; lr kept at {lr}"
+                )
+            return f"tuned (lr = {lr})", f"<b>tuned</b>: lr = {lr}, the best of {grid}"
+        if _same(values, rule.defaults):
+            whose = "adaviz.Adadelta's" if name == "adadelta" else "Keras 3's"
+            return "library defaults", f"<b>library defaults</b> ({whose})"
+        changed = [
+            f"{hp} = {_figures.fmt(values[hp]) if hp not in rule.flags else values[hp]}"
+            for hp in rule.hyperparameters
+            if not _same({hp: values[hp]}, {hp: rule.defaults[hp]})
+        ]
+        return "changed by you", f"<b>changed by you</b>: {html.escape(', '.join(changed))}"
+
+    def _draw(self):
+        """Run every rule and update every view: one message per figure, the contour first."""
+        surface_changed = self._surface_dirty
+        self._surface_dirty = False
+        surf = self._surface
+        steps = int(self._steps.value)
+        k = float(self._loss_scale.value)
+        scale = 10.0**k
+        paths, ghosts, losses, loss_x, sizes, size_x = [], [], [], [], [], []
+        f_star = surf.min_value
+        gap = math.isfinite(f_star)
+        for name in self._names:
+            values = self.hyperparameters(name)
+            both = _cut(_run(surf, name, self._start, values, scale), steps)
+            traj = self._trajectories[name] = _cut(both, steps, slice(1, 2))
+            base = _cut(both, steps, slice(0, 1))
+            self._moved[name] = _distance(base, traj)
+            n = _valid(traj)
+            pos = traj.positions[:n, 0]
+            paths.append((_figures.floats(pos[:, 0]), _figures.floats(pos[:, 1])))
+            m0 = _valid(base)
+            ghosts.append(
+                (
+                    _figures.floats(base.positions[:m0, 0, 0]),
+                    _figures.floats(base.positions[:m0, 0, 1]),
+                )
+            )
+            loss = traj.loss[:n, 0].astype(np.float64) / scale
+            losses.append(_figures.floats(loss - f_star if gap else loss))
+            loss_x.append(_figures.step_axis(n))
+            m = min(n, steps)
+            sizes.append(tuple(_figures.positive_or_nan(traj.step_size[:m, 0, i]) for i in (0, 1)))
+            size_x.append(_figures.step_axis(m + 1)[1:])
+        contour = self._views["surface"]
+        contour.update(
+            paths,
+            -1,
+            background=_background(surf, self._grid_size) if surface_changed else None,
+        )
+        self._draw_ghosts(ghosts if k != 0.0 else None)
+        loss_view = self._views["loss"]
+        title = f"f − f* (f* = {_figures.fmt(f_star, 4)}, the surface's units)" if gap else "f"
+        log = gap or all(bool(np.all(y[np.isfinite(y)] > 0)) for y in losses)
+        loss_view.set_y_axis(title, log)
+        loss_view.update(loss_x, [_figures.positive_or_nan(y) if log else y for y in losses])
+        self._views["step_size"].update(size_x, sizes)
+        self._draw_sensitivity(gap, f_star)
+        if surface_changed:
+            self._title.value = (
+                f"<b style='font-size:15px'>{html.escape(', '.join(self._names))} on "
+                f"{html.escape(surf.name)}</b> — same start, same budget of steps"
+            )
+        self._draw_text(steps, k)
+
+    def _draw_ghosts(self, ghosts):
+        """Show the k = 0 paths as ghosts (None: hide them); sent only when they changed."""
+        contour = self._views["surface"]
+        if ghosts is None:
+            if self._ghost_paths:
+                contour.hide_ghosts()
+                self._ghost_paths = {}
+            return
+        for i, (name, (x, y)) in enumerate(zip(self._names, ghosts, strict=True)):
+            old = self._ghost_paths.get(name)
+            if old is not None and np.array_equal(old[0], x) and np.array_equal(old[1], y):
+                continue
+            contour.show_ghost(i, x, y, f"{name} at k = 0")
+            self._ghost_paths[name] = (x, y)
+
+    def _draw_sensitivity(self, gap, f_star):
+        view = self._views["sensitivity"]
+        if self._sensitivity is None:
+            empty = [np.zeros(0)] * len(self._names)
+            view.update(
+                empty,
+                empty,
+                [(np.nan, np.nan)] * len(self._names),
+                title="tuning: objective vs lr (press Tune)",
+                y_title="objective − f*" if gap else "objective",
+                log_y=gap,
+            )
+            return
+        curves = self._sensitivity["curves"]
+        lrs, ys, chosen = [], [], []
+        for name in self._names:
+            scores, best = curves[name]
+            y = np.where(np.isfinite(scores), scores - f_star if gap else scores, np.nan)
+            lrs.append(LR_GRID)
+            ys.append(_figures.positive_or_nan(y) if gap else y)
+            if best is None:
+                chosen.append((np.nan, np.nan))
+            else:
+                chosen.append((best, float(y[int(np.argmin(scores))])))
+        window = max(1, math.ceil(TUNE_WINDOW * self._sensitivity["steps"]))
+        view.update(
+            lrs,
+            ys,
+            chosen,
+            title=f"tuning: mean loss over the last {window} of "
+            f"{self._sensitivity['steps']} steps vs lr (star: chosen)",
+            y_title="objective − f* (surface units)" if gap else "objective (surface units)",
+            log_y=gap,
+        )
+
+    def _draw_text(self, steps, k):
+        rows = []
+        for name, color in zip(self._names, self._colors, strict=True):
+            traj = self._trajectories[name]
+            _, detail = self._label(name)
+            if traj.diverged[0]:
+                result = f"diverged at step {int(traj.diverged_at[0])}"
+            else:
+                value = float(traj.loss[-1, 0]) / (10.0**k)
+                result = f"final loss {_figures.fmt(value, 4)}"
+            moved = self._moved[name]
+            moved_text = (
+                "—" if k == 0.0 else ("diverged" if not np.isfinite(moved) else _figures.fmt(moved))
+            )
+            rows.append(
+                f"<tr><td><b style='color:{color}'>■ {html.escape(name)}</b></td>"
+                f"<td>{detail}</td><td>{html.escape(result)}</td><td>{moved_text}</td></tr>"
+            )
+        objective_note = (
+            f"Tune: each optimizer's lr over {len(LR_GRID)} values in [{LR_GRID[0]:g}, "
+            f"{LR_GRID[-1]:g}], objective: mean loss over the last {TUNE_WINDOW:.0%} of the "
+            "budget (diverged: ∞)."
+        )
+        self._table.value = (
+            "<table style='border-collapse:collapse' cellpadding='3'>"
+            "<tr><th align='left'>optimizer</th><th align='left'>settings</th>"
+            f"<th align='left'>after {steps} steps</th>"
+            f"<th align='left'>path moved vs k = 0 (loss × {_figures.fmt(10.0**k)})</th></tr>"
+            + "".join(rows)
+            + f"</table><div style='color:#555'>{html.escape(objective_note)}</div>"
+        )
+        lines = "\n".join(
+            f"{html.escape(name)} = {html.escape(code)}" for name, code in self.code.items()
+        )
+        self._code_box.value = (
+            "<b>copy as code</b> (Keras 3)<pre style='margin:2px 0'>import keras, adaviz\n"
+            f"{lines}</pre>"
+        )
+
+
+def _valid(traj):
+    """Number of valid positions of the (single) run: up to its divergence index."""
+    k = int(traj.diverged_at[0])
+    return traj.steps + 1 if k < 0 else k
+
+
+def _distance(base, other):
+    """Largest distance between two single-run paths (inf if exactly one diverged)."""
+    a, b = base.positions[:, 0], other.positions[:, 0]
+    if base.diverged[0] != other.diverged[0]:
+        return math.inf
+    n = min(_valid(base), _valid(other))
+    if n == 0:
+        return 0.0
+    return float(np.max(np.linalg.norm(a[:n] - b[:n], axis=-1)))
