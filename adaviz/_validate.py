@@ -204,30 +204,31 @@ def check_start(start, domain, *, surface_name="the surface"):
     return arr
 
 
-def check_start(start, domain, *, surface_name="the surface"):
-    """Validate one starting point inside a 2D domain; return it as a float64 ``(2,)`` array.
-
-    Args:
-        start: the point ``(x, y)``.
-        domain: ``((xmin, xmax), (ymin, ymax))``, bounds included.
-        surface_name: named in the message.
+def check_real(name, value, low, high, *, open_low=False):
+    """Validate a real number in ``[low, high]`` (``(low, high]`` when ``open_low``).
 
     Raises:
-        ValueError: not a point of two finite numbers, or outside the domain, e.g.
-            ``start must lie inside the domain of 'rosenbrock', x in [-2, 2] and y in
-            [-1, 3], got (5, 0)``.
+        ValueError: not a finite real number in range, e.g.
+            ``refresh_hz must be a number in (0, 60], got 0``.
     """
-    try:
-        arr = np.asarray(start, dtype=np.float64) if start is not None else None
-    except (TypeError, ValueError):
-        arr = None
-    if arr is None or arr.shape != (2,):
-        raise ValueError(f"start must be a point (x, y), got {start!r}")
-    (xmin, xmax), (ymin, ymax) = np.asarray(domain, dtype=np.float64)
-    x, y = arr
-    if not (np.isfinite(arr).all() and xmin <= x <= xmax and ymin <= y <= ymax):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    ok = ok and (low < value if open_low else low <= value) and value <= high
+    if not ok:
+        bracket = "(" if open_low else "["
+        raise ValueError(f"{name} must be a number in {bracket}{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def lr_alias(lr, learning_rate):
+    """``lr``, or ``learning_rate`` (its alias) when only that one is given.
+
+    Raises:
+        ValueError: both are given.
+    """
+    if learning_rate is None:
+        return lr
+    if lr is not None:
         raise ValueError(
-            f"start must lie inside the domain of {surface_name!r}, "
-            f"x in [{xmin:g}, {xmax:g}] and y in [{ymin:g}, {ymax:g}], got ({x:g}, {y:g})"
+            f"give lr or learning_rate, not both (got lr={lr!r}, learning_rate={learning_rate!r})"
         )
-    return arr
+    return learning_rate

@@ -1,8 +1,11 @@
 """The live-model views shared by :class:`~adaviz.ModelPanel` and ``AdadeltaMonitor.panel()``.
 
-Figures are built once; :meth:`ModelViews.update` rewrites their traces in place, one
-``batch_update()`` per figure. Every layer keeps one colour in every view; within the
-accumulator view E[g²] is solid and E[Δx²] dashed.
+One small class per figure (:class:`LossView`, :class:`LayerLinesView` for the
+accumulators and the update ratio, :class:`StepSizeView`, :class:`BoundaryView`,
+:class:`FitView`), each built once and updated in place from arrays (one
+``batch_update()`` per figure); a view knows nothing of the trainer or the controls.
+:class:`ModelViews` composes them. Every layer keeps one colour in every view; within
+the accumulator view E[g²] is solid and E[Δx²] dashed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ LAYER_COLORS = [
 ]
 LOSS_COLOR = "#1a1a1a"
 VAL_COLOR = "#D55E00"
+FULL_COLOR = "#0072B2"
+NONFINITE_COLOR = "#cc0000"
 CLASS_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
 MAX_GHOSTS = len(GHOST_COLORS)
 #: at most this many points per line are sent to the browser (strided).
@@ -103,36 +108,20 @@ def log_histogram(values_by_layer, bins=HIST_BINS):
     return edges, counts
 
 
-class ModelViews:
-    """The figures of a live model: loss, accumulators, step sizes, update ratio, boundary.
+class LossView:
+    """Loss against step: the faint per-batch loss, its smoothed line, the loss over all
+    training data (and validation data) every so often, and ghost runs.
 
-    Args:
-        layer_names: names of the layers with trainable weights (one colour each).
-        validation: draw a validation-loss line.
-        boundary: for 2D classification, ``(grid_x, grid_y, x, y, n_classes)``: the 1-D grid
-            coordinates, the data points and labels drawn over the decision boundary.
-        fit: for 1D regression, ``(grid_x, x, y)``: the model curve over the data.
-        loss_title: the y-axis title of the loss view.
+    Trace order (fixed): the :data:`MAX_GHOSTS` ghosts, the batch loss, the validation
+    loss (with ``validation``), the smoothed loss, the all-data loss.
     """
 
-    def __init__(
-        self, layer_names, *, validation=False, boundary=None, fit=None, loss_title="loss"
-    ):
-        self.layer_names = list(layer_names)
+    def __init__(self, *, validation=False, title="loss"):
         self.validation = bool(validation)
-        self.figures = {
-            "loss": self._loss_figure(loss_title),
-            "accumulators": self._accumulator_figure(),
-            "step_sizes": self._step_size_figure(),
-            "update_ratio": self._ratio_figure(),
-        }
-        if boundary is not None:
-            self.figures["boundary"] = self._boundary_figure(*boundary)
-        if fit is not None:
-            self.figures["fit"] = self._fit_figure(*fit)
-
-    # -- construction ---------------------------------------------------------
-    def _loss_figure(self, title):
+        self.BATCH = MAX_GHOSTS
+        self.VAL = MAX_GHOSTS + 1 if self.validation else None
+        self.SMOOTHED = MAX_GHOSTS + 1 + int(self.validation)
+        self.FULL = self.SMOOTHED + 1
         traces = [
             go.Scatter(
                 x=[],
@@ -153,7 +142,8 @@ class ModelViews:
                 y=[],
                 mode="lines",
                 name="training loss (batch)",
-                line={"color": LOSS_COLOR, "width": 1.5},
+                opacity=0.3,
+                line={"color": LOSS_COLOR, "width": 1},
             )
         )
         if self.validation:
@@ -167,7 +157,26 @@ class ModelViews:
                     marker={"size": 4},
                 )
             )
-        return FigureWidget(
+        traces.append(
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="lines",
+                name="training loss (smoothed)",
+                line={"color": LOSS_COLOR, "width": 2},
+            )
+        )
+        traces.append(
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="lines+markers",
+                name="training loss (all data)",
+                line={"color": FULL_COLOR, "width": 2},
+                marker={"size": 4},
+            )
+        )
+        self.figure = FigureWidget(
             data=traces,
             layout=layout(
                 "Loss",
@@ -178,43 +187,127 @@ class ModelViews:
             ),
         )
 
-    def _accumulator_figure(self):
+    def update(
+        self, step, loss, *, smoothed=None, full_step=None, full_loss=None, val_step=None,
+        val_loss=None,
+    ):  # fmt: skip
+        """Redraw from 1-D arrays (``None`` leaves that line as it is)."""
+        fig = self.figure
+        with fig.batch_update():
+            _set_line(fig.data[self.BATCH], step, loss)
+            if smoothed is not None:
+                _set_line(fig.data[self.SMOOTHED], step, smoothed)
+            if full_step is not None:
+                _set_line(fig.data[self.FULL], full_step, full_loss)
+            if self.validation and val_step is not None:
+                _set_line(fig.data[self.VAL], val_step, val_loss)
+
+    def mark_nonfinite(self, step):
+        """A red dotted line at ``step`` where the run went non-finite (``None``: none)."""
+        shapes = []
+        if step is not None:
+            shapes = [
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": float(step),
+                    "x1": float(step),
+                    "y0": 0.0,
+                    "y1": 1.0,
+                    "line": {"color": NONFINITE_COLOR, "width": 2, "dash": "dot"},
+                }
+            ]
+        if tuple(self.figure.layout.shapes or ()) or shapes:
+            self.figure.layout.shapes = shapes
+
+    def set_ghosts(self, ghosts):
+        """Show earlier runs as faint loss curves.
+
+        Args:
+            ghosts: list (oldest first, at most :data:`MAX_GHOSTS` are shown: the newest)
+                of ``(label, step, loss)``.
+        """
+        ghosts = list(ghosts)[-MAX_GHOSTS:]
+        fig = self.figure
+        with fig.batch_update():
+            for i in range(MAX_GHOSTS):
+                trace = fig.data[i]
+                if i < len(ghosts):
+                    label, s, v = ghosts[i]
+                    _set_line(trace, s, v)
+                    trace.name = label
+                    trace.visible = True
+                    trace.showlegend = True
+                else:
+                    trace.x, trace.y = [], []
+                    trace.name = ""
+                    trace.visible = False
+                    trace.showlegend = False
+
+
+def _set_line(trace, step, values):
+    """A line trace's x/y from arrays: thinned for the browser, log-axis safe, floats."""
+    s, v = thin(np.asarray(step, np.float64), positive(values))
+    trace.x, trace.y = floats(s), floats(v)
+
+
+class LayerLinesView:
+    """Per-layer lines against step: one colour per layer, one dash per series.
+
+    Args:
+        layer_names: the layers (one colour each).
+        series: ``[(label, dash)]``: per layer one line per series (label "" for one).
+        title, ytitle: the figure's title and y-axis title (log axis).
+    """
+
+    def __init__(self, layer_names, series, *, title, ytitle):
+        self.layer_names = list(layer_names)
+        self.series = list(series)
         traces = []
         for i, name in enumerate(self.layer_names):
-            color = layer_color(i)
-            traces.append(
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="lines",
-                    name=f"{name} E[g²]",
-                    legendgroup=name,
-                    line={"color": color, "width": 1.5},
+            for label, dash in self.series:
+                traces.append(
+                    go.Scatter(
+                        x=[],
+                        y=[],
+                        mode="lines",
+                        name=f"{name} {label}".strip(),
+                        legendgroup=name,
+                        line={"color": layer_color(i), "width": 1.5, "dash": dash},
+                    )
                 )
-            )
-            traces.append(
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="lines",
-                    name=f"{name} E[Δx²]",
-                    legendgroup=name,
-                    line={"color": color, "width": 1.5, "dash": "dash"},
-                )
-            )
-        return FigureWidget(
+        self.figure = FigureWidget(
             data=traces,
             layout=layout(
-                "Accumulators per layer (RMS over its parameters)",
+                title,
                 width=_WIDTH,
                 height=_HEIGHT,
                 xaxis=axis("step"),
-                yaxis=axis("RMS of the accumulator", log=True),
+                yaxis=axis(ytitle, log=True),
                 title_font_size=12,
             ),
         )
 
-    def _step_size_figure(self):
+    def update(self, step, *arrays):
+        """Redraw from ``step`` (1-D) and one ``(steps, layers)`` array per series."""
+        idx = thin(np.arange(len(step)))[0]
+        s = floats(np.asarray(step, np.float64)[idx])
+        k = len(self.series)
+        fig = self.figure
+        with fig.batch_update():
+            for i in range(len(self.layer_names)):
+                for j, values in enumerate(arrays):
+                    trace = fig.data[k * i + j]
+                    trace.x = s
+                    trace.y = floats(positive(np.asarray(values)[idx, i]))
+
+
+class StepSizeView:
+    """Histogram of every parameter's effective step size per layer, on a log x axis."""
+
+    def __init__(self, layer_names):
+        self.layer_names = list(layer_names)
         traces = [
             go.Scatter(
                 x=[],
@@ -228,7 +321,7 @@ class ModelViews:
             )
             for i, name in enumerate(self.layer_names)
         ]
-        return FigureWidget(
+        self.figure = FigureWidget(
             data=traces,
             layout=layout(
                 "Effective step sizes lr·RMS[Δx]/RMS[g], last step",
@@ -240,30 +333,23 @@ class ModelViews:
             ),
         )
 
-    def _ratio_figure(self):
-        traces = [
-            go.Scatter(
-                x=[],
-                y=[],
-                mode="lines",
-                name=name,
-                line={"color": layer_color(i), "width": 1.5},
-            )
-            for i, name in enumerate(self.layer_names)
-        ]
-        return FigureWidget(
-            data=traces,
-            layout=layout(
-                "Update-to-weight ratio ‖Δw‖/‖w‖ per layer",
-                width=_WIDTH,
-                height=_HEIGHT,
-                xaxis=axis("step"),
-                yaxis=axis("‖Δw‖ / ‖w‖", log=True),
-                title_font_size=12,
-            ),
-        )
+    def update(self, step_sizes):
+        """Redraw from one 1-D array of step sizes per layer."""
+        edges, counts = log_histogram(step_sizes)
+        fig = self.figure
+        with fig.batch_update():
+            for i, c in enumerate(counts):
+                if edges is None:
+                    fig.data[i].x, fig.data[i].y = [], []
+                else:
+                    fig.data[i].x = floats(edges)
+                    fig.data[i].y = floats(np.append(c, c[-1]))
 
-    def _boundary_figure(self, grid_x, grid_y, x, y, n_classes):
+
+class BoundaryView:
+    """2D classification: P(class 1) (or the predicted class) over a grid, and the data."""
+
+    def __init__(self, grid_x, grid_y, x, y, n_classes):
         grid_x, grid_y = floats(grid_x), floats(grid_y)
         if n_classes <= 2:
             surface = go.Contour(
@@ -312,7 +398,7 @@ class ModelViews:
                     },
                 )
             )
-        return FigureWidget(
+        self.figure = FigureWidget(
             data=traces,
             layout=layout(
                 "Decision boundary",
@@ -323,8 +409,17 @@ class ModelViews:
             ),
         )
 
-    def _fit_figure(self, grid_x, x, y):
-        return FigureWidget(
+    def update(self, prediction):
+        """Redraw from the grid of P(class 1) (or class indices), shape (len(gy), len(gx))."""
+        with self.figure.batch_update():
+            self.figure.data[0].z = np.asarray(prediction, dtype=np.float64)
+
+
+class FitView:
+    """1D regression: the model's curve over the data."""
+
+    def __init__(self, grid_x, x, y):
+        self.figure = FigureWidget(
             data=[
                 go.Scatter(
                     x=floats(np.asarray(x)[:, 0]),
@@ -342,23 +437,71 @@ class ModelViews:
                 ),
             ],
             layout=layout(
-                "Model fit",
-                width=_WIDTH,
-                height=_HEIGHT,
-                xaxis=axis("x"),
-                yaxis=axis("y"),
+                "Model fit", width=_WIDTH, height=_HEIGHT, xaxis=axis("x"), yaxis=axis("y")
             ),
         )
 
-    # -- updates --------------------------------------------------------------
+    def update(self, prediction):
+        """Redraw from the model's output on the grid (1-D)."""
+        with self.figure.batch_update():
+            self.figure.data[1].y = floats(prediction)
+
+
+class ModelViews:
+    """The figures of a live model: loss, accumulators, step sizes, update ratio, boundary.
+
+    Args:
+        layer_names: names of the layers with trainable weights (one colour each).
+        validation: draw a validation-loss line.
+        boundary: for 2D classification, ``(grid_x, grid_y, x, y, n_classes)``: the 1-D grid
+            coordinates, the data points and labels drawn over the decision boundary.
+        fit: for 1D regression, ``(grid_x, x, y)``: the model curve over the data.
+        loss_title: the y-axis title of the loss view.
+    """
+
+    def __init__(
+        self, layer_names, *, validation=False, boundary=None, fit=None, loss_title="loss"
+    ):
+        self.layer_names = list(layer_names)
+        self.validation = bool(validation)
+        self.loss = LossView(validation=validation, title=loss_title)
+        self.accumulators = LayerLinesView(
+            layer_names,
+            [("E[g²]", "solid"), ("E[Δx²]", "dash")],
+            title="Accumulators per layer (RMS over its parameters)",
+            ytitle="RMS of the accumulator",
+        )
+        self.step_size = StepSizeView(layer_names)
+        self.update_ratio = LayerLinesView(
+            layer_names,
+            [("", "solid")],
+            title="Update-to-weight ratio ‖Δw‖/‖w‖ per layer",
+            ytitle="‖Δw‖ / ‖w‖",
+        )
+        self.boundary = BoundaryView(*boundary) if boundary is not None else None
+        self.fit = FitView(*fit) if fit is not None else None
+        self.figures = {
+            "loss": self.loss.figure,
+            "accumulators": self.accumulators.figure,
+            "step_sizes": self.step_size.figure,
+            "update_ratio": self.update_ratio.figure,
+        }
+        if self.boundary is not None:
+            self.figures["boundary"] = self.boundary.figure
+        if self.fit is not None:
+            self.figures["fit"] = self.fit.figure
+
     def update(
         self,
         *,
         step=None,
         loss=None,
+        loss_smoothed=None,
         accum_grad_rms=None,
         accum_delta_rms=None,
         update_ratio=None,
+        full_step=None,
+        full_loss=None,
         val_step=None,
         val_loss=None,
         step_sizes=None,
@@ -368,9 +511,9 @@ class ModelViews:
 
         Args:
             step: 1-D array of steps (x axis of the time series).
-            loss: 1-D array, one loss per step.
+            loss, loss_smoothed: 1-D arrays, one value per step.
             accum_grad_rms, accum_delta_rms, update_ratio: arrays of shape (steps, layers).
-            val_step, val_loss: validation-loss points.
+            full_step, full_loss, val_step, val_loss: all-data / validation loss points.
             step_sizes: list of 1-D arrays (one per layer) of current effective step sizes.
             prediction: for the boundary view the grid of P(class 1) (or class indices),
                 shape (len(grid_y), len(grid_x)); for the fit view the model's output on
@@ -378,80 +521,29 @@ class ModelViews:
         Arguments left as ``None`` leave their view unchanged.
         """
         if step is not None and loss is not None:
-            fig = self.figures["loss"]
-            s, v = thin(np.asarray(step, np.float64), positive(loss))
-            with fig.batch_update():
-                fig.data[MAX_GHOSTS].x = floats(s)
-                fig.data[MAX_GHOSTS].y = floats(v)
-                if self.validation and val_step is not None:
-                    vs, vv = thin(np.asarray(val_step, np.float64), positive(val_loss))
-                    fig.data[MAX_GHOSTS + 1].x = floats(vs)
-                    fig.data[MAX_GHOSTS + 1].y = floats(vv)
+            self.loss.update(
+                step,
+                loss,
+                smoothed=loss_smoothed,
+                full_step=full_step,
+                full_loss=full_loss,
+                val_step=val_step,
+                val_loss=val_loss,
+            )
         if step is not None and accum_grad_rms is not None:
-            fig = self.figures["accumulators"]
-            a = np.asarray(accum_grad_rms)
-            d = np.asarray(accum_delta_rms)
-            idx = thin(np.arange(len(step)))[0]
-            s = floats(np.asarray(step, np.float64)[idx])
-            with fig.batch_update():
-                for i in range(len(self.layer_names)):
-                    fig.data[2 * i].x = s
-                    fig.data[2 * i].y = floats(positive(a[idx, i]))
-                    fig.data[2 * i + 1].x = s
-                    fig.data[2 * i + 1].y = floats(positive(d[idx, i]))
+            self.accumulators.update(step, accum_grad_rms, accum_delta_rms)
         if step is not None and update_ratio is not None:
-            fig = self.figures["update_ratio"]
-            r = np.asarray(update_ratio)
-            idx = thin(np.arange(len(step)))[0]
-            s = floats(np.asarray(step, np.float64)[idx])
-            with fig.batch_update():
-                for i in range(len(self.layer_names)):
-                    fig.data[i].x = s
-                    fig.data[i].y = floats(positive(r[idx, i]))
+            self.update_ratio.update(step, update_ratio)
         if step_sizes is not None:
-            edges, counts = log_histogram(step_sizes)
-            fig = self.figures["step_sizes"]
-            with fig.batch_update():
-                for i, c in enumerate(counts):
-                    if edges is None:
-                        fig.data[i].x, fig.data[i].y = [], []
-                    else:
-                        fig.data[i].x = floats(edges)
-                        fig.data[i].y = floats(np.append(c, c[-1]))
+            self.step_size.update(step_sizes)
         if prediction is not None:
-            if "boundary" in self.figures:
-                fig = self.figures["boundary"]
-                with fig.batch_update():
-                    fig.data[0].z = np.asarray(prediction, dtype=np.float64)
-            elif "fit" in self.figures:
-                fig = self.figures["fit"]
-                with fig.batch_update():
-                    fig.data[1].y = floats(prediction)
+            for view in (self.boundary, self.fit):
+                if view is not None:
+                    view.update(prediction)
 
     def set_ghosts(self, ghosts):
-        """Show earlier runs as faint loss curves.
-
-        Args:
-            ghosts: list (oldest first, at most :data:`MAX_GHOSTS` are shown: the newest)
-                of ``(label, step, loss)``.
-        """
-        ghosts = list(ghosts)[-MAX_GHOSTS:]
-        fig = self.figures["loss"]
-        with fig.batch_update():
-            for i in range(MAX_GHOSTS):
-                trace = fig.data[i]
-                if i < len(ghosts):
-                    label, s, v = ghosts[i]
-                    s, v = thin(np.asarray(s, np.float64), positive(v))
-                    trace.x, trace.y = floats(s), floats(v)
-                    trace.name = label
-                    trace.visible = True
-                    trace.showlegend = True
-                else:
-                    trace.x, trace.y = [], []
-                    trace.name = ""
-                    trace.visible = False
-                    trace.showlegend = False
+        """Show earlier runs as faint loss curves (see :meth:`LossView.set_ghosts`)."""
+        self.loss.set_ghosts(ghosts)
 
     def widgets(self):
         """The figures in display order (loss, boundary/fit, accumulators, step sizes, ratio)."""
