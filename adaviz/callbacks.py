@@ -39,13 +39,12 @@ not need the ``tensorboard`` package to be installed (only to look at them).
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import numpy as np
 
 from adaviz._tf import import_tensorflow
-from adaviz._validate import check_int
+from adaviz._validate import check_int, check_real
 from adaviz.diagnostics import LayerDiagnostics, adadelta_kind, unwrap
 from adaviz.optimizer import _tf_variable
 
@@ -93,8 +92,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         super().__init__()
         check_int("every", every, 1)
         check_int("max_records", max_records, 2)
-        if not (isinstance(refresh_hz, numbers.Real) and 0 < refresh_hz <= 60):
-            raise ValueError(f"refresh_hz must be a number in (0, 60], got {refresh_hz!r}")
+        refresh_hz = check_real("refresh_hz", refresh_hz, 0, 60, open_low=True)
         if log_dir is not None:
             import os
 
