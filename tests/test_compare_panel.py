@@ -1,0 +1,259 @@
+"""Tests for adaviz.ComparePanel, kernel side (no browser).
+
+The figures are compared with what the engine computes for the same settings: the panel
+runs each rule with ``loss_scale=[1, 10**k]`` for CAPACITY steps in one call and shows the
+first ``steps``; the expected arrays here come from the same public ``adaviz.simulate`` call
+(so they are bit-equal), and the labels, readouts and tuning results are recomputed from
+those arrays independently of the panel's code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import adaviz
+from adaviz import engine
+from adaviz.panels import compare
+
+RULES3 = ("adadelta", "sgd", "adam")
+
+
+def trace(fig, name):
+    """The trace called ``name`` (the first one)."""
+    for t in fig.data:
+        if t.name == name:
+            return t
+    raise AssertionError(f"no trace {name!r} in {[t.name for t in fig.data]}")
+
+
+def engine_runs(panel, name):
+    """The engine's runs for ``name`` at the panel's settings: (k = 0, current k), cut."""
+    s = panel.surface
+    t = adaviz.simulate(
+        s,
+        start=panel.start,
+        steps=compare.CAPACITY,
+        optimizer=name,
+        loss_scale=[1.0, panel.loss_scale],
+        **panel.hyperparameters(name),
+    )
+    return t, int(panel.controls["steps"].value)
+
+
+def valid(diverged_at, steps):
+    k = int(diverged_at)
+    return steps + 1 if k < 0 or k > steps else k
+
+
+def assert_figures_are_the_engines(panel):
+    figs = panel.figures
+    s = panel.surface
+    for name in panel.optimizers:
+        t, steps = engine_runs(panel, name)
+        run = 1
+        n = valid(t.diverged_at[run], steps)
+        path = trace(figs["surface"], name)
+        np.testing.assert_array_equal(path.x, t.positions[:n, run, 0])
+        np.testing.assert_array_equal(path.y, t.positions[:n, run, 1])
+        loss = t.loss[:n, run].astype(np.float64) / panel.loss_scale - s.min_value
+        loss = np.where(loss > 0, loss, np.nan)
+        np.testing.assert_array_equal(trace(figs["loss"], name).y, loss)
+        np.testing.assert_array_equal(trace(figs["loss"], name).x, np.arange(n))
+        m = min(n, steps)
+        for i, coord in enumerate("xy"):
+            ss = t.step_size[:m, run, i]
+            want = np.where(ss > 0, ss, np.nan)
+            np.testing.assert_array_equal(trace(figs["step_size"], f"{name} {coord}").y, want)
+        # the Trajectory the panel exposes is the run drawn, cut to the budget
+        mine = panel.trajectories[name]
+        assert mine.steps == steps and mine.n == 1 and mine.optimizer == name
+        np.testing.assert_array_equal(mine.positions[:, 0], t.positions[: steps + 1, run])
+        assert mine.loss_scale[0] == panel.loss_scale
+
+
+def test_default_panel_compares_four_rules_with_library_defaults():
+    panel = adaviz.ComparePanel()
+    assert panel.optimizers == ("adadelta", "sgd", "momentum", "adam")
+    assert set(panel.figures) == {"surface", "loss", "step_size", "sensitivity"}
+    assert set(panel.trajectories) == set(panel.optimizers)
+    assert panel.labels == dict.fromkeys(panel.optimizers, "library defaults")
+    assert panel.hyperparameters("sgd") == {"lr": 0.01}
+    assert panel.hyperparameters("adam") == {
+        "lr": 0.001,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-7,
+        "amsgrad": False,
+    }
+    assert_figures_are_the_engines(panel)
+    # same start and budget for all; one colour per optimizer in every view
+    starts = {tuple(t.positions[0, 0]) for t in panel.trajectories.values()}
+    assert len(starts) == 1
+    figs = panel.figures
+    for name in panel.optimizers:
+        color = compare.COLORS[name]
+        assert trace(figs["surface"], name).line.color == color
+        assert trace(figs["loss"], name).line.color == color
+        assert trace(figs["step_size"], f"{name} x").line.color == color
+        assert trace(figs["sensitivity"], name).line.color == color
+    assert len(set(compare.COLORS.values())) == len(compare.COLORS)
+    # lr and epsilon sliders are logarithmic
+    assert type(panel.controls["adam"]["lr"]).__name__ == "FloatLogSlider"
+    assert type(panel.controls["adam"]["epsilon"]).__name__ == "FloatLogSlider"
+    assert type(panel.controls["adam"]["beta_1"]).__name__ == "FloatSlider"
+
+
+def test_control_changes_redraw_from_the_engine_and_never_retrace():
+    panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=300)
+    before = engine.trace_count()
+    panel.controls["adam"]["lr"].value = 0.05
+    assert_figures_are_the_engines(panel)
+    assert panel.labels == {
+        "adadelta": "library defaults",
+        "sgd": "library defaults",
+        "adam": "changed by you",
+    }
+    panel.controls["adadelta"]["rho"].value = 0.9
+    panel.controls["steps"].value = 700
+    panel.controls["sgd"]["lr"].value = 1e-4
+    assert_figures_are_the_engines(panel)
+    assert panel.labels["adadelta"] == "changed by you"
+    assert "rho = 0.9" in panel._table.value
+    panel.controls["adadelta"]["rho"].value = 0.95  # back at the defaults: labelled so again
+    assert panel.labels["adadelta"] == "library defaults"
+    assert engine.trace_count() == before
+
+
+def test_loss_scale_slider_scales_every_loss_and_reports_how_far_each_path_moved():
+    panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=1000)
+    panel.controls["sgd"]["lr"].value = 1e-5
+    assert panel.loss_scale == 1.0
+    assert all(v == 0.0 for v in panel.moved.values())
+    panel.controls["loss_scale"].value = 2.0
+    assert panel.loss_scale == pytest.approx(100.0)
+    assert_figures_are_the_engines(panel)
+    for name in RULES3:
+        t, steps = engine_runs(panel, name)
+        a, b = t.positions[: steps + 1, 0], t.positions[: steps + 1, 1]
+        want = np.nanmax(np.linalg.norm(a - b, axis=-1))
+        assert panel.moved[name] == pytest.approx(want, rel=1e-6)
+        ghost = trace(panel.figures["surface"], f"{name} at k = 0")
+        assert ghost.visible and ghost.line.color == compare.COLORS[name]
+        np.testing.assert_array_equal(ghost.x, a[:, 0])
+    # the paper's claim, seen in the readout: Adadelta barely moves, SGD's path does
+    assert panel.moved["adadelta"] < 0.05 < 1.0 < panel.moved["sgd"]
+    assert "path moved vs k = 0" in panel._table.value
+    panel.controls["loss_scale"].value = 0.0
+    assert all(not t.visible for t in panel.figures["surface"].data if "k = 0" in str(t.name))
+
+
+def test_a_new_surface_redraws_every_path_from_its_start():
+    panel = adaviz.ComparePanel("rosenbrock", ("adadelta", "adam"), steps=200)
+    panel.controls["surface"].value = "beale"
+    beale = adaviz.surfaces.get("beale")
+    assert panel.surface is beale and panel.start == tuple(beale.start)
+    assert_figures_are_the_engines(panel)
+    panel.set_start(1.0, -1.0)
+    assert_figures_are_the_engines(panel)
+    with pytest.raises(ValueError, match="start must lie inside the domain of 'beale'"):
+        panel.set_start(100.0, 0.0)
+
+
+def independent_objective(t, steps, scale):
+    """Mean of f over the last 10 % of the budget, surface units; inf when diverged."""
+    w = math.ceil(0.1 * steps)
+    f = t.loss[steps - w + 1 : steps + 1].astype(np.float64) / scale
+    out = f.mean(axis=0)
+    out[(t.diverged_at >= 0) | ~np.isfinite(out)] = np.inf
+    return out
+
+
+def test_tune_equals_separate_simulate_calls_and_picks_the_argmin_of_the_curve():
+    panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=400)
+    panel.controls["loss_scale"].value = 1.0
+    panel.controls["adam"]["beta_1"].value = 0.8  # tuning keeps the other settings
+    result = panel.tune()
+    s = panel.surface
+    grid = np.logspace(-5, 1, 64)
+    np.testing.assert_array_equal(compare.LR_GRID, grid)
+    for name in RULES3:
+        values = dict(panel.hyperparameters(name))
+        values["lr"] = grid
+        runs = adaviz.simulate(
+            s, start=s.start, steps=400, optimizer=name, loss_scale=10.0, **values
+        )
+        scores = independent_objective(runs, 400, 10.0)
+        best = grid[int(np.argmin(scores))]
+        assert result[name]["lr"] == pytest.approx(best, rel=1e-12)
+        assert panel.hyperparameters(name) == result[name]
+        assert panel.labels[name] == f"tuned (lr = {adaviz.panels._figures.fmt(best)})"
+        curve = trace(panel.figures["sensitivity"], name)
+        want = np.where(np.isfinite(scores), scores - s.min_value, np.nan)
+        want = np.where(want > 0, want, np.nan)
+        np.testing.assert_array_equal(curve.x, grid)
+        np.testing.assert_array_equal(curve.y, want)
+        star = trace(panel.figures["sensitivity"], f"{name} chosen lr")
+        assert star.x[0] == pytest.approx(best) and star.y[0] == np.nanmin(want)
+    assert result["adam"]["beta_1"] == 0.8
+    assert_figures_are_the_engines(panel)
+    # moving a slider after tuning: "changed by you" again
+    panel.controls["sgd"]["lr"].value = 1e-4
+    assert panel.labels["sgd"] == "changed by you"
+    assert panel.labels["adam"].startswith("tuned")
+
+
+def test_copy_as_code_builds_the_same_keras_optimizers():
+    panel = adaviz.ComparePanel(
+        "booth",
+        ("adadelta", "nesterov", "rmsprop", "adam"),
+        steps=100,
+        hyperparameters={"rmsprop": {"centered": True, "momentum": 0.5}, "adam": {"lr": 0.02}},
+    )
+    assert panel.labels["rmsprop"] == "changed by you"
+    for name, code in panel.code.items():
+        opt = eval(code, {"keras": keras, "adaviz": adaviz})  # noqa: S307 - our own text
+        config = opt.get_config()
+        for hp, value in panel.hyperparameters(name).items():
+            key = "learning_rate" if hp == "lr" else hp
+            assert config[key] == pytest.approx(value), (name, hp)
+    assert (
+        panel.code["nesterov"].startswith("keras.optimizers.SGD(")
+        and "nesterov=True" in (panel.code["nesterov"])
+    )
+    assert panel.code["adadelta"].startswith("adaviz.Adadelta(learning_rate=1.0")
+    assert "keras.optimizers.Adam(learning_rate=0.02," in panel._code_box.value
+
+
+def test_to_html_writes_every_view(tmp_path):
+    panel = adaviz.ComparePanel("booth", ("adadelta", "sgd"), steps=50)
+    path = panel.to_html(tmp_path / "compare.html", include_plotlyjs="cdn")
+    text = path.read_text()
+    assert "adadelta, sgd on booth" in text and "library defaults" in text
+    assert text.count("plotly-graph-div") >= 4
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(optimizers=()), r"optimizers must name at least one of adadelta, sgd, "),
+        (dict(optimizers=("adam", "lion")), r"optimizers must be among adadelta, .*'lion'"),
+        (dict(optimizers=("adam", "adam")), r"each rule once, got 'adam' twice"),
+        (dict(optimizers=("sgd",), hyperparameters={"sgd": {"beta_1": 0.9}}), r"belongs to adam"),
+        (dict(optimizers=("adam",), hyperparameters={"sgd": {"lr": 1.0}}), r"not compared, 'sgd'"),
+        (dict(hyperparameters={"adam": {"beta_2": 1.5}}), r"beta_2 must be in \[0, 1\), got 1.5"),
+        (dict(hyperparameters={"sgd": {"lr": 100.0}}), r"lr must be in \[1e-05, 10\]"),
+        (dict(loss_scale=0.0), r"loss_scale must be a finite number > 0, got 0.0"),
+        (dict(loss_scale=np.inf), r"loss_scale must be a finite number > 0, got inf"),
+        (dict(loss_scale=1e4), r"loss_scale must be in \[1e-3, 1e3\]"),
+        (dict(steps=0), r"steps must be an integer in \[10, 5000\], got 0"),
+        (dict(start=(9.0, 9.0)), r"start must lie inside the domain of 'rosenbrock'"),
+        (dict(surface="nope"), r"unknown surface 'nope'"),
+    ],
+)
+def test_bad_input_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        adaviz.ComparePanel(**kwargs)
