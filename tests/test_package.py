@@ -1,13 +1,20 @@
 """Package-level behaviour: TensorFlow missing, quiet import, public names, metadata."""
 
+import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-import tomllib
+import pytest
 
 import adaviz
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: the tomli backport (the test extra installs it)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +27,7 @@ def _run(code, **env):
     )
 
 
+@pytest.mark.subprocess
 def test_missing_tensorflow_says_how_to_install_it():
     proc = _run("import sys; sys.modules['tensorflow'] = None; import adaviz")
     assert proc.returncode != 0
@@ -29,6 +37,7 @@ def test_missing_tensorflow_says_how_to_install_it():
     assert "pip install 'adaviz[tensorflow]'" in last
 
 
+@pytest.mark.subprocess
 def test_import_keeps_tensorflow_start_up_noise_out():
     code = (
         "import os, adaviz, tensorflow as tf\n"
@@ -43,6 +52,7 @@ def test_import_keeps_tensorflow_start_up_noise_out():
     assert "absl::InitializeLog" not in proc.stderr
 
 
+@pytest.mark.subprocess
 def test_user_log_level_is_respected():
     proc = _run(
         "import os, adaviz; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])", TF_CPP_MIN_LOG_LEVEL="0"
@@ -60,11 +70,30 @@ def test_public_names_resolve():
     assert callable(adaviz.surfaces.get)
 
 
-def test_version_matches_pyproject():
+def test_version_lives_in_one_place():
+    """``adaviz.__version__`` is the version: pyproject reads it (hatch), metadata agrees."""
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert adaviz.__version__ == meta["project"]["version"]
+    assert "version" not in meta["project"] and "version" in meta["project"]["dynamic"]
+    assert meta["tool"]["hatch"]["version"]["path"] == "adaviz/__init__.py"
+    assert adaviz.__version__ == importlib.metadata.version("adaviz")
+    assert re.fullmatch(r"\d+\.\d+\.\d+", adaviz.__version__), adaviz.__version__
+
+
+def test_license_is_the_apache_2_text_pyproject_declares():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert meta["project"]["license"] == {"text": "Apache-2.0"}
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.lstrip().startswith("Apache License")
+    assert "Version 2.0, January 2004" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    assert len(text) > 10_000  # the full text, not a pointer to it
+
+
+def test_dependencies_and_extras():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
     deps = " ".join(meta["project"]["dependencies"])
-    for needed in ("numpy", "ipywidgets>=8.1", "plotly>=6.1", "anywidget"):
+    for needed in ("numpy", "ipywidgets>=8.1", "plotly>=6.3,<8", "anywidget"):
         assert needed in deps
     # TensorFlow is offered as extras, never a hard dependency
     assert "tensorflow" not in deps

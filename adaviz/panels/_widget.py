@@ -1,9 +1,9 @@
-"""The plotly ``FigureWidget`` every adaviz panel draws with.
+"""The plotly ``FigureWidget`` every adaviz panel draws with: the one adapter to plotly's internals.
 
-Two things differ from ``plotly.graph_objects.FigureWidget``:
+Three things differ from ``plotly.graph_objects.FigureWidget``:
 
 * **plotly.js is sent to the browser once per page, not once per figure.** plotly's
-  widget is an anywidget whose front-end module is the whole 4.8 MB plotly bundle; each
+  widget is an anywidget whose front-end module is the whole ~5 MB plotly bundle; each
   figure ships and evaluates its own copy. A panel has four or five figures and a
   dashboard two panels, so a page evaluates plotly.js about ten times at once, and
   anywidget gives each figure 2 s to initialise: on a busy 2-core machine the figures
@@ -13,10 +13,28 @@ Two things differ from ``plotly.graph_objects.FigureWidget``:
   over to plotly's own code when the shared bundle is ready. plotly's module keeps no
   state between figures, so sharing it is safe.
 
+  A front-end that creates widget models only for what it displays, or gives each output
+  a frame of its own (Colab, VS Code), may never run the loader. So a figure that finds
+  no bundle on its page after :data:`BUNDLE_WAIT_MS` asks the kernel for it through its
+  own widget model (an anywidget custom message) and loads it itself.
+
 * **The widget state is the figure as it is now.** plotly syncs ``_widget_data`` and
   ``_widget_layout`` only at construction and sends later changes as messages, so a view
   created after them (Voila, a reloaded tab, saved widget state) would show the
   construction-time figure; the full state here reports the current data and layout.
+
+* :func:`moving` sends trace moves as a redraw-free ``Plotly.animate``.
+
+Each of these relies on plotly internals, which are checked when this module is imported
+(:data:`INTERNALS`). A feature whose internals are not what this module expects falls back
+to plotly's own ``FigureWidget`` behaviour (slower, still correct), never a blank figure.
+Tested with plotly 6.3 and 7 (``pyproject.toml`` declares the range).
+
+Switches read at import, for tests and for trouble-shooting:
+
+* ``ADAVIZ_PLOTLY_FALLBACK=1``: use plotly's own behaviour for every feature;
+* ``ADAVIZ_NO_LOADER=1``: create no loader widget, so every page takes the path a
+  front-end without the loader takes (each figure fetches the bundle from the kernel).
 """
 
 from __future__ import annotations
@@ -24,7 +42,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import inspect
 import json
+import os
+import re
 from pathlib import Path
 
 import anywidget
@@ -32,29 +53,105 @@ import plotly
 import plotly.graph_objects as go
 import traitlets
 
+#: Milliseconds a figure waits for the page's loader before fetching plotly.js itself.
+BUNDLE_WAIT_MS = 1500
+
 _BUNDLE = Path(plotly.__file__).parent / "package_data" / "widgetbundle.js"
+# The tail of the bundle: an ES module whose default export is plotly's widget factory.
+_DEFAULT_EXPORT = re.compile(r"export\s*(?:default\b|\{[^{}]*\bas\s+default\b[^{}]*\})")
 
 
-def _source():
-    return _BUNDLE.read_text(encoding="utf-8")
+def _check_bundle():
+    if not _BUNDLE.is_file():
+        return f"{_BUNDLE} is missing"
+    esm = getattr(go.FigureWidget, "_esm", None)  # a path, or anywidget's FileContents of it
+    esm_path = getattr(esm, "_path", esm)
+    if not isinstance(esm_path, (str, Path)) or Path(esm_path).resolve() != _BUNDLE.resolve():
+        return "FigureWidget._esm is not package_data/widgetbundle.js"
+    with _BUNDLE.open("rb") as f:
+        f.seek(max(0, _BUNDLE.stat().st_size - 20_000))
+        tail = f.read().decode("utf-8", errors="replace")
+    if not _DEFAULT_EXPORT.search(tail):
+        return "widgetbundle.js has no default export at its end"
+    return None
 
 
-# One key per plotly version, so two versions on one page never share a module.
+def _check_state():
+    try:
+        from plotly.serializers import _py_to_js
+    except ImportError as exc:
+        return f"plotly.serializers._py_to_js: {exc}"
+    traits = go.FigureWidget.class_traits()
+    for name in ("_widget_data", "_widget_layout"):
+        if name not in traits:
+            return f"FigureWidget has no synced trait {name}"
+    fig = go.Figure(go.Scatter(x=[0.0], y=[1.0]))
+    if not (isinstance(fig.__dict__.get("_data"), list) and "_layout" in fig.__dict__):
+        return "Figure keeps no _data list / _layout dict"
+    if not isinstance(getattr(fig._layout_obj, "_props", None), dict):
+        return "Figure._layout_obj._props is not a dict"
+    if _py_to_js(fig.__dict__["_data"], None) is None:
+        return "_py_to_js returned nothing"
+    return None
+
+
+def _check_animate():
+    method = getattr(go.FigureWidget, "_perform_batch_animate", None)
+    if method is None:
+        return "FigureWidget._perform_batch_animate is missing"
+    if list(inspect.signature(method).parameters) != ["self", "animation_opts"]:
+        return f"_perform_batch_animate{inspect.signature(method)} is not (self, animation_opts)"
+    if getattr(go.Figure(), "_in_batch_mode", None) is not False:
+        return "Figure._in_batch_mode is not a bool"
+    return None
+
+
+def _check_all():
+    forced = os.environ.get("ADAVIZ_PLOTLY_FALLBACK", "") not in ("", "0")
+    result = {}
+    for name, check in (("bundle", _check_bundle), ("state", _check_state), ("animate", _check_animate)):  # fmt: skip
+        if forced:
+            result[name] = "ADAVIZ_PLOTLY_FALLBACK is set"
+            continue
+        try:
+            result[name] = check()
+        except Exception as exc:  # noqa: BLE001 - any surprise means: do not rely on it
+            result[name] = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+#: Feature -> None when plotly's internals for it are as expected, else why not (then the
+#: feature is plotly's own behaviour). ``bundle``: one plotly.js per page; ``state``: the
+#: full state is the current figure; ``animate``: redraw-free moves.
+INTERNALS = _check_all()
+NO_LOADER = os.environ.get("ADAVIZ_NO_LOADER", "") not in ("", "0")
+
+# One key per plotly bundle, so two plotly versions on one page never share a module.
 _KEY = json.dumps(
     "__adaviz_plotly_" + hashlib.sha1(_BUNDLE.read_bytes()).hexdigest()[:12]
-    if _BUNDLE.exists()
+    if INTERNALS["bundle"] is None
     else "__adaviz_plotly_missing"
 )
+_REQUEST = "adaviz-plotly-bundle-request"
+_REPLY = "adaviz-plotly-bundle"
 
+# The page-wide slot: a promise of plotly's module, and how it got (or gets) there.
 _SLOT_JS = """
 function slot() {
   const g = globalThis;
   if (!g[KEY]) {
     let resolve, reject;
     const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-    g[KEY] = { promise, resolve, reject, started: false };
+    g[KEY] = { promise, resolve, reject, via: null };
   }
   return g[KEY];
+}
+function evaluate(s, parts, via) {
+  s.via = via;
+  const url = URL.createObjectURL(new Blob(parts, { type: "text/javascript" }));
+  import(url)
+    .then((mod) => { URL.revokeObjectURL(url); s.resolve(mod); })
+    .catch((err) => { s.via = null; console.error("[adaviz] plotly.js failed to load", err); s.reject(err); });
 }
 """
 
@@ -64,28 +161,50 @@ const KEY = {_KEY};
 export default () => ({{
   initialize({{ model }}) {{
     const s = slot();
-    if (s.started) return;
-    s.started = true;
-    const url = URL.createObjectURL(new Blob([model.get("source")], {{ type: "text/javascript" }}));
-    import(url)
-      .then((mod) => {{ URL.revokeObjectURL(url); s.resolve(mod); }})
-      .catch((err) => {{ s.started = false; console.error("[adaviz] plotly.js failed to load", err); s.reject(err); }});
+    if (!s.via) evaluate(s, [model.get("source")], "loader");
   }},
 }});
 """
 
 _FIGURE_ESM = f"""
 const KEY = {_KEY};
+const WAIT_MS = {BUNDLE_WAIT_MS};
 {_SLOT_JS}
+function fetchThrough(model, s) {{
+  // No loader on this page: ask the kernel for plotly.js through this figure's own model.
+  s.via = "figure";
+  const onMessage = (msg, buffers) => {{
+    if (!msg || msg.type !== "{_REPLY}") return;
+    model.off("msg:custom", onMessage);
+    evaluate(s, buffers, "figure");
+  }};
+  model.on("msg:custom", onMessage);
+  model.send({{ type: "{_REQUEST}" }});
+}}
+function bundle(model) {{
+  const s = slot();
+  if (!s.via && !s.timer) {{
+    s.timer = setTimeout(() => {{ if (!s.via) fetchThrough(model, s); }}, WAIT_MS);
+  }}
+  return s.promise;
+}}
 export default () => {{
+  let ready = null;
   let inner = null;
-  const ready = slot().promise.then((mod) => {{ inner = mod.default(); }});
+  const start = (model) => {{
+    if (!ready) ready = bundle(model).then((mod) => {{ inner = mod.default(); }});
+    return ready;
+  }};
   return {{
-    initialize(ctx) {{ ready.then(() => inner.initialize && inner.initialize(ctx)); }},
-    async render(ctx) {{ await ready; return inner.render(ctx); }},
+    initialize(ctx) {{ start(ctx.model).then(() => inner.initialize && inner.initialize(ctx)); }},
+    async render(ctx) {{ await start(ctx.model); return inner.render(ctx); }},
   }};
 }};
 """
+
+
+def _source():
+    return _BUNDLE.read_text(encoding="utf-8")
 
 
 class _PlotlyLoader(anywidget.AnyWidget):
@@ -105,21 +224,31 @@ def _ensure_loader():
     return _loader
 
 
+def _send_bundle(widget, content, buffers):
+    """Answer a figure's request for plotly.js (its page has no loader)."""
+    if isinstance(content, dict) and content.get("type") == _REQUEST:
+        widget.send({"type": _REPLY}, buffers=[_BUNDLE.read_bytes()])
+
+
 class FigureWidget(go.FigureWidget):
     """``go.FigureWidget`` with one shared plotly.js per page and up-to-date full state."""
 
-    if _BUNDLE.exists():  # otherwise keep plotly's own module (a plotly without the bundle)
+    if INTERNALS["bundle"] is None:
         _esm = _FIGURE_ESM
 
     def __init__(self, *args, **kwargs):
-        if _BUNDLE.exists():
+        if INTERNALS["bundle"] is None and not NO_LOADER:
             _ensure_loader()
         super().__init__(*args, **kwargs)
+        if INTERNALS["bundle"] is None:
+            self.on_msg(_send_bundle)
 
     def get_state(self, key=None, drop_defaults=False):
+        state = super().get_state(key=key, drop_defaults=drop_defaults)
+        if INTERNALS["state"] is not None:
+            return state
         from plotly.serializers import _py_to_js
 
-        state = super().get_state(key=key, drop_defaults=drop_defaults)
         current = self.__dict__  # (absent while plotly's constructor opens the comm)
         if "_widget_data" in state and "_data" in current:
             state["_widget_data"] = _py_to_js(current["_data"], None)
@@ -148,8 +277,13 @@ def moving(fig):
     duration and ``redraw: false`` (plotly's ``batch_animate`` cannot ask for that):
     plotly.js recomputes and redraws only the traces named in it (~10 ms). Use it only
     when nothing else changes (axis ranges, names, visibility, the legend). Python's copy
-    of the figure is updated exactly as by ``batch_update``.
+    of the figure is updated exactly as by ``batch_update`` (which it is, when plotly's
+    internals are not as expected).
     """
+    if INTERNALS["animate"] is not None or not isinstance(fig, go.FigureWidget):
+        with fig.batch_update():
+            yield
+        return
     if fig._in_batch_mode:
         yield
         return
@@ -165,7 +299,10 @@ def sync_initial_state(fig):
     """Make the state a new front-end view receives the figure as it is now.
 
     plotly's own front end replays updates sent before its first view existed wrongly;
-    setting the construction-time state to the current figure avoids that replay.
+    setting the construction-time state to the current figure avoids that replay. Without
+    the expected internals this does nothing (plotly's own behaviour).
     """
+    if INTERNALS["state"] is not None:
+        return
     fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
     fig._widget_data = copy.deepcopy(fig._data)

@@ -1,0 +1,194 @@
+"""The plotly adapter (adaviz.panels._widget): its checks of plotly's internals, its
+fallback to plotly's own FigureWidget, the shared loader and the bundle on request.
+
+The browser half (figures render with and without the loader, and with the fallback) is
+in tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from adaviz.panels import _widget
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+KINDS = ["_py2js_update", "_py2js_animate", "_py2js_restyle", "_py2js_relayout"]
+
+
+def sent(fig):
+    """A list that receives (kind, message) for everything ``fig`` sends to the browser."""
+    log = []
+    fig.observe(
+        lambda change: change["new"] is not None and log.append((change["name"], change["new"])),
+        names=KINDS,
+    )
+    return log
+
+
+def line_figure():
+    return _widget.FigureWidget(
+        go.Figure(go.Scatter(x=np.array([0.0, 1.0]), y=np.array([1.0, 2.0]), name="path"))
+    )
+
+
+def test_installed_plotly_is_in_the_declared_range_and_needs_no_fallback():
+    meta = tomllib.loads(open(os.path.join(ROOT, "pyproject.toml"), encoding="utf-8").read())
+    (plotly_req,) = [d for d in meta["project"]["dependencies"] if d.startswith("plotly")]
+    spec = SpecifierSet(plotly_req.removeprefix("plotly"))
+    assert spec.contains(Version("6.3.0")) and not spec.contains(Version("8.0")), spec
+    assert spec.contains(Version(plotly.__version__)), (plotly.__version__, spec)
+    # Every plotly this project tests has the internals the adapter expects.
+    assert _widget.INTERNALS == {"bundle": None, "state": None, "animate": None}, (
+        plotly.__version__,
+        _widget.INTERNALS,
+    )
+
+
+def test_one_loader_per_kernel_and_stub_modules():
+    a, b = line_figure(), line_figure()
+    loader = _widget._loader
+    assert loader is not None and loader.comm is not None
+    assert len(loader.source) > 1_000_000  # plotly.js, once
+    assert a._esm == b._esm == _widget._FIGURE_ESM and len(a._esm) < 10_000
+    line_figure()
+    assert _widget._loader is loader
+
+
+def test_moving_sends_a_redraw_free_animate_and_updates_python():
+    fig = line_figure()
+    log = sent(fig)
+    with _widget.moving(fig):
+        fig.data[0].x = np.array([5.0, 6.0])
+        fig.data[0].y = np.array([7.0, 8.0])
+    assert [kind for kind, _ in log] == ["_py2js_animate"]
+    assert log[0][1]["animation_opts"]["frame"]["redraw"] is False
+    np.testing.assert_array_equal(fig.data[0].x, [5.0, 6.0])
+    # the full state a new view receives is the figure now, not at construction
+    state = fig.get_state()
+    x = state["_widget_data"][0]["x"]  # plotly's binary form of a numpy array
+    np.testing.assert_array_equal(np.frombuffer(x["buffer"], dtype=x["dtype"]), [5.0, 6.0])
+
+
+def test_sync_initial_state_makes_construction_state_current():
+    fig = line_figure()
+    fig.data[0].y = np.array([3.0, 4.0])
+    fig.layout.title.text = "now"
+    _widget.sync_initial_state(fig)
+    np.testing.assert_array_equal(fig._widget_data[0]["y"], [3.0, 4.0])
+    assert fig._widget_layout["title"]["text"] == "now"
+
+
+def test_a_figure_answers_a_request_for_plotly_js():
+    """A page without the loader asks through the figure's own model; the kernel replies."""
+    fig = line_figure()
+    replies = []
+    fig.comm.publish_msg = lambda msg_type, data=None, metadata=None, buffers=None, **kw: (
+        replies.append((data, buffers))
+    )
+    request = {"method": "custom", "content": {"type": _widget._REQUEST}}
+    fig._handle_msg({"content": {"data": request}, "buffers": []})
+    fig._handle_msg({"content": {"data": {"method": "custom", "content": {"x": 1}}}})
+    assert len(replies) == 1, replies
+    data, buffers = replies[0]
+    assert data["method"] == "custom" and data["content"] == {"type": _widget._REPLY}
+    (bundle,) = buffers
+    assert bytes(bundle) == _widget._BUNDLE.read_bytes()
+
+
+def run_python(code, **env):
+    full_env = dict(os.environ, **env)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+FALLBACK_PROBE = """
+import json
+import numpy as np
+import plotly.graph_objects as go
+import adaviz
+from adaviz.panels import _widget
+
+fig = _widget.FigureWidget(go.Figure(go.Scatter(x=np.array([0.0, 1.0]), y=np.array([1.0, 2.0]))))
+log = []
+fig.observe(lambda c: c["new"] is not None and log.append(c["name"]),
+            names=["_py2js_update", "_py2js_animate"])
+with _widget.moving(fig):
+    fig.data[0].x = np.array([5.0, 6.0])
+_widget.sync_initial_state(fig)  # a no-op here: plotly's own construction-time state
+panel = adaviz.SurfacePanel("rosenbrock", steps=100)
+before = np.array(panel.figures["surface"].data[0].x, dtype=float)
+log_panel = []
+for f in panel.figures.values():
+    f.observe(lambda c: c["new"] is not None and log_panel.append(c["name"]),
+              names=["_py2js_update", "_py2js_animate"])
+panel.controls["rho"].value = 0.5
+panel.flush()
+traj = adaviz.simulate("rosenbrock", steps=100, rho=0.5)
+names = [t.name for t in panel.figures["surface"].data]
+path = panel.figures["surface"].data[names.index("trajectory")]
+print(json.dumps({
+    "internals": _widget.INTERNALS,
+    "esm_is_plotlys": "_esm" not in vars(_widget.FigureWidget) and str(fig._esm) == str(go.FigureWidget._esm),
+    "loader": _widget._loader is not None,
+    "moving": log,
+    "x": list(fig.data[0].x),
+    "widget_x": list(fig._widget_data[0]["x"]),
+    "panel_kinds": sorted(set(log_panel)),
+    "path_matches_engine": bool(np.allclose(path.x, traj.positions[:, 0, 0], rtol=1e-5)),
+}))
+"""
+
+
+@pytest.mark.subprocess
+def test_forced_fallback_is_plotlys_own_figure_widget_and_still_correct():
+    got = run_python(FALLBACK_PROBE, ADAVIZ_PLOTLY_FALLBACK="1")
+    assert set(got["internals"]) == {"bundle", "state", "animate"}
+    assert all(reason for reason in got["internals"].values()), got["internals"]
+    assert got["esm_is_plotlys"] and not got["loader"]
+    assert got["moving"] == ["_py2js_update"]  # batch_update: a full Plotly.update
+    assert got["x"] == [5.0, 6.0]
+    assert got["widget_x"] == [0.0, 1.0]  # plotly's own: the construction-time state
+    assert got["panel_kinds"] == ["_py2js_update"]
+    assert got["path_matches_engine"]
+
+
+@pytest.mark.subprocess
+def test_no_loader_switch_creates_no_loader_but_keeps_the_stub():
+    code = (
+        "import json, plotly.graph_objects as go\n"
+        "from adaviz.panels import _widget\n"
+        "fig = _widget.FigureWidget(go.Figure(go.Scatter(x=[0.0], y=[1.0])))\n"
+        "print(json.dumps({'loader': _widget._loader is not None, 'no_loader': _widget.NO_LOADER,"
+        " 'stub': fig._esm == _widget._FIGURE_ESM}))\n"
+    )
+    assert run_python(code, ADAVIZ_NO_LOADER="1") == {
+        "loader": False,
+        "no_loader": True,
+        "stub": True,
+    }
+
+
+def test_a_missing_internal_is_reported_not_raised(monkeypatch):
+    """Each check names what is missing (and then the feature is plotly's own)."""
+    monkeypatch.delattr(plotly.basedatatypes.BaseFigure, "_perform_batch_animate")
+    assert "_perform_batch_animate" in _widget._check_animate()
+    monkeypatch.setattr(_widget, "_BUNDLE", _widget._BUNDLE.with_name("nothing-here.js"))
+    assert "missing" in _widget._check_bundle()
