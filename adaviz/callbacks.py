@@ -201,14 +201,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
                 return
             self._make_views()
         history = self.history
-        self._views.update(
-            step=history["step"],
-            loss=history["loss"],
-            accum_grad_rms=history["accum_grad_rms"],
-            accum_delta_rms=history["accum_delta_rms"],
-            update_ratio=history["update_ratio"],
-            step_sizes=self.step_sizes,
-        )
+        self._views.show(history, step_sizes=self.step_sizes)
         if len(history["step"]):
             self._readout.value = (
                 f"<b>batch</b> {int(history['step'][-1])} · <b>loss</b> "

@@ -136,46 +136,11 @@ class LossView:
             )
             for i in range(MAX_GHOSTS)
         ]
-        traces.append(
-            go.Scatter(
-                x=[],
-                y=[],
-                mode="lines",
-                name="training loss (batch)",
-                opacity=0.3,
-                line={"color": LOSS_COLOR, "width": 1},
-            )
-        )
+        traces.append(_line("training loss (batch)", LOSS_COLOR, 1, opacity=0.3))
         if self.validation:
-            traces.append(
-                go.Scatter(
-                    x=[],
-                    y=[],
-                    mode="lines+markers",
-                    name="validation loss",
-                    line={"color": VAL_COLOR, "width": 2},
-                    marker={"size": 4},
-                )
-            )
-        traces.append(
-            go.Scatter(
-                x=[],
-                y=[],
-                mode="lines",
-                name="training loss (smoothed)",
-                line={"color": LOSS_COLOR, "width": 2},
-            )
-        )
-        traces.append(
-            go.Scatter(
-                x=[],
-                y=[],
-                mode="lines+markers",
-                name="training loss (all data)",
-                line={"color": FULL_COLOR, "width": 2},
-                marker={"size": 4},
-            )
-        )
+            traces.append(_line("validation loss", VAL_COLOR, 2, markers=True))
+        traces.append(_line("training loss (smoothed)", LOSS_COLOR, 2))
+        traces.append(_line("training loss (all data)", FULL_COLOR, 2, markers=True))
         self.figure = FigureWidget(
             data=traces,
             layout=layout(
@@ -244,6 +209,15 @@ class LossView:
                     trace.name = ""
                     trace.visible = False
                     trace.showlegend = False
+
+
+def _line(name, color, width, *, markers=False, **extra):
+    """An empty line trace (with small markers when ``markers``)."""
+    spec = {"marker": {"size": 4}} if markers else {}
+    return go.Scatter(
+        x=[], y=[], mode="lines+markers" if markers else "lines", name=name,
+        line={"color": color, "width": width}, **spec, **extra,
+    )  # fmt: skip
 
 
 def _set_line(trace, step, values):
@@ -540,6 +514,20 @@ class ModelViews:
             for view in (self.boundary, self.fit):
                 if view is not None:
                     view.update(prediction)
+
+    def show(self, history, *, step_sizes=None, prediction=None):
+        """Redraw from a history dict (a trainer's or a monitor's): the keys it has of
+        ``step``, ``loss``, ``loss_smoothed``, ``accum_grad_rms``, ``accum_delta_rms``,
+        ``update_ratio``, ``full_step``/``full_loss``, ``val_step``/``val_loss``."""
+        keys = (
+            "step", "loss", "loss_smoothed", "accum_grad_rms", "accum_delta_rms",
+            "update_ratio", "full_step", "full_loss", "val_step", "val_loss",
+        )  # fmt: skip
+        self.update(
+            **{k: history[k] for k in keys if k in history},
+            step_sizes=step_sizes,
+            prediction=prediction,
+        )
 
     def set_ghosts(self, ghosts):
         """Show earlier runs as faint loss curves (see :meth:`LossView.set_ghosts`)."""

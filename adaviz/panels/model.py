@@ -592,17 +592,8 @@ class ModelPanel(StaticExport, widgets.VBox):
         h = trainer.history
         steps = trainer.steps
         sizes = trainer.step_sizes()
-        self._views.update(
-            step=h["step"],
-            loss=h["loss"],
-            loss_smoothed=h["loss_smoothed"],
-            accum_grad_rms=h["accum_grad_rms"],
-            accum_delta_rms=h["accum_delta_rms"],
-            update_ratio=h["update_ratio"],
-            full_step=h["full_step"],
-            full_loss=h["full_loss"],
-            val_step=h.get("val_step"),
-            val_loss=h.get("val_loss"),
+        self._views.show(
+            h,
             step_sizes=sizes if steps else [np.zeros(0) for _ in sizes],
             prediction=self._prediction() if self._grid is not None else None,
         )
