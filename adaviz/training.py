@@ -40,6 +40,7 @@ __all__ = [
     "default_model",
     "check_model_fits",
     "split_validation",
+    "prepare",
     "loss_name",
     "is_sparse",
     "from_logits",
@@ -329,6 +330,32 @@ def check_model_fits(model, loss, pred, x, y, what="data"):
             "check that y fits the loss (e.g. labels 0/1 for binary cross-entropy)"
         )
     return y
+
+
+def prepare(model, loss, x, y, x_val=None, y_val=None):
+    """Check a model against its data and settle the loss: the usual sequence in one call.
+
+    Calls the model on the first samples (:func:`call_model`), takes ``loss`` as given
+    (:func:`resolve_loss`) or infers it (:func:`infer_loss`, ``loss=None``), and checks
+    that the output fits ``y`` (and ``y_val``) and the loss (:func:`check_model_fits`).
+
+    Returns:
+        ``(loss, y, y_val, pred)``: the Keras loss, the targets reshaped to the model's
+        output (``y_val`` None without validation data), and the model's output on the
+        first samples.
+
+    Raises:
+        ValueError: see the functions above; also a model without trainable variables.
+    """
+    pred = call_model(model, x[: min(len(x), 8)])
+    out_dim = int(np.prod(pred.shape[1:])) if pred.ndim > 1 else 1
+    loss = infer_loss(model, y, out_dim) if loss is None else resolve_loss(loss)
+    y = check_model_fits(model, loss, pred, x, y, "data")
+    if y_val is not None:
+        y_val = check_model_fits(model, loss, pred, x_val, y_val, "validation data")
+    if not model.trainable_variables:
+        raise ValueError(f"model {model.name!r} has no trainable variables to train")
+    return loss, y, y_val, pred
 
 
 def task_of(loss, pred):

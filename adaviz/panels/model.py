@@ -186,16 +186,7 @@ class ModelPanel(StaticExport, widgets.VBox):
             model = training.default_model(x.shape[1], hidden, seed, outputs)
             if loss is None:
                 loss = training.default_loss(classes)
-        pred = training.call_model(model, x[: min(len(x), 8)])
-        out_dim = int(np.prod(pred.shape[1:])) if pred.ndim > 1 else 1
-        loss = (
-            training.infer_loss(model, y, out_dim) if loss is None else training.resolve_loss(loss)
-        )
-        y = training.check_model_fits(model, loss, pred, x, y, "data")
-        if y_val is not None:
-            y_val = training.check_model_fits(model, loss, pred, x_val, y_val, "validation data")
-        if not model.trainable_variables:
-            raise ValueError(f"model {model.name!r} has no trainable variables to train")
+        loss, y, y_val, pred = training.prepare(model, loss, x, y, x_val, y_val)
         values = dict(DEFAULTS, **hyper)
 
         # -- the trainer and the panel's state -----------------------------------------
