@@ -9,8 +9,7 @@ One implementation for :class:`adaviz.training.Trainer` (what ModelPanel drives)
 * the effective step size of every parameter, ``lr_t·√(D_{t-1}+ε)/√(A_t+ε)``
   (:func:`adaviz._math.adadelta_step`), and its min / median / max per layer.
 
-The reductions are few ops (one sum of squares per variable, one segment sum per
-layer), so they stay cheap next to a training step. The methods of
+The reductions are few ops (the parameters side by side, one segment sum per layer), so they stay cheap next to a training step. The methods of
 :class:`LayerDiagnostics` build graph ops: call them inside a ``tf.function``.
 """
 
@@ -118,14 +117,12 @@ class LayerDiagnostics:
         for _, vs in groups:
             self._ranges.append((start, start + len(vs)))
             start += len(vs)
-        self._layer_of = tf.constant(
-            [j for j, (lo, hi) in enumerate(self._ranges) for _ in range(lo, hi)], tf.int32
-        )
         self.sizes = [
             int(sum(int(np.prod(self._raw[i].shape)) for i in range(lo, hi)))
             for lo, hi in self._ranges
         ]
         self._sizes = tf.constant([[float(n)] for n in self.sizes], tf.float64)
+        self._layer_of = tf.constant(np.repeat(np.arange(len(self.sizes)), self.sizes), tf.int32)
 
     # -- state reads (graph ops) -------------------------------------------------------
     def weights(self):
@@ -160,15 +157,18 @@ class LayerDiagnostics:
             ``accum_delta_rms``, ``update_ratio``; and ``finite``, a boolean scalar: every
             weight, update and accumulator is finite.
         """
-        # Sums of squares in float64: the square of a finite float32 (up to 3.4e38) cannot
-        # overflow there, so a sum is finite exactly when every value in it is.
-        sums = []
-        for v, (a, d), old in zip(self._raw, self._slots, weights_before, strict=True):
-            old = _f64(old)
-            stacked = tf.stack([_f64(a), _f64(d), _f64(v) - old, old])
-            sums.append(tf.reduce_sum(tf.square(stacked), axis=list(range(1, stacked.shape.rank))))
+        # All parameters side by side, [4, parameters]: few ops however many variables.
+        # Sums of squares in float64: the square of a finite float32 (up to 3.4e38)
+        # cannot overflow there, so a sum is finite exactly when every value in it is.
+        columns = [
+            tf.reshape(tf.stack([a, d, v - old, old]), [4, -1])
+            for v, (a, d), old in zip(self._raw, self._slots, weights_before, strict=True)
+        ]
+        squares = tf.square(_f64(tf.concat(columns, axis=1)))
         # per layer [layers, 4]; a segment sum, so a non-finite layer leaves the others alone
-        per_layer = tf.math.unsorted_segment_sum(tf.stack(sums), self._layer_of, len(self.sizes))
+        per_layer = tf.math.unsorted_segment_sum(
+            tf.transpose(squares), self._layer_of, len(self.sizes)
+        )
         rms = _f32(tf.sqrt(per_layer[:, :2] / self._sizes))
         ratio = _f32(tf.math.divide_no_nan(tf.sqrt(per_layer[:, 2]), tf.sqrt(per_layer[:, 3])))
         return {

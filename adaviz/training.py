@@ -529,14 +529,13 @@ class Trainer:
         self._traces = 0
         self._compiled = {}  # batch size -> (train, probe) concrete functions
         nl = len(self.layer_names)
-        self._width = 3 + 3 * nl  # loss, smoothed loss, 3 per-layer blocks, finite flag
+        self._width = 1 + 3 * nl  # loss and the 3 per-layer blocks
 
         self._X, self._Y = tf.constant(x), tf.constant(y)
         self._perm = tf.Variable(self._permutation(0), trainable=False, name="batch_order")
         self._pos = tf.Variable(0, dtype=tf.int32, trainable=False, name="batch_position")
         self._epoch = tf.Variable(0, dtype=tf.int32, trainable=False, name="epoch")
         self._count = tf.Variable(0, dtype=tf.int64, trainable=False, name="steps")
-        self._ema = tf.Variable(0.0, dtype=tf.float32, trainable=False, name="loss_ema")
         self._ring = tf.Variable(
             tf.zeros([self._chunk, self._width], tf.float32), trainable=False, name="recent"
         )
@@ -553,11 +552,12 @@ class Trainer:
             self._val_loss_fn = _compiled(lambda: self._mean_loss(self._X_val, self._Y_val))
         self._initial_weights = [v.numpy().copy() for v in model.variables]
 
-        self._history = ThinnedHistory(self._width - 1, history_size)
+        self._history = ThinnedHistory(self._width + 1, history_size)  # + smoothed loss
         self._evals = ThinnedHistory(2, history_size)  # full-data loss, validation loss
         self._steps = 0  # steps taken in this run (mirrors self._count)
         self._drained = 0  # steps already moved from the ring into the history
         self._nonfinite = None
+        self._ema = 0.0  # the loss's moving average without bias correction
         self._changes = [(0, self.settings())]
 
     # -- public ------------------------------------------------------------------------
@@ -662,7 +662,7 @@ class Trainer:
             self._pos.assign(0)
             self._epoch.assign(0)
             self._count.assign(0)
-            self._ema.assign(0.0)
+            self._ema = 0.0
             self._steps = self._drained = 0
             self._history.clear()
             self._evals.clear()
@@ -796,18 +796,14 @@ class Trainer:
             ):
                 out.assign(size)
         stats = diag.statistics(before)
-        loss = tf.cast(loss, tf.float32)
-        t = tf.cast(self._count + 1, tf.float32)
-        ema = self._ema.assign(EMA_DECAY * self._ema + (1.0 - EMA_DECAY) * loss)
-        smoothed = ema / (1.0 - tf.pow(tf.constant(EMA_DECAY, tf.float32), t))
-        finite = tf.logical_and(stats["finite"], tf.math.is_finite(loss))
+        # Every entry is finite exactly when the loss, weights, updates and accumulators
+        # are (the statistics' sums are float64), so _drain checks the row itself.
         row = tf.concat(
             [
-                [loss, smoothed],
+                [tf.cast(loss, tf.float32)],
                 stats["accum_grad_rms"],
                 stats["accum_delta_rms"],
                 stats["update_ratio"],
-                [tf.cast(finite, tf.float32)],
             ],
             axis=0,
         )
@@ -822,11 +818,20 @@ class Trainer:
             return
         steps = np.arange(self._drained + 1, self._steps + 1, dtype=np.int64)
         rows = self._ring.numpy()[(steps - 1) % self._chunk].astype(np.float64)
-        bad = np.flatnonzero(rows[:, -1] == 0)
+        bad = np.flatnonzero(~np.all(np.isfinite(rows), axis=1))
         if len(bad):
             steps, rows = steps[: bad[0] + 1], rows[: bad[0] + 1]
             self._nonfinite = int(steps[-1])
-        self._history.append(steps, rows[:, :-1])
+        smoothed = np.empty(len(steps))
+        ema = self._ema
+        for i, value in enumerate(rows[:, 0]):  # every step, in order (bias-corrected)
+            ema = EMA_DECAY * ema + (1.0 - EMA_DECAY) * value
+            smoothed[i] = ema
+        self._ema = ema
+        smoothed /= 1.0 - EMA_DECAY ** steps.astype(np.float64)
+        self._history.append(
+            steps, np.concatenate([rows[:, :1], smoothed[:, None], rows[:, 1:]], 1)
+        )
         self._drained = self._steps
 
     def _log_change(self):
