@@ -1,7 +1,7 @@
 """Tests for adaviz.ComparePanel, kernel side (no browser).
 
 The figures are compared with what the engine computes for the same settings: the panel
-runs each rule with ``loss_scale=[1, 10**k]`` for CAPACITY steps in one call and shows the
+runs each rule with ``loss_scale=[1, 10**k]`` for ``capacity(steps)`` steps in one call and shows the
 first ``steps``; the expected arrays here come from the same public ``adaviz.simulate`` call
 (so they are bit-equal), and the labels, readouts and tuning results are recomputed from
 those arrays independently of the panel's code.
@@ -36,7 +36,7 @@ def engine_runs(panel, name):
     t = adaviz.simulate(
         s,
         start=panel.start,
-        steps=compare.CAPACITY,
+        steps=compare.capacity(int(panel.controls["steps"].value)),
         optimizer=name,
         loss_scale=[1.0, panel.loss_scale],
         **panel.hyperparameters(name),
@@ -168,7 +168,7 @@ def independent_objective(t, steps, scale):
     w = math.ceil(0.1 * steps)
     f = t.loss[steps - w + 1 : steps + 1].astype(np.float64) / scale
     out = f.mean(axis=0)
-    out[(t.diverged_at >= 0) | ~np.isfinite(out)] = np.inf
+    out[((t.diverged_at >= 0) & (t.diverged_at <= steps)) | ~np.isfinite(out)] = np.inf
     return out
 
 
@@ -183,8 +183,9 @@ def test_tune_equals_separate_simulate_calls_and_picks_the_argmin_of_the_curve()
     for name in RULES3:
         values = dict(panel.hyperparameters(name))
         values["lr"] = grid
+        # the panel's call: capacity(400) = 1,000 steps, of which the first 400 count
         runs = adaviz.simulate(
-            s, start=s.start, steps=400, optimizer=name, loss_scale=10.0, **values
+            s, start=s.start, steps=1000, optimizer=name, loss_scale=10.0, **values
         )
         scores = independent_objective(runs, 400, 10.0)
         best = grid[int(np.argmin(scores))]
@@ -257,3 +258,30 @@ def test_to_html_writes_every_view(tmp_path):
 def test_bad_input_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         adaviz.ComparePanel(**kwargs)
+
+
+def test_the_budget_picks_one_of_two_capacities():
+    assert compare.capacity(10) == compare.capacity(1000) == 1000
+    assert compare.capacity(1001) == compare.capacity(5000) == 5000
+    panel = adaviz.ComparePanel("booth", ("adam",), steps=1000)
+    panel.controls["steps"].value = 1001  # the other capacity (compiles once)
+    assert_figures_are_the_engines(panel)
+    assert panel.trajectories["adam"].steps == 1001
+
+
+def test_after_precompile_surface_and_steps_changes_compile_nothing():
+    panel = adaviz.ComparePanel("rosenbrock", ("adadelta", "momentum"), steps=300)
+    assert panel.precompile(wait=True, timeout=600, surfaces=["himmelblau"])
+    before = engine.trace_count()
+    panel.controls["steps"].value = 3000
+    panel.controls["surface"].value = "himmelblau"
+    panel.controls["steps"].value = 200
+    panel.controls["surface"].value = "rosenbrock"
+    panel.tune()  # its Tune graphs were compiled too (both capacities)
+    panel.controls["steps"].value = 4000
+    panel.tune()
+    assert engine.trace_count() == before
+    panel.controls["surface"].value = "himmelblau"
+    panel.tune()  # only the current surface's Tune graphs are prepared: one per rule
+    assert engine.trace_count() - before == 2
+    assert_figures_are_the_engines(panel)  # the background compile changed nothing drawn

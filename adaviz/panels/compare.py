@@ -29,10 +29,12 @@ Loss scale:
     drawn as a faint dashed ghost in the optimizer's colour when ``k != 0``.
 
 Updates:
-    The engine always runs :data:`CAPACITY` steps and the views show the first ``steps``,
-    so moving the steps slider never compiles; ``panel.precompile()`` (done when the panel
-    is displayed in a kernel) compiles the other surfaces in a background thread that never
-    touches widgets. Redraws go through :class:`adaviz.panels._schedule.Coalescer`. One
+    The engine runs :func:`capacity` steps (1,000 for budgets up to 1,000, else 5,000)
+    and the views show the first ``steps``, so the steps slider needs two compiled graphs
+    per rule and surface, not one per step bucket. ``panel.precompile()`` (done when the
+    panel is displayed in a kernel) compiles, in a background thread that never touches
+    widgets: the current surface's other capacity and its Tune graphs first, then the other
+    surfaces of the dropdown. Redraws go through :class:`adaviz.panels._schedule.Coalescer`. One
     colour per optimizer (:data:`COLORS`) in every view.
 
 Contract: ``panel.controls[name][hyperparameter]`` (sliders), ``panel.controls["surface"]``,
@@ -69,9 +71,10 @@ from adaviz.panels.views import ContourView, LineView, LossView
 from adaviz.panels.views import contour as _contour
 from adaviz.panels.views.lines import line
 
-#: steps slider range; the engine always runs CAPACITY steps (one graph per surface and rule).
+#: steps slider range.
 STEPS_RANGE = (10, 5000)
-CAPACITY = STEPS_RANGE[1]
+#: step counts the engine runs for the views (the smallest >= the budget is used).
+CAPACITIES = (1000, STEPS_RANGE[1])
 #: the lr values every optimizer is tuned over: 64, log-spaced over 6 decades.
 LR_GRID = np.logspace(-5.0, 1.0, 64)
 #: the objective averages the loss over this last fraction of the budget.
@@ -190,15 +193,21 @@ def _background(surface, grid_size):
     return found[0]
 
 
-def _run(surface, name, start, values, scale):
-    """The panel's engine call for one rule: ``loss_scale = [1, scale]``, CAPACITY steps."""
+def capacity(steps):
+    """The step count the panel runs for a budget of ``steps``: the smallest of
+    :data:`CAPACITIES` that holds it."""
+    return next(c for c in CAPACITIES if c >= steps)
+
+
+def _run(surface, name, start, values, scale, steps):
+    """The panel's engine call for one rule: ``loss_scale = [1, scale]``, ``capacity(steps)``."""
     from adaviz import engine
 
     with _lock(surface):  # waits only while the background thread compiles this surface
         return engine.simulate(
             surface,
             start=start,
-            steps=CAPACITY,
+            steps=capacity(steps),
             optimizer=name,
             loss_scale=[1.0, scale],
             **values,
@@ -588,8 +597,9 @@ class ComparePanel(StaticExport, widgets.VBox):
         """Tune every optimizer's lr over :data:`LR_GRID` with the same objective, then run
         each at its best lr.
 
-        One batched engine call per rule (64 runs), at the current surface, start, budget,
-        loss scale and other hyperparameters; the objective is :func:`objective`.
+        One batched engine call per rule (64 runs, :func:`capacity` steps of which the first
+        ``steps`` count), at the current surface, start, budget, loss scale and other
+        hyperparameters; the objective is :func:`objective`.
 
         Returns:
             ``{name: {hyperparameter: value}}``: the values each optimizer now runs with.
@@ -608,12 +618,12 @@ class ComparePanel(StaticExport, widgets.VBox):
                 runs = engine.simulate(
                     self._surface,
                     start=self._start,
-                    steps=steps,
+                    steps=capacity(steps),  # the objective reads the first `steps`
                     optimizer=name,
                     loss_scale=scale,
                     **values,
                 )
-            scores = objective(runs)
+            scores = objective(runs, steps)
             best = int(np.argmin(scores)) if np.isfinite(scores).any() else None
             curves[name] = (scores, None if best is None else float(LR_GRID[best]))
             if best is not None:
@@ -634,24 +644,45 @@ class ComparePanel(StaticExport, widgets.VBox):
         """Draw any pending change now (a no-op when nothing is pending)."""
         self._redraw.flush()
 
-    def precompile(self, wait=False, timeout=None):
-        """Compile every rule of the panel on every surface of the dropdown (and render the
-        backgrounds) in a background thread; done automatically when displayed in a kernel.
+    def precompile(self, wait=False, timeout=None, *, surfaces=None):
+        """Compile what the panel may need in a background thread (done automatically when
+        displayed in a kernel): the current surface's other capacity and its Tune graphs,
+        then every rule at both capacities on the other surfaces of the dropdown; and render
+        their backgrounds. Results do not depend on who compiled.
+
+        Args:
+            wait: block until done (or ``timeout`` seconds).
+            surfaces: dropdown names of the other surfaces to prepare (default: all).
 
         Returns:
             True when everything is ready (only meaningful with ``wait``).
         """
-        surfaces = [self._get_surface(key) for key in self._catalogue]
-        names = self._names
-        grid_size = self._grid_size
-        start_point = {id(s): s.start for s in surfaces}
+        from adaviz import engine
+
+        current = self._surface
+        keys = self._catalogue if surfaces is None else list(surfaces)
+        others = [self._get_surface(key) for key in keys]
+        others = [surf for surf in others if surf is not current]
+        names, grid_size = self._names, self._grid_size
+        steps = int(self._steps.value)
+        tiers = sorted(CAPACITIES, key=lambda c: c != capacity(steps))
+
+        def tune_graph(surf, name, steps):
+            with _lock(surf):
+                engine.simulate(surf, steps=steps, optimizer=name, lr=LR_GRID)
+
+        jobs = [(_run, (current, name, current.start, {}, 1.0, c)) for c in tiers for name in names]
+        jobs += [(tune_graph, (current, name, c)) for c in tiers for name in names]
+        for c in tiers:
+            for surf in others:
+                jobs += [(_run, (surf, name, surf.start, {}, 1.0, c)) for name in names]
+                if c == tiers[0]:
+                    jobs.append((_background, (surf, grid_size)))
 
         def work():
-            for surf in surfaces:
+            for fn, args in jobs:
                 try:
-                    for name in names:
-                        _run(surf, name, start_point[id(surf)], {}, 1.0)
-                    _background(surf, grid_size)
+                    fn(*args)
                 except Exception:  # noqa: BLE001 - compiled (and the error shown) on use
                     pass
 
@@ -822,7 +853,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         gap = math.isfinite(f_star)
         for name in self._names:
             values = self.hyperparameters(name)
-            both = _cut(_run(surf, name, self._start, values, scale), steps)
+            both = _cut(_run(surf, name, self._start, values, scale, steps), steps)
             traj = self._trajectories[name] = _cut(both, steps, slice(1, 2))
             base = _cut(both, steps, slice(0, 1))
             self._moved[name] = _distance(base, traj)
