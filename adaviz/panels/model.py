@@ -59,12 +59,13 @@ from adaviz.panels._model_views import MAX_GHOSTS, MAX_POINTS, ModelViews, thin
 from adaviz.panels._schedule import Coalescer, running_loop
 
 MODES = ("continue", "restart")
-#: the speed choices: label -> steps per second (None: as fast as possible).
+#: the speed choices: label -> steps per second (0: as fast as possible; a Dropdown
+#: value of None would mean "nothing selected").
 SPEEDS = {
     "10 steps/s": 10,
     "100 steps/s": 100,
     "1,000 steps/s": 1000,
-    "as fast as possible": None,
+    "as fast as possible": 0,
 }
 #: time between two yields to the event loop while playing, in seconds.
 YIELD_EVERY = 0.02
@@ -103,8 +104,8 @@ class ModelPanel(StaticExport, widgets.VBox):
             :class:`adaviz.training.ThinnedHistory`).
         refresh_hz: maximum redraws per second while playing (fewer when a redraw takes
             more than a tenth of the time between two, see ``DRAW_BUDGET``).
-        speed: steps per second while playing, one of 10, 100, 1000, or ``None`` (as
-            fast as possible).
+        speed: steps per second while playing, one of 10, 100, 1000, or ``None`` / 0
+            (as fast as possible).
         lr, rho, epsilon, decay: starting hyperparameters (default: legacy tf.keras,
             lr 1.0, rho 0.95, epsilon 1e-7, decay 0); ``learning_rate`` is an alias of lr.
         static_fallback: add a static HTML snapshot to the panel's display data.
@@ -151,8 +152,13 @@ class ModelPanel(StaticExport, widgets.VBox):
         hyper = {k: check_in_slider_range(k, v) for k, v in hyper.items() if v is not None}
         if mode not in MODES:
             raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
-        if speed not in SPEEDS.values():
-            raise ValueError(f"speed must be one of {list(SPEEDS.values())}, got {speed!r}")
+        if speed is None:
+            speed = 0
+        if isinstance(speed, bool) or speed not in SPEEDS.values():
+            raise ValueError(
+                f"speed must be one of 10, 100, 1000 (steps per second) or None "
+                f"(as fast as possible), got {speed!r}"
+            )
         seed = check_int("seed", seed, 0)
         check_int("history_size", history_size, 10)
         refresh_hz = check_real("refresh_hz", refresh_hz, 0, 60, open_low=True)
@@ -536,7 +542,7 @@ class ModelPanel(StaticExport, widgets.VBox):
         seconds), redraw if due; returns the seconds to wait before the next slice."""
         now = time.perf_counter()
         budget = 10**9
-        if self._speed is not None:
+        if self._speed:
             cap = max(1.0, 0.25 * self._speed)  # no burst after a stall
             self._credit = min(self._credit + self._speed * (now - self._credit_time), cap)
             self._credit_time = now
