@@ -819,13 +819,13 @@ def test_background_compile_does_not_change_what_the_panel_draws():
 
     # every surface and every step count now draws without compiling anything
     names = adaviz.surfaces.names()
-    refs = {n: adaviz.simulate(n, steps=5000, rho=0.9, epsilon=1e-6) for n in names}
+    refs = {n: adaviz.simulate(n, steps=500, rho=0.9, epsilon=1e-6) for n in names}
     traces = engine.trace_count()
     drawn = {}
     for name in names:
         p.controls["surface"].value = name
         drawn[name] = (drawn_path(p).copy(), p.figures["surface"].layout.images[0].source)
-    for steps in (1, 37, 700, 4999, 5000):
+    for steps in (1, 37, 100, 101, 700, 2000, 4999, 5000, 500):
         p.controls["steps"].value = steps
         assert p.trajectory.steps == steps
     assert engine.trace_count() == traces, "a surface or steps change compiled a graph"
@@ -833,7 +833,25 @@ def test_background_compile_does_not_change_what_the_panel_draws():
         surf = adaviz.surfaces.get(name)
         ref = refs[name]
         k = int(ref.diverged_at[0])
-        n = 501 if k < 0 or k > 500 else k
+        n = 501 if k < 0 else k
         np.testing.assert_array_equal(drawn[name][0], ref.positions[:n, 0])
         # the background rendered in the thread is the one rendered here
         assert drawn[name][1] == background(surf, p._grid_size).image, name
+
+
+def test_shown_steps_are_the_engine_run_for_that_many_steps():
+    """The panel runs a fixed step count and shows its first `steps`; that is exactly what
+    simulate(steps=...) returns, divergence flags included."""
+    kwargs = dict(lr=10.0, rho=0.5, epsilon=0.1)
+    full = adaviz.simulate("beale", steps=500, **kwargs)
+    k = int(full.diverged_at[0])
+    assert 2 < k < 400
+    for steps in (k - 1, k, k + 3):
+        cut = surface_module._cut(full, steps)
+        want = adaviz.simulate("beale", steps=steps, **kwargs)
+        assert cut.steps == steps
+        assert int(cut.diverged_at[0]) == int(want.diverged_at[0])
+        np.testing.assert_array_equal(cut.positions, want.positions)
+        np.testing.assert_array_equal(cut.accum_grad, want.accum_grad)
+        np.testing.assert_array_equal(cut.step_size, want.step_size)
+    assert int(surface_module._cut(full, k - 1).diverged_at[0]) == -1

@@ -18,15 +18,17 @@ How it updates:
     ranges for that (:mod:`adaviz.panels.views.lines`).
 
 No compile while the user waits:
-    The engine compiles one XLA graph per surface and step bucket. The panel always runs
-    :data:`CAPACITY` (the steps slider's maximum) steps and shows the first ``steps`` of
-    them, so one graph per surface serves every position of the steps slider; that costs
-    about a millisecond more per change. Once the panel has been displayed in a kernel
-    (or on ``panel.precompile()``), a background thread compiles the graphs and renders
-    the background images of the other surfaces in the dropdown, so choosing one later
-    does not compile either. The thread never touches widgets; a draw of a surface that
-    is being compiled at that moment waits for that one compile (per-surface lock).
-    Results do not depend on who compiled: the same function runs the same graph.
+    The engine compiles one XLA graph per surface and step bucket. The panel runs one of
+    a few fixed step counts (:data:`RUNGS`: 100, 500, 2000, 5000), the smallest that
+    covers the steps slider, and shows the first ``steps`` of that run, so four graphs per
+    surface serve every position of the slider (a run is at most 5x longer than needed,
+    a millisecond or two). Once the panel has been displayed in a kernel (or on
+    ``panel.precompile()``), a background thread compiles those graphs and renders the
+    background images of every surface in the dropdown (the shown surface first), so
+    moving the steps slider or choosing another surface later compiles nothing. The
+    thread never touches widgets; a draw of a surface being compiled at that moment waits
+    for that compile (per-surface lock). Results do not depend on who compiled a graph:
+    the same function runs the same graph.
 
 Coalescing rapid changes:
     Redraws go through :class:`adaviz.panels._schedule.Coalescer` (``throttle`` seconds):
@@ -54,6 +56,7 @@ Views created late (Voila, a reloaded tab) get the figures as they are now (see
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import math
@@ -74,8 +77,9 @@ from adaviz.panels.views.formula import formula_html
 
 #: steps slider range.
 STEPS_RANGE = (1, 5000)
-#: steps the engine runs per change (one compiled graph per surface serves every count).
-CAPACITY = STEPS_RANGE[1]
+#: the step counts the engine runs (the smallest >= the steps slider), one compiled graph
+#: each per surface.
+RUNGS = (100, 500, 2000, 5000)
 #: number of preallocated ghost traces (pins beyond that replace the oldest one).
 N_GHOSTS = 5
 #: default minimum time between two redraws when an event loop is running, in seconds.
@@ -135,8 +139,8 @@ class _Warmup:
         with self._guard:
             return self._locks.setdefault(id(surface), threading.Lock())
 
-    def mark_compiled(self, surface):
-        self._compiled.add(id(surface))
+    def mark_compiled(self, surface, steps):
+        self._compiled.add((id(surface), steps))
 
     def background(self, surface, grid_size):
         """The surface's :class:`~adaviz.panels.views.Background` (cached)."""
@@ -146,10 +150,11 @@ class _Warmup:
             bg = self._backgrounds[key] = (_contour.background(surface, grid_size), surface)
         return bg[0]
 
-    def start(self, surfaces, grid_size):
-        """Compile and render ``surfaces`` in a daemon thread (returns at once)."""
+    def start(self, items, grid_size):
+        """Compile ``(surface, steps)`` items and render their surfaces in a daemon thread
+        (returns at once)."""
         with self._guard:
-            self._queue.extend((s, grid_size) for s in surfaces)
+            self._queue.extend((s, steps, grid_size) for s, steps in items)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="adaviz-surface-warmup", daemon=True
@@ -170,13 +175,13 @@ class _Warmup:
             with self._guard:
                 if not self._queue:
                     return
-                surface, grid_size = self._queue.pop(0)
+                surface, steps, grid_size = self._queue.pop(0)
             try:
                 with self.lock(surface):
-                    if id(surface) not in self._compiled:
-                        engine.simulate(surface, steps=CAPACITY, lr=1.0, rho=0.95, epsilon=1e-7)
-                        self.mark_compiled(surface)
-                    self.background(surface, grid_size)
+                    if (id(surface), steps) not in self._compiled:
+                        engine.simulate(surface, steps=steps, lr=1.0, rho=0.95, epsilon=1e-7)
+                        self.mark_compiled(surface, steps)
+                self.background(surface, grid_size)
             except Exception:  # noqa: BLE001 - the panel compiles it on use and shows the error
                 pass
 
@@ -519,8 +524,14 @@ class SurfacePanel(StaticExport, widgets.VBox):
         Returns:
             True when every surface is ready.
         """
-        surfaces = [self._get_surface(key) for key in self._catalogue]
-        _WARMUP.start(surfaces, self._grid_size)
+        current = self._surface
+        others = [self._get_surface(key) for key in self._catalogue]
+        others = [s for s in others if s is not current]
+        rung = self._rung()
+        items = [(current, r) for r in RUNGS]  # the shown surface's steps slider first
+        items += [(s, rung) for s in others]
+        items += [(s, r) for s in others for r in RUNGS if r != rung]
+        _WARMUP.start(items, self._grid_size)
         return _WARMUP.wait(timeout) if wait else False
 
     # -- export hooks (adaviz.panels._export) -----------------------------------------
@@ -628,18 +639,24 @@ class SurfacePanel(StaticExport, widgets.VBox):
 
         v = self._hp.values()
         surf = self._surface
+        rung = self._rung()
         with _WARMUP.lock(surf):  # waits only while the background compiles this surface
             traj = engine.simulate(
                 surf,
                 start=self._start,
-                steps=CAPACITY,
+                steps=rung,
                 lr=v["lr"],
                 rho=v["rho"],
                 epsilon=v["epsilon"],
                 decay=v["decay"],
             )
-            _WARMUP.mark_compiled(surf)
+            _WARMUP.mark_compiled(surf, rung)
         return _cut(traj, int(self._steps.value))
+
+    def _rung(self):
+        """The step count the engine runs: the smallest of :data:`RUNGS` >= steps."""
+        steps = int(self._steps.value)
+        return next(r for r in RUNGS if r >= steps)
 
     def _compute_view(self, traj):
         """The arrays drawn, cut at the divergence step (1-D float, contiguous)."""
@@ -691,40 +708,50 @@ class SurfacePanel(StaticExport, widgets.VBox):
             end_name = "end"
         else:
             end_name = f"last point before divergence (step {view['n'] - 1})"
-        self._views["surface"].update(
-            [(view["px"], view["py"])],
-            cursor,
-            end_name=end_name,
-            background=_WARMUP.background(surf, self._grid_size) if surface_changed else None,
-            clear_ghosts=clear,
-        )
+        views = self._views
+        loss = views["loss"]
+        if view["loss_gap"]:
+            title = f"loss − f* (f* = {F.fmt(surf.min_value, 4)})"
+        else:
+            title = "loss (no known minimum)"
+        axis = (title, view["loss_log"])
+        # Every view's data is prepared first and the four messages leave together when
+        # the stack unwinds (last entered, first sent): the contour view's first, then the
+        # others right behind it, with no Python work in between.
+        with contextlib.ExitStack() as stack:
+            if clear or axis != self._loss_axis:
+                self._loss_axis = axis
+                stack.enter_context(loss.figure.batch_update())
+                if clear:
+                    loss.hide_ghosts()
+                loss.set_y_axis(*axis)
+            stack.enter_context(loss.updating(view["steps"], [view["loss"]], cursor))
+            stack.enter_context(
+                views["step_size"].updating(
+                    view["step_numbers"], view["step_size"], view["newton"], cursor
+                )
+            )
+            stack.enter_context(
+                views["accumulators"].updating(
+                    view["steps"], view["accum_grad"], view["accum_delta"], cursor
+                )
+            )
+            background = _WARMUP.background(surf, self._grid_size) if surface_changed else None
+            stack.enter_context(
+                views["surface"].updating(
+                    [(view["px"], view["py"])],
+                    cursor,
+                    end_name=end_name,
+                    background=background,
+                    clear_ghosts=clear,
+                )
+            )
         if surface_changed:
             self._title.value = (
                 f"<b style='font-size:15px'>Adadelta on {html.escape(surf.name)}</b>"
                 + (f"&nbsp; {formula_html(surf.formula)}" if surf.formula else "")
                 + (f"<br><i>{html.escape(surf.lesson)}</i>" if surf.lesson else "")
             )
-        self._views["accumulators"].update(
-            view["steps"], view["accum_grad"], view["accum_delta"], cursor
-        )
-        self._views["step_size"].update(
-            view["step_numbers"], view["step_size"], view["newton"], cursor
-        )
-        loss = self._views["loss"]
-        if view["loss_gap"]:
-            title = f"loss − f* (f* = {F.fmt(surf.min_value, 4)})"
-        else:
-            title = "loss (no known minimum)"
-        axis = (title, view["loss_log"])
-        if clear or axis != self._loss_axis:
-            self._loss_axis = axis
-            with loss.figure.batch_update():
-                if clear:
-                    loss.hide_ghosts()
-                loss.set_y_axis(*axis)
-                loss.update(view["steps"], [view["loss"]], cursor)
-        else:
-            loss.update(view["steps"], [view["loss"]], cursor)
         self._draw_text(traj, view, cursor)
 
     def _cursor_text(self, k):

@@ -38,6 +38,12 @@ class AccumulatorView(LineView):
 
     def update(self, steps, accum_grad, accum_delta, cursor=None):
         """Show new accumulators; returns True when it went as a redraw-free move."""
+        with self.updating(steps, accum_grad, accum_delta, cursor):
+            pass
+        return self.redraw_free
+
+    def updating(self, steps, accum_grad, accum_delta, cursor=None):
+        """:meth:`update` as a context manager: the message is sent when the block ends."""
         series = [(i, steps, accum_grad[i]) for i in (0, 1)]
         series += [(2 + i, steps, accum_delta[i]) for i in (0, 1)]
-        return self._update(series, cursor)
+        return self._updating(series, cursor)

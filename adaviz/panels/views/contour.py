@@ -18,6 +18,7 @@ coloured like its path.
 from __future__ import annotations
 
 import base64
+import contextlib
 import struct
 import typing
 import zlib
@@ -308,6 +309,8 @@ class ContourView:
         self._paths = None  # list of (x, y) currently drawn
         self._start = None
         self._end_name = "end"
+        #: whether the last update went to the browser as a redraw-free move.
+        self.redraw_free = False
 
     # -- public ------------------------------------------------------------------
     def attach(self, css_class=None):
@@ -350,9 +353,19 @@ class ContourView:
         Returns:
             True when the update went to the browser as a redraw-free move.
         """
+        with self.updating(
+            paths, cursor, end_name=end_name, background=background, clear_ghosts=clear_ghosts
+        ):
+            pass
+        return self.redraw_free
+
+    @contextlib.contextmanager
+    def updating(self, paths, cursor=0, *, end_name="end", background=None, clear_ghosts=False):
+        """:meth:`update` as a context manager: the message is sent when the block ends."""
         fig = self.figure
         ix = self.index
         full = background is not None or clear_ghosts or end_name != self._end_name
+        self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             if background is not None:
                 self._draw_background(background)
@@ -372,7 +385,7 @@ class ContourView:
                 d[ix["end"]].name = end_name
             self._paths = list(paths)
             d[ix["marker"]].x, d[ix["marker"]].y = self._points(paths, cursor)
-        return not full
+            yield
 
     def set_cursor(self, cursor):
         """Move the playback marker to step ``cursor`` of each path (a redraw-free move)."""

@@ -8,6 +8,7 @@ so most updates change only the traces' x/y and go to the browser as a redraw-fr
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -109,6 +110,8 @@ class LineView:
         self._yrange = None
         self._x = {}  # trace index -> x array currently set
         self._cursor = 0.0
+        #: whether the last update went to the browser as a redraw-free move.
+        self.redraw_free = False
 
     # -- public ------------------------------------------------------------------
     def attach(self, css_class=None):
@@ -144,8 +147,16 @@ class LineView:
 
     # -- for subclasses ------------------------------------------------------------
     def _update(self, series, cursor=None, range_extra=()):
-        """Set traces' data: ``series`` is a list of (trace index, x, y); redraw-free when
-        nothing but x/y changes."""
+        """Set traces' data now (see :meth:`_updating`); True when it went redraw-free."""
+        with self._updating(series, cursor, range_extra):
+            pass
+        return self.redraw_free
+
+    @contextlib.contextmanager
+    def _updating(self, series, cursor=None, range_extra=()):
+        """Set traces' data: ``series`` is a list of (trace index, x, y). The message goes
+        to the browser when the block ends (redraw-free when nothing but x/y changes), so
+        a controller can prepare several views and then send their messages together."""
         fig = self.figure
         xs = [x for _, x, _ in series if len(x)]
         if xs:
@@ -159,6 +170,7 @@ class LineView:
             yrange = self._yrange or ([-1.0, 1.0] if self._log else [0.0, 1.0])
         new_cursor = cursor is not None and float(cursor) != self._cursor
         full = xrange != self._xrange or yrange != self._yrange or new_cursor
+        self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             for i, x, y in series:
                 trace = fig.data[i]
@@ -174,7 +186,7 @@ class LineView:
                 if new_cursor:
                     self._cursor = float(cursor)
                     self._put_cursor()
-        return not full
+            yield
 
     def _put_cursor(self):
         shape = self.figure.layout.shapes[0]

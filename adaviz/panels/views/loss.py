@@ -61,9 +61,15 @@ class LossView(LineView):
 
     def update(self, steps, losses, cursor=None):
         """Show new loss curves; returns True when it went as a redraw-free move."""
+        with self.updating(steps, losses, cursor):
+            pass
+        return self.redraw_free
+
+    def updating(self, steps, losses, cursor=None):
+        """:meth:`update` as a context manager: the message is sent when the block ends."""
         xs = steps if isinstance(steps, (list, tuple)) else [steps] * len(losses)
         series = [(i, xs[i], y) for i, y in enumerate(losses)]
-        return self._update(series, cursor, range_extra=list(self._ghost_y.values()))
+        return self._updating(series, cursor, range_extra=list(self._ghost_y.values()))
 
     def show_ghost(self, slot, x, y, label):
         """Show ghost ``slot`` with data ``(x, y)`` and legend/hover ``label``."""

@@ -41,6 +41,12 @@ class StepSizeView(LineView):
 
     def update(self, step_numbers, step_size, newton, cursor=None):
         """Show new step sizes; returns True when it went as a redraw-free move."""
+        with self.updating(step_numbers, step_size, newton, cursor):
+            pass
+        return self.redraw_free
+
+    def updating(self, step_numbers, step_size, newton, cursor=None):
+        """:meth:`update` as a context manager: the message is sent when the block ends."""
         series = [(i, step_numbers, step_size[i]) for i in (0, 1)]
         series += [(2 + i, step_numbers, newton[i]) for i in (0, 1)]
-        return self._update(series, cursor)
+        return self._updating(series, cursor)
