@@ -1,0 +1,139 @@
+"""TrainingLossView: a live model's loss against step, whole run, with ghosts."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from adaviz.panels._figures import GHOST_COLORS, GHOST_DASHES, GHOST_OPACITY, axis, floats
+from adaviz.panels._widget import FigureWidget
+from adaviz.panels.views.model_common import (
+    FULL_COLOR,
+    LOSS_COLOR,
+    MAX_GHOSTS,
+    NONFINITE_COLOR,
+    VAL_COLOR,
+    VIEW_HEIGHT,
+    VIEW_WIDTH,
+    layout,
+    positive,
+    thin,
+)
+
+
+class TrainingLossView:
+    """Loss against step: the faint per-batch loss, its smoothed line, the loss over all
+    training data (and validation data) every so often, and ghost runs.
+
+    Trace order (fixed): the :data:`MAX_GHOSTS` ghosts, the batch loss, the validation
+    loss (with ``validation``), the smoothed loss, the all-data loss.
+    """
+
+    def __init__(self, *, validation=False, title="loss"):
+        self.validation = bool(validation)
+        self.BATCH = MAX_GHOSTS
+        self.VAL = MAX_GHOSTS + 1 if self.validation else None
+        self.SMOOTHED = MAX_GHOSTS + 1 + int(self.validation)
+        self.FULL = self.SMOOTHED + 1
+        traces = [
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="lines",
+                name="",
+                showlegend=False,
+                visible=False,
+                opacity=GHOST_OPACITY,
+                line={"color": GHOST_COLORS[i], "dash": GHOST_DASHES[i], "width": 1.5},
+                hovertemplate="%{fullData.name}<br>step %{x}<br>loss %{y:.4g}<extra></extra>",
+            )
+            for i in range(MAX_GHOSTS)
+        ]
+        traces.append(_line("training loss (batch)", LOSS_COLOR, 1, opacity=0.3))
+        if self.validation:
+            traces.append(_line("validation loss", VAL_COLOR, 2, markers=True))
+        traces.append(_line("training loss (smoothed)", LOSS_COLOR, 2))
+        traces.append(_line("training loss (all data)", FULL_COLOR, 2, markers=True))
+        self.figure = FigureWidget(
+            data=traces,
+            layout=layout(
+                "Loss",
+                width=VIEW_WIDTH,
+                height=VIEW_HEIGHT,
+                xaxis=axis("step"),
+                yaxis=axis(title, log=True),
+            ),
+        )
+
+    def update(
+        self, step, loss, *, smoothed=None, full_step=None, full_loss=None, val_step=None,
+        val_loss=None,
+    ):  # fmt: skip
+        """Redraw from 1-D arrays (``None`` leaves that line as it is)."""
+        fig = self.figure
+        with fig.batch_update():
+            _set_line(fig.data[self.BATCH], step, loss)
+            if smoothed is not None:
+                _set_line(fig.data[self.SMOOTHED], step, smoothed)
+            if full_step is not None:
+                _set_line(fig.data[self.FULL], full_step, full_loss)
+            if self.validation and val_step is not None:
+                _set_line(fig.data[self.VAL], val_step, val_loss)
+
+    def mark_nonfinite(self, step):
+        """A red dotted line at ``step`` where the run went non-finite (``None``: none)."""
+        shapes = []
+        if step is not None:
+            shapes = [
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": float(step),
+                    "x1": float(step),
+                    "y0": 0.0,
+                    "y1": 1.0,
+                    "line": {"color": NONFINITE_COLOR, "width": 2, "dash": "dot"},
+                }
+            ]
+        if tuple(self.figure.layout.shapes or ()) or shapes:
+            self.figure.layout.shapes = shapes
+
+    def set_ghosts(self, ghosts):
+        """Show earlier runs as faint loss curves.
+
+        Args:
+            ghosts: list (oldest first, at most :data:`MAX_GHOSTS` are shown: the newest)
+                of ``(label, step, loss)``.
+        """
+        ghosts = list(ghosts)[-MAX_GHOSTS:]
+        fig = self.figure
+        with fig.batch_update():
+            for i in range(MAX_GHOSTS):
+                trace = fig.data[i]
+                if i < len(ghosts):
+                    label, s, v = ghosts[i]
+                    _set_line(trace, s, v)
+                    trace.name = label
+                    trace.visible = True
+                    trace.showlegend = True
+                else:
+                    trace.x, trace.y = [], []
+                    trace.name = ""
+                    trace.visible = False
+                    trace.showlegend = False
+
+
+def _line(name, color, width, *, markers=False, **extra):
+    """An empty line trace (with small markers when ``markers``)."""
+    spec = {"marker": {"size": 4}} if markers else {}
+    return go.Scatter(
+        x=[], y=[], mode="lines+markers" if markers else "lines", name=name,
+        line={"color": color, "width": width}, **spec, **extra,
+    )  # fmt: skip
+
+
+def _set_line(trace, step, values):
+    """A line trace's x/y from arrays: thinned for the browser, log-axis safe, floats."""
+    s, v = thin(np.asarray(step, np.float64), positive(values))
+    trace.x, trace.y = floats(s), floats(v)
