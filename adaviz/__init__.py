@@ -33,6 +33,7 @@ _PUBLIC = {
     "datasets": "adaviz.datasets",
     "sweep": "adaviz.sweep",  # the module, callable as adaviz.sweep.sweep
     "Sweep": "adaviz.sweep",
+    "sweep_model": "adaviz.sweep",
 }
 
 __all__ = sorted([*_PUBLIC, "Adadelta"]) + ["__version__"]
