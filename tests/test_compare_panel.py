@@ -204,7 +204,13 @@ def test_tune_equals_separate_simulate_calls_and_picks_the_argmin_of_the_curve()
     # moving a slider after tuning: "changed by you" again
     panel.controls["sgd"]["lr"].value = 1e-4
     assert panel.labels["sgd"] == "changed by you"
-    assert panel.labels["adam"].startswith("tuned")
+    assert panel.labels["adam"].startswith("tuned (lr = ")
+    # another budget or surface: the tuned values say what they were tuned for
+    panel.controls["steps"].value = 800
+    assert panel.labels["adam"].startswith("tuned for 400 steps (lr = ")
+    panel.controls["surface"].value = "booth"
+    assert panel.labels["adam"].startswith("tuned for rosenbrock, 400 steps (lr = ")
+    assert len(trace(panel.figures["sensitivity"], "adam").x) == 0  # rosenbrock's curve: gone
 
 
 def test_copy_as_code_builds_the_same_keras_optimizers():

@@ -382,8 +382,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._precompile_on_display = _in_kernel() if precompile is None else bool(precompile)
         self._surface_dirty = True
         self._quiet = 0
-        self._tuned = {}  # name -> values it was tuned to
-        self._sensitivity = None  # last tune: name -> (objective values, chosen lr)
+        self._tune = None  # the last tune: context, curves, values (see tune())
         self._trajectories = {}
         self._moved = {}
         self._ghost_paths = {}
@@ -400,6 +399,8 @@ class ComparePanel(StaticExport, widgets.VBox):
             for hp, slider in hub.sliders.items():
                 slider.layout = widgets.Layout(width=_WIDTH)
                 slider.add_class(f"adaviz-{name}-{hp.replace('_', '-')}")
+            hub.reset.layout = widgets.Layout(width="90px")
+            hub.reset.add_class(f"adaviz-{name}-reset")
             hub.subscribe(lambda _changed: self._request())
             self._hp[name] = hub
         self._surface_select = widgets.Dropdown(
@@ -495,6 +496,7 @@ class ComparePanel(StaticExport, widgets.VBox):
                         f"<b style='color:{color}'>■ {html.escape(name)}</b>",
                     ),
                     *self._hp[name].sliders.values(),
+                    self._hp[name].reset,
                 ]
             )
             for name, color in zip(names, self._colors, strict=True)
@@ -634,8 +636,11 @@ class ComparePanel(StaticExport, widgets.VBox):
                 self._hp[name].set_values(lr=lr)
         finally:
             self._quiet -= 1
-        self._tuned = {name: (self.hyperparameters(name), name in results) for name in self._names}
-        self._sensitivity = {"curves": curves, "steps": steps, "scale": scale}
+        self._tune = {
+            "context": self._context(),
+            "curves": curves,
+            "values": {name: (self.hyperparameters(name), name in results) for name in self._names},
+        }
         self._request()
         self.flush()
         return {name: self.hyperparameters(name) for name in self._names}
@@ -807,8 +812,6 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._surface = surf
         self._start = np.asarray(surf.start, dtype=np.float64)
         self._surface_dirty = True
-        self._sensitivity = None  # a tune of another surface would mislead
-        self._tuned = {}
         self._request()
 
     def _set_start_from_click(self, x, y):
@@ -821,15 +824,20 @@ class ComparePanel(StaticExport, widgets.VBox):
         """(short label, html detail) of optimizer ``name`` from the values it runs with."""
         rule = _math.rule(name)
         values = self.hyperparameters(name)
-        tuned, found = self._tuned.get(name, (None, False))
+        tuned, found = (None, False) if self._tune is None else self._tune["values"][name]
         if tuned is not None and _same(values, tuned):
             lr = _figures.fmt(values["lr"])
             grid = f"{len(LR_GRID)} values in [{LR_GRID[0]:g}, {LR_GRID[-1]:g}]"
+            elsewhere = self._context_change()
+            where = f" for {elsewhere}" if elsewhere else ""
             if not found:
-                return "tuned: every lr diverged", (
-                    f"<b>tuning failed</b>: every lr of the {grid} diverged; lr kept at {lr}"
+                return f"tuned{where}: every lr diverged", (
+                    f"<b>tuning failed</b>{html.escape(where)}: every lr of the {grid} "
+                    f"diverged; lr kept at {lr}"
                 )
-            return f"tuned (lr = {lr})", f"<b>tuned</b>: lr = {lr}, the best of {grid}"
+            return f"tuned{where} (lr = {lr})", (
+                f"<b>tuned</b>{html.escape(where)}: lr = {lr}, the best of {grid}"
+            )
         if _same(values, rule.defaults):
             whose = "adaviz.Adadelta's" if name == "adadelta" else "Keras 3's"
             return "library defaults", f"<b>library defaults</b> ({whose})"
@@ -909,9 +917,34 @@ class ComparePanel(StaticExport, widgets.VBox):
             contour.show_ghost(i, x, y, f"{name} at k = 0")
             self._ghost_paths[name] = (x, y)
 
+    def _context(self):
+        """What a tune depends on besides the hyperparameters: surface, budget, k, start."""
+        return (
+            self._surface.name,
+            int(self._steps.value),
+            float(self._loss_scale.value),
+            tuple(float(v) for v in self._start),
+        )
+
+    def _context_change(self):
+        """'' when the last tune was made in the current context, else where it was made."""
+        if self._tune is None:
+            return ""
+        then, now = self._tune["context"], self._context()
+        parts = []
+        if then[0] != now[0]:
+            parts.append(then[0])
+        if then[1] != now[1]:
+            parts.append(f"{then[1]} steps")
+        if then[2] != now[2]:
+            parts.append(f"k = {then[2]:g}")
+        if then[3] != now[3] and then[0] == now[0]:
+            parts.append(f"start ({then[3][0]:.3g}, {then[3][1]:.3g})")
+        return ", ".join(parts)
+
     def _draw_sensitivity(self, gap, f_star):
         view = self._views["sensitivity"]
-        if self._sensitivity is None:
+        if self._tune is None or self._tune["context"][0] != self._surface.name:
             empty = [np.zeros(0)] * len(self._names)
             view.update(
                 empty,
@@ -922,7 +955,7 @@ class ComparePanel(StaticExport, widgets.VBox):
                 log_y=gap,
             )
             return
-        curves = self._sensitivity["curves"]
+        curves = self._tune["curves"]
         lrs, ys, chosen = [], [], []
         for name in self._names:
             scores, best = curves[name]
@@ -933,13 +966,15 @@ class ComparePanel(StaticExport, widgets.VBox):
                 chosen.append((np.nan, np.nan))
             else:
                 chosen.append((best, float(y[int(np.argmin(scores))])))
-        window = max(1, math.ceil(TUNE_WINDOW * self._sensitivity["steps"]))
+        steps = self._tune["context"][1]
+        window = max(1, math.ceil(TUNE_WINDOW * steps))
+        elsewhere = self._context_change()
         view.update(
             lrs,
             ys,
             chosen,
-            title=f"tuning: mean loss over the last {window} of "
-            f"{self._sensitivity['steps']} steps vs lr (star: chosen)",
+            title=f"tuning: mean loss over the last {window} of {steps} steps vs lr"
+            + (f" (tuned for {elsewhere})" if elsewhere else " (star: chosen)"),
             y_title="objective − f* (surface units)" if gap else "objective (surface units)",
             log_y=gap,
         )
