@@ -55,6 +55,18 @@ def layout(title, **kwargs):
     return spec
 
 
+def figure(traces, title, *, xaxis, yaxis, **extra):
+    """A view's ``FigureWidget``: ``traces`` in the narrow layout (:func:`layout`)."""
+    from adaviz.panels._widget import FigureWidget
+
+    return FigureWidget(
+        data=traces,
+        layout=layout(
+            title, width=VIEW_WIDTH, height=VIEW_HEIGHT, xaxis=xaxis, yaxis=yaxis, **extra
+        ),
+    )
+
+
 def layer_color(i):
     """The colour of layer ``i`` in every view."""
     return LAYER_COLORS[i % len(LAYER_COLORS)]

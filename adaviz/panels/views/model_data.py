@@ -6,13 +6,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels._figures import axis, floats
-from adaviz.panels._widget import FigureWidget
 from adaviz.panels.views.model_common import (
     CLASS_COLORS,
     LAYER_COLORS,
-    VIEW_HEIGHT,
-    VIEW_WIDTH,
-    layout,
+    figure,
 )
 
 
@@ -68,15 +65,11 @@ class BoundaryView:
                     },
                 )
             )
-        self.figure = FigureWidget(
-            data=traces,
-            layout=layout(
-                "Decision boundary",
-                width=VIEW_WIDTH,
-                height=VIEW_HEIGHT,
-                xaxis=axis("x₁", range=[float(grid_x[0]), float(grid_x[-1])]),
-                yaxis=axis("x₂", range=[float(grid_y[0]), float(grid_y[-1])]),
-            ),
+        self.figure = figure(
+            traces,
+            "Decision boundary",
+            xaxis=axis("x₁", range=[float(grid_x[0]), float(grid_x[-1])]),
+            yaxis=axis("x₂", range=[float(grid_y[0]), float(grid_y[-1])]),
         )
 
     def update(self, prediction):
@@ -89,8 +82,8 @@ class FitView:
     """1D regression: the model's curve over the data."""
 
     def __init__(self, grid_x, x, y):
-        self.figure = FigureWidget(
-            data=[
+        self.figure = figure(
+            [
                 go.Scatter(
                     x=floats(np.asarray(x)[:, 0]),
                     y=floats(y),
@@ -106,9 +99,9 @@ class FitView:
                     line={"color": LAYER_COLORS[0], "width": 2.5},
                 ),
             ],
-            layout=layout(
-                "Model fit", width=VIEW_WIDTH, height=VIEW_HEIGHT, xaxis=axis("x"), yaxis=axis("y")
-            ),
+            "Model fit",
+            xaxis=axis("x"),
+            yaxis=axis("y"),
         )
 
     def update(self, prediction):

@@ -6,12 +6,9 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels._figures import axis, floats
-from adaviz.panels._widget import FigureWidget
 from adaviz.panels.views.model_common import (
-    VIEW_HEIGHT,
-    VIEW_WIDTH,
+    figure,
     layer_color,
-    layout,
     log_histogram,
     positive,
     thin,
@@ -43,16 +40,12 @@ class LayerLinesView:
                         line={"color": layer_color(i), "width": 1.5, "dash": dash},
                     )
                 )
-        self.figure = FigureWidget(
-            data=traces,
-            layout=layout(
-                title,
-                width=VIEW_WIDTH,
-                height=VIEW_HEIGHT,
-                xaxis=axis("step"),
-                yaxis=axis(ytitle, log=True),
-                title_font_size=12,
-            ),
+        self.figure = figure(
+            traces,
+            title,
+            xaxis=axis("step"),
+            yaxis=axis(ytitle, log=True),
+            title_font_size=12,
         )
 
     def update(self, step, *arrays):
@@ -87,16 +80,12 @@ class StepSizeHistogramView:
             )
             for i, name in enumerate(self.layer_names)
         ]
-        self.figure = FigureWidget(
-            data=traces,
-            layout=layout(
-                "Effective step sizes lr·RMS[Δx]/RMS[g], last step",
-                width=VIEW_WIDTH,
-                height=VIEW_HEIGHT,
-                xaxis=axis("step size (log scale)", log=True),
-                yaxis=axis("number of parameters"),
-                title_font_size=12,
-            ),
+        self.figure = figure(
+            traces,
+            "Effective step sizes lr·RMS[Δx]/RMS[g], last step",
+            xaxis=axis("step size (log scale)", log=True),
+            yaxis=axis("number of parameters"),
+            title_font_size=12,
         )
 
     def update(self, step_sizes):

@@ -6,16 +6,13 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels._figures import GHOST_COLORS, GHOST_DASHES, GHOST_OPACITY, axis, floats
-from adaviz.panels._widget import FigureWidget
 from adaviz.panels.views.model_common import (
     FULL_COLOR,
     LOSS_COLOR,
     MAX_GHOSTS,
     NONFINITE_COLOR,
     VAL_COLOR,
-    VIEW_HEIGHT,
-    VIEW_WIDTH,
-    layout,
+    figure,
     positive,
     thin,
 )
@@ -54,15 +51,11 @@ class TrainingLossView:
             traces.append(_line("validation loss", VAL_COLOR, 2, markers=True))
         traces.append(_line("training loss (smoothed)", LOSS_COLOR, 2))
         traces.append(_line("training loss (all data)", FULL_COLOR, 2, markers=True))
-        self.figure = FigureWidget(
-            data=traces,
-            layout=layout(
-                "Loss",
-                width=VIEW_WIDTH,
-                height=VIEW_HEIGHT,
-                xaxis=axis("step"),
-                yaxis=axis(title, log=True),
-            ),
+        self.figure = figure(
+            traces,
+            "Loss",
+            xaxis=axis("step"),
+            yaxis=axis(title, log=True),
         )
 
     def update(
