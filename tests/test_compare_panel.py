@@ -240,6 +240,7 @@ def test_to_html_writes_every_view(tmp_path):
     path = panel.to_html(tmp_path / "compare.html", include_plotlyjs="cdn")
     text = path.read_text()
     assert "adadelta, sgd on booth" in text and "library defaults" in text
+    assert "keras.optimizers.SGD(learning_rate=0.01)" in text
     assert text.count("plotly-graph-div") >= 4
 
 

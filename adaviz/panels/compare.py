@@ -710,7 +710,10 @@ class ComparePanel(StaticExport, widgets.VBox):
         return [[figs["surface"]], [figs["loss"], figs["step_size"], figs["sensitivity"]]]
 
     def _export_header(self):
-        return f"<div>{self._title.value}</div><div>{self._table.value}</div>"
+        return (
+            f"<div>{self._title.value}</div><div>{self._table.value}</div>"
+            f"<div>{self._code_box.value}</div>"
+        )
 
     def _on_display(self):
         if self._precompile_on_display:
