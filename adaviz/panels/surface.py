@@ -60,7 +60,6 @@ import contextlib
 import dataclasses
 import html
 import math
-import threading
 
 import ipywidgets as widgets
 import numpy as np
@@ -71,6 +70,7 @@ from adaviz.panels import _figures as F
 from adaviz.panels._controls import HyperparameterControls, check_in_slider_range
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
+from adaviz.panels._warmup import WARMUP, in_kernel
 from adaviz.panels.views import AccumulatorView, ContourView, LossView, StepSizeView
 from adaviz.panels.views import contour as _contour
 from adaviz.panels.views.formula import formula_html
@@ -120,82 +120,6 @@ def _cut(traj, steps):
         else:
             changes[field.name] = cut(value)
     return dataclasses.replace(traj, **changes)
-
-
-class _Warmup:
-    """Compiled engine graphs and background images per surface, made once per process,
-    in a background thread or on first use (whichever comes first, under one lock per
-    surface)."""
-
-    def __init__(self):
-        self._guard = threading.Lock()
-        self._locks = {}
-        self._compiled = set()
-        self._backgrounds = {}
-        self._queue = []
-        self._thread = None
-
-    def lock(self, surface):
-        with self._guard:
-            return self._locks.setdefault(id(surface), threading.Lock())
-
-    def mark_compiled(self, surface, steps):
-        self._compiled.add((id(surface), steps))
-
-    def background(self, surface, grid_size):
-        """The surface's :class:`~adaviz.panels.views.Background` (cached)."""
-        key = (id(surface), grid_size)
-        bg = self._backgrounds.get(key)
-        if bg is None:
-            bg = self._backgrounds[key] = (_contour.background(surface, grid_size), surface)
-        return bg[0]
-
-    def start(self, items, grid_size):
-        """Compile ``(surface, steps)`` items and render their surfaces in a daemon thread
-        (returns at once)."""
-        with self._guard:
-            self._queue.extend((s, steps, grid_size) for s, steps in items)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="adaviz-surface-warmup", daemon=True
-                )
-                self._thread.start()
-
-    def wait(self, timeout=None):
-        """Wait for the background thread; True when it has nothing left to do."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return thread is None or not thread.is_alive()
-
-    def _run(self):
-        from adaviz import engine
-
-        while True:
-            with self._guard:
-                if not self._queue:
-                    return
-                surface, steps, grid_size = self._queue.pop(0)
-            try:
-                with self.lock(surface):
-                    if (id(surface), steps) not in self._compiled:
-                        engine.simulate(surface, steps=steps, lr=1.0, rho=0.95, epsilon=1e-7)
-                        self.mark_compiled(surface, steps)
-                self.background(surface, grid_size)
-            except Exception:  # noqa: BLE001 - the panel compiles it on use and shows the error
-                pass
-
-
-_WARMUP = _Warmup()
-
-
-def _in_kernel():
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 class SurfacePanel(StaticExport, widgets.VBox):
@@ -270,7 +194,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
         self._start = start
         self._grid_size = grid_size
         self._static_fallback = bool(static_fallback)
-        self._precompile_on_display = _in_kernel() if precompile is None else bool(precompile)
+        self._precompile_on_display = in_kernel() if precompile is None else bool(precompile)
         self._trajectory = None
         self._view = None  # arrays drawn, derived from the trajectory
         self._surface_dirty = True
@@ -528,11 +452,14 @@ class SurfacePanel(StaticExport, widgets.VBox):
         others = [self._get_surface(key) for key in self._catalogue]
         others = [s for s in others if s is not current]
         rung = self._rung()
-        items = [(current, r) for r in RUNGS]  # the shown surface's steps slider first
-        items += [(s, rung) for s in others]
-        items += [(s, r) for s in others for r in RUNGS if r != rung]
-        _WARMUP.start(items, self._grid_size)
-        return _WARMUP.wait(timeout) if wait else False
+        jobs = [(current, r) for r in RUNGS]  # the shown surface's steps slider first
+        jobs += [(s, rung) for s in others]
+        jobs += [(s, r) for s in others for r in RUNGS if r != rung]
+        WARMUP.start(
+            [(s, ("adadelta", r), self._compile_job(s, r)) for s, r in jobs],
+            backgrounds=[(s, self._grid_size) for s in [current, *others]],
+        )
+        return WARMUP.wait(timeout) if wait else False
 
     # -- export hooks (adaviz.panels._export) -----------------------------------------
     @property
@@ -640,8 +567,10 @@ class SurfacePanel(StaticExport, widgets.VBox):
         v = self._hp.values()
         surf = self._surface
         rung = self._rung()
-        with _WARMUP.lock(surf):  # waits only while the background compiles this surface
-            traj = engine.simulate(
+        traj = WARMUP.run(  # waits only while the background compiles this surface
+            surf,
+            ("adadelta", rung),
+            lambda: engine.simulate(
                 surf,
                 start=self._start,
                 steps=rung,
@@ -649,9 +578,18 @@ class SurfacePanel(StaticExport, widgets.VBox):
                 rho=v["rho"],
                 epsilon=v["epsilon"],
                 decay=v["decay"],
-            )
-            _WARMUP.mark_compiled(surf, rung)
+            ),
+        )
         return _cut(traj, int(self._steps.value))
+
+    @staticmethod
+    def _compile_job(surface, steps):
+        def job():
+            from adaviz import engine
+
+            engine.simulate(surface, steps=steps, lr=1.0, rho=0.95, epsilon=1e-7)
+
+        return job
 
     def _rung(self):
         """The step count the engine runs: the smallest of :data:`RUNGS` >= steps."""
@@ -736,7 +674,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
                     view["steps"], view["accum_grad"], view["accum_delta"], cursor
                 )
             )
-            background = _WARMUP.background(surf, self._grid_size) if surface_changed else None
+            background = WARMUP.background(surf, self._grid_size) if surface_changed else None
             stack.enter_context(
                 views["surface"].updating(
                     [(view["px"], view["py"])],

@@ -113,7 +113,7 @@ def to_mathml(tex):
     """
     body = "".join(_Parser(tex).sequence())
     return (
-        '<math display="inline"><semantics><mrow>'
+        '<math display="inline" style="font-size:1.15em"><semantics><mrow>'
         + body
         + '</mrow><annotation encoding="application/x-tex">'
         + html.escape(tex)
