@@ -218,21 +218,28 @@ class Server:
         self.proc = None
 
 
-def server_env(workdir: Path) -> dict:
-    """An isolated Jupyter environment under ``workdir`` whose kernel is this Python.
+def server_env(
+    workdir: Path, python=None, extra_env=None, checkout=True, lab_settings=True
+) -> dict:
+    """An isolated Jupyter environment under ``workdir`` whose kernel is ``python``.
 
-    The ``python3`` kernelspec points at ``sys.executable`` (so the kernel imports this
-    checkout's adaviz and its dependencies), user config/data/runtime dirs are temporary,
-    and JupyterLab's news/update prompts are disabled so no toast covers the UI.
+    The ``python3`` kernelspec points at ``python`` (default ``sys.executable``, so the
+    kernel imports this checkout's adaviz and its dependencies; ``checkout=False`` leaves
+    the checkout off ``PYTHONPATH``, for an environment that installed the package), user
+    config/data/runtime dirs are temporary, and JupyterLab's news/update prompts are
+    disabled so no toast covers the UI (``lab_settings=False`` leaves that to the
+    environment's own ``share/jupyter/lab/settings/overrides.json``). ``extra_env`` is
+    added last (switches such as ``ADAVIZ_NO_LOADER`` reach the kernel this way).
     """
     workdir = Path(workdir)
+    python = str(python or sys.executable)
     data, config, runtime = workdir / "data", workdir / "config", workdir / "runtime"
     kernel_dir = data / "kernels" / "python3"
     kernel_dir.mkdir(parents=True, exist_ok=True)
     (kernel_dir / "kernel.json").write_text(
         json.dumps(
             {
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": "Python 3 (ipykernel)",
                 "language": "python",
             }
@@ -244,31 +251,40 @@ def server_env(workdir: Path) -> dict:
     )
     settings = workdir / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True, exist_ok=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
+    if lab_settings:
+        (settings / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False})
+        )
     runtime.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
+    # the kernel starts as a user's would: TensorFlow's log level is not set for it
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    env.pop("PYTEST_CURRENT_TEST", None)  # (ipykernel forwards fd 2 except under pytest)
     env.update(
         JUPYTER_DATA_DIR=str(data),
         JUPYTER_CONFIG_DIR=str(config),
         JUPYTER_RUNTIME_DIR=str(runtime),
         IPYTHONDIR=str(workdir / "ipython"),
-        TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
+        PATH=os.pathsep.join([str(Path(python).parent), env.get("PATH", "")]),
     )
+    if checkout:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra_env or {})
     env.pop("JUPYTER_PATH", None)
     return env
 
 
 @contextlib.contextmanager
-def jupyter_lab(root_dir, workdir, log_name="jupyterlab.log"):
-    """JupyterLab on a free localhost port, no token, serving ``root_dir``; yields the Server."""
+def jupyter_lab(root_dir, workdir, log_name="jupyterlab.log", **env_options):
+    """JupyterLab on a free localhost port, no token, serving ``root_dir``; yields the Server.
+
+    ``env_options`` go to :func:`server_env` (``python`` also runs the server).
+    """
     workdir = Path(workdir)
     port = free_port()
+    python = str(env_options.get("python") or sys.executable)
     argv = [
-        sys.executable, "-m", "jupyterlab",
+        python, "-m", "jupyterlab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -284,8 +300,12 @@ def jupyter_lab(root_dir, workdir, log_name="jupyterlab.log"):
         "--LabApp.extension_manager=readonly",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]  # fmt: skip
+    if not env_options.get("lab_settings", True):
+        argv = [
+            a for a in argv if not a.startswith(("--LabApp.user_settings_dir", "--LabApp.news_url"))
+        ]
     server = Server(
-        argv, f"http://127.0.0.1:{port}", "/api/status", server_env(workdir),
+        argv, f"http://127.0.0.1:{port}", "/api/status", server_env(workdir, **env_options),
         workdir / log_name, port,
     )  # fmt: skip
     try:
@@ -295,7 +315,35 @@ def jupyter_lab(root_dir, workdir, log_name="jupyterlab.log"):
 
 
 @contextlib.contextmanager
-def voila(notebook, workdir, log_name="voila.log"):
+def notebook7(root_dir, workdir, log_name="notebook.log", **env_options):
+    """Jupyter Notebook 7 on a free localhost port, no token, serving ``root_dir``."""
+    workdir = Path(workdir)
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "notebook",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.allow_root=True",
+        "--IdentityProvider.token=",
+        "--PasswordIdentityProvider.hashed_password=",
+        f"--ServerApp.root_dir={root_dir}",
+        f"--JupyterNotebookApp.user_settings_dir={workdir / 'lab-settings'}",
+        f"--JupyterNotebookApp.workspaces_dir={workdir / 'workspaces'}",
+    ]  # fmt: skip
+    server = Server(
+        argv, f"http://127.0.0.1:{port}", "/api/status", server_env(workdir, **env_options),
+        workdir / log_name, port,
+    )  # fmt: skip
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def voila(notebook, workdir, log_name="voila.log", **env_options):
     """``voila <notebook>`` on a free localhost port; yields the Server (page at ``url``)."""
     workdir = Path(workdir)
     port = free_port()
@@ -308,8 +356,9 @@ def voila(notebook, workdir, log_name="voila.log"):
         "--VoilaConfiguration.show_tracebacks=True",
     ]  # fmt: skip
     server = Server(
-        argv, f"http://127.0.0.1:{port}", None, server_env(workdir), workdir / log_name, port
-    )
+        argv, f"http://127.0.0.1:{port}", None, server_env(workdir, **env_options),
+        workdir / log_name, port,
+    )  # fmt: skip
     try:
         yield server.start()
     finally:
@@ -497,12 +546,64 @@ def screenshot(page, name):
 
 
 # -- JupyterLab UI --------------------------------------------------------------------------
-def open_lab_notebook(page, server, name, timeout=RENDER_TIMEOUT):
-    """Open ``name`` in JupyterLab and wait until its kernel is idle."""
-    page.goto(f"{server.url}/lab/tree/{name}", timeout=timeout * 1000)
+def open_lab_notebook(page, server, name, timeout=RENDER_TIMEOUT, path="lab/tree"):
+    """Open ``name`` in JupyterLab (or Notebook 7 with ``path="notebooks"``); wait until
+    its kernel is idle."""
+    page.goto(f"{server.url}/{path}/{name}", timeout=timeout * 1000)
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=timeout * 1000)
     _accept_kernel_dialog(page)
-    wait_kernel_idle(page, timeout)
+    wait_kernels_idle(server, timeout)
+
+
+def wait_kernels_idle(server, timeout=KERNEL_RUN_TIMEOUT):
+    """Wait until the server has a kernel and every kernel is idle (the REST API, which
+    every Jupyter front-end shares)."""
+    deadline = time.monotonic() + timeout
+    states = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{server.url}/api/kernels", timeout=10) as resp:
+                states = [k["execution_state"] for k in json.load(resp)]
+        except (urllib.error.URLError, OSError):
+            states = None
+        if states and all(state == "idle" for state in states):
+            return
+        time.sleep(0.25)
+    raise TimeoutError(f"kernels not idle after {timeout:.0f} s: {states}")
+
+
+def kernel_pids(server):
+    """Process ids of the kernels the server started (``ipykernel_launcher`` children)."""
+    pids = []
+    for proc in _descendants(server.proc.pid):
+        try:
+            if "ipykernel_launcher" in " ".join(proc.cmdline()):
+                pids.append(proc.pid)
+        except Exception:  # noqa: BLE001 - a process that just ended
+            continue
+    return pids
+
+
+def peak_rss_mb(pid):
+    """The peak resident set size (``VmHWM``) of process ``pid`` in MB, and the current one."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            fields[key] = int(value.split()[0]) / 1024.0
+    return fields["VmHWM"], fields["VmRSS"]
+
+
+def drag(page, selector, dx, steps=12):
+    """Drag the element ``selector`` by ``dx`` pixels with the mouse (press, move, release)."""
+    handle = page.locator(selector).first
+    handle.scroll_into_view_if_needed()
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=steps)
+    page.mouse.up()
 
 
 def _accept_kernel_dialog(page):
@@ -561,10 +662,17 @@ def run_all_cells(page, server, name, timeout=KERNEL_RUN_TIMEOUT):
         timeout=timeout * 1000,
         polling=500,
     )
-    wait_kernel_idle(page, timeout)
+    wait_kernels_idle(server, timeout)
     errors = page.locator(
         ".jp-NotebookPanel:not(.lm-mod-hidden) "
         ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
     )
     if errors.count():
         raise AssertionError("a cell raised:\n" + errors.first.inner_text()[:3000])
+    # the red box: anything on stderr (TensorFlow's C++ logging would land here)
+    stderr = page.locator(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) "
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    )
+    if stderr.count():
+        raise AssertionError("a cell wrote to stderr:\n" + stderr.first.inner_text()[:3000])

@@ -192,3 +192,21 @@ def test_a_missing_internal_is_reported_not_raised(monkeypatch):
     assert "_perform_batch_animate" in _widget._check_animate()
     monkeypatch.setattr(_widget, "_BUNDLE", _widget._BUNDLE.with_name("nothing-here.js"))
     assert "missing" in _widget._check_bundle()
+
+
+def test_fallback_switch_names_features(monkeypatch):
+    for value, expected in [
+        ("", set()),
+        ("0", set()),
+        ("1", {"bundle", "state", "animate"}),
+        ("all", {"bundle", "state", "animate"}),
+        ("state, animate", {"state", "animate"}),
+    ]:
+        monkeypatch.setenv("ADAVIZ_PLOTLY_FALLBACK", value)
+        assert _widget._forced_fallbacks() == expected, value
+    monkeypatch.setenv("ADAVIZ_PLOTLY_FALLBACK", "animate")
+    assert _widget._check_all() == {
+        "bundle": None,
+        "state": None,
+        "animate": "ADAVIZ_PLOTLY_FALLBACK is set",
+    }

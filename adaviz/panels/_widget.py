@@ -32,7 +32,8 @@ Tested with plotly 6.3 and 7 (``pyproject.toml`` declares the range).
 
 Switches read at import, for tests and for trouble-shooting:
 
-* ``ADAVIZ_PLOTLY_FALLBACK=1``: use plotly's own behaviour for every feature;
+* ``ADAVIZ_PLOTLY_FALLBACK=1``: use plotly's own behaviour for every feature (or only for
+  the features named, e.g. ``state,animate``);
 * ``ADAVIZ_NO_LOADER=1``: create no loader widget, so every page takes the path a
   front-end without the loader takes (each figure fetches the bundle from the kernel).
 """
@@ -106,11 +107,21 @@ def _check_animate():
     return None
 
 
+def _forced_fallbacks():
+    """Features ``ADAVIZ_PLOTLY_FALLBACK`` turns off: ``1``/``all``, or names (``state,animate``)."""
+    value = os.environ.get("ADAVIZ_PLOTLY_FALLBACK", "").strip().lower()
+    if value in ("", "0"):
+        return set()
+    if value in ("1", "all", "true", "yes"):
+        return {"bundle", "state", "animate"}
+    return {name.strip() for name in value.split(",")}
+
+
 def _check_all():
-    forced = os.environ.get("ADAVIZ_PLOTLY_FALLBACK", "") not in ("", "0")
+    forced = _forced_fallbacks()
     result = {}
     for name, check in (("bundle", _check_bundle), ("state", _check_state), ("animate", _check_animate)):  # fmt: skip
-        if forced:
+        if name in forced:
             result[name] = "ADAVIZ_PLOTLY_FALLBACK is set"
             continue
         try:
