@@ -9,7 +9,8 @@ controls -> engine (:func:`adaviz.simulate`) -> views.
 How it updates:
     The figures are created once. A change (slider, preset, surface, click on the contour,
     ``panel.set_start``) runs the compiled engine once and updates each view in place with
-    one message, the contour view's first (the path is what the user watches). Arrays go
+    one message. All four messages are prepared first and then sent back to back, the
+    contour view's first (the path is what the user watches). Arrays go
     to the browser as 1-D float32/float64 binary buffers. When only the traces' x/y move
     (every change but a new surface, a new step count, a divergence appearing or going, or
     a curve leaving its view's y range) the message is a zero-duration ``Plotly.animate``
@@ -28,7 +29,7 @@ No compile while the user waits:
     moving the steps slider or choosing another surface later compiles nothing. The
     thread never touches widgets; a draw of a surface being compiled at that moment waits
     for that compile (per-surface lock). Results do not depend on who compiled a graph:
-    the same function runs the same graph.
+    the same function runs the same graph (see :mod:`adaviz.panels._warmup`).
 
 Coalescing rapid changes:
     Redraws go through :class:`adaviz.panels._schedule.Coalescer` (``throttle`` seconds):

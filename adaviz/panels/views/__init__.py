@@ -8,7 +8,11 @@ the shared :class:`adaviz.panels._widget.FigureWidget` with ``view.attach(css_cl
 
 Where only the traces' x/y change and the axis ranges still fit, a view sends a
 redraw-free ``Plotly.animate`` (:func:`adaviz.panels._widget.moving`), which the browser
-applies in a few milliseconds; otherwise one ``batch_update`` (a full redraw).
+applies in a few milliseconds; otherwise one ``batch_update`` (a full redraw). Every
+``update(...)`` has an ``updating(...)`` twin, a context manager that prepares the same
+change and sends it when the block ends: a controller enters several views' ``updating``
+in a ``contextlib.ExitStack`` so their messages leave back to back (the last entered
+is sent first). ``view.redraw_free`` says how the last update went.
 
 * :class:`ContourView` (``contour.py``): a loss surface as a banded image, one or several
   paths (one colour each), start/end/minima markers, a playback marker, ghost paths and
