@@ -34,6 +34,7 @@ _PUBLIC = {
     "sweep": "adaviz.sweep",  # the module, callable as adaviz.sweep.sweep
     "Sweep": "adaviz.sweep",
     "sweep_model": "adaviz.sweep",
+    "SweepPanel": "adaviz.panels.sweep",
 }
 
 __all__ = sorted([*_PUBLIC, "Adadelta"]) + ["__version__"]

@@ -615,12 +615,7 @@ def _prepare(build_model, x, y, loss, validation_split, seed):
 
     model = _check_model(build_model())
     x, y, x_val, y_val = training.split_validation(x, y, validation_split, None, seed)
-    pred = training.call_model(model, x[: min(len(x), 8)])
-    out_dim = int(np.prod(pred.shape[1:]))
-    loss = training.infer_loss(model, y, out_dim) if loss is None else training.resolve_loss(loss)
-    y = training.check_model_fits(model, loss, pred, x, y, "data")
-    if x_val is not None:
-        y_val = training.check_model_fits(model, loss, pred, x_val, y_val, "validation data")
+    loss, y, y_val, _ = training.prepare(model, loss, x, y, x_val, y_val)
     return model, loss, x, y, x_val, y_val
 
 

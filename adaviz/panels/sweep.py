@@ -1,0 +1,961 @@
+"""SweepPanel: a metric over a grid of two Adadelta hyperparameters, one run per cell.
+
+``adaviz.SweepPanel("rosenbrock")`` is one ``ipywidgets.VBox``: a heatmap of the metric over
+rho (linear, 0 ... 0.999) and epsilon (log, 1e-10 ... 1e-1), 64 x 64 runs of 500 steps each
+(:func:`adaviz.sweep`, the metric-only compiled path); a metric dropdown (log colour scale
+for the loss metrics and the distance); diverged cells in one colour of their own and
+cells without a value (never converged) in grey, each named in the hover; sliders for the
+fixed hyperparameters and the loss scale (moving one re-sweeps the whole map); an optional
+overlay of the contour lines of Adadelta's predicted first step ``lr * sqrt(eps / (1 -
+rho))`` (:func:`adaviz._math.first_step`).
+
+Click a cell (or call ``panel.select(i, j)``): its path is drawn on the contour view beside
+the map, its accumulators and step sizes below, and "open in SurfacePanel" shows that run
+in a :class:`adaviz.SurfacePanel` under the panel.
+
+It is a controller: controls (:mod:`adaviz.panels._controls`) -> :func:`adaviz.sweep` ->
+views (:class:`HeatmapView` here, and the kit's contour, accumulator and step-size views),
+redraws through :class:`adaviz.panels._schedule.Coalescer`.
+
+``SweepPanel.for_model(build_model, data, ...)`` is the live-model variant: the map of
+:func:`adaviz.sweep_model`'s final losses fills in as the cells finish.
+
+Contract: ``panel.controls`` (``metric``, ``overlay``, ``loss_scale``, ``open``, and one
+slider per fixed hyperparameter), ``panel.figures`` (``heatmap``, ``surface``,
+``accumulators``, ``step_size``), ``panel.sweep`` (the :class:`adaviz.sweep.Sweep` drawn),
+``panel.select(i, j)`` (the cell ``panel.sweep.values[i, j]``), ``panel.selected``,
+``panel.trajectory`` (the selected cell's run), ``panel.open_surface_panel()``,
+``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import threading
+
+import ipywidgets as widgets
+import numpy as np
+import plotly.graph_objects as go
+
+from adaviz import _math
+from adaviz._validate import check_int
+from adaviz.panels import _figures as F
+from adaviz.panels._controls import ADADELTA, DEFAULTS, Controls
+from adaviz.panels._export import StaticExport
+from adaviz.panels._schedule import Coalescer
+from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
+from adaviz.panels.views import contour as _contour
+
+__all__ = ["SweepPanel", "ModelSweepPanel", "HeatmapView", "default_axis"]
+
+#: default minimum time between two redraws when an event loop is running, in seconds.
+THROTTLE = 0.04
+#: the metric dropdown: name -> label.
+METRIC_LABELS = {
+    "final_loss": "final loss",
+    "min_loss": "lowest loss on the way",
+    "distance_to_minimum": "final distance to the minimum",
+    "steps_to_converge": "steps to converge",
+}
+#: metrics drawn on a log colour scale (they span decades).
+LOG_METRICS = ("final_loss", "min_loss", "distance_to_minimum", "loss", "val_loss")
+#: the colour of diverged cells, and of cells without a value (e.g. never converged).
+DIVERGED_COLOR = "#d62728"
+NO_VALUE_COLOR = "#bdbdbd"
+HEATMAP_COLORSCALE = "Viridis"
+#: loss-scale slider: the exponent k of 10**k.
+LOSS_SCALE_EXP = (-3.0, 3.0)
+
+_AXIS_LABELS = {"lr": "lr", "rho": "ρ (rho)", "epsilon": "ε (epsilon)", "decay": "decay"}
+_AXIS_FORMAT = {"lr": ".3g", "rho": ".4f", "epsilon": ".2e", "decay": ".3g"}
+_WIDTH = "330px"
+
+
+def default_axis(name, n):
+    """The panel's default ``n`` values of an Adadelta hyperparameter axis: rho linear in
+    [0, 0.999], epsilon log over 1e-10 ... 1e-1, lr log over 1e-4 ... 10, decay linear in
+    [0, 0.1]."""
+    if name == "rho":
+        return np.linspace(0.0, 0.999, n)
+    if name == "decay":
+        return np.linspace(0.0, 0.1, n)
+    spec = ADADELTA[name]
+    return np.logspace(math.log10(spec.low), math.log10(spec.high), n)
+
+
+def _is_log_axis(name, values):
+    values = np.asarray(values, np.float64)
+    if name in ("lr", "epsilon") and np.all(values > 0):
+        return True
+    return False
+
+
+def _decade_ticks(lo, hi):
+    """Tick positions (log10 units) and labels for a log colour bar from lo to hi."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    first, last = math.floor(lo), math.ceil(hi)
+    stride = max(1, (last - first) // 8)
+    ticks = list(range(first, last + 1, stride))
+    return [float(t) for t in ticks], [f"1e{t}" if t else "1" for t in ticks]
+
+
+# ======================================================================================
+# the heatmap view
+# ======================================================================================
+class HeatmapView:
+    """A metric over two hyperparameter axes, with diverged / no-value cells in their own
+    colours, an optional contour overlay and a marker on the selected cell.
+
+    Traces (``view.index``): ``metric`` (heatmap; ``customdata`` holds the values, ``z``
+    their log10 on a log colour scale), ``no value`` (grey cells), ``diverged`` (cells in
+    :data:`DIVERGED_COLOR`, ``customdata`` the step of divergence), ``first step``
+    (contour lines of the overlay), ``selected`` (a marker).
+    """
+
+    def __init__(self, *, width=520, height=470, title="metric over the grid (click a cell)"):
+        empty = np.zeros((0, 0))
+        one = [[0.0, NO_VALUE_COLOR], [1.0, NO_VALUE_COLOR]]
+        red = [[0.0, DIVERGED_COLOR], [1.0, DIVERGED_COLOR]]
+        traces = [
+            go.Heatmap(z=empty, name="metric", colorscale=HEATMAP_COLORSCALE, hoverongaps=False),
+            go.Heatmap(
+                z=empty, name="no value", colorscale=one, showscale=False, hoverongaps=False
+            ),
+            go.Heatmap(
+                z=empty, name="diverged", colorscale=red, showscale=False, hoverongaps=False
+            ),
+            go.Contour(
+                z=empty,
+                name="first step",
+                visible=False,
+                showscale=False,
+                contours={"coloring": "lines", "showlabels": True},
+                line={"color": "white", "width": 1},
+                colorscale=[[0.0, "white"], [1.0, "white"]],
+                hoverinfo="skip",
+            ),
+            go.Scatter(
+                x=[],
+                y=[],
+                mode="markers",
+                name="selected",
+                showlegend=False,
+                marker={
+                    "size": 14,
+                    "symbol": "square-open",
+                    "color": "white",
+                    "line": {"color": "white", "width": 3},
+                },
+                hoverinfo="skip",
+            ),
+        ]
+        self.index = {trace.name: i for i, trace in enumerate(traces)}
+        lay = F.layout(
+            title,
+            width=width,
+            height=height,
+            xaxis=F.axis("x"),
+            yaxis=F.axis("y"),
+            legend=False,
+        )
+        lay["margin"] = {"l": 70, "r": 10, "t": 50, "b": 50}
+        self.figure = go.Figure(data=traces, layout=lay)
+
+    def attach(self, css_class=None):
+        """Turn the figure into the shared ``FigureWidget``."""
+        from adaviz.panels._widget import FigureWidget
+
+        self.figure = FigureWidget(self.figure)
+        if css_class:
+            self.figure.add_class(css_class)
+        return self.figure
+
+    def on_click(self, callback):
+        """Call ``callback(x, y)`` with the clicked cell's axis values. Needs ``attach``."""
+
+        def clicked(_trace, points, _state):
+            xs, ys = list(points.xs), list(points.ys)
+            if xs:
+                callback(float(xs[0]), float(ys[0]))
+
+        for name in ("metric", "no value", "diverged"):
+            self.figure.data[self.index[name]].on_click(clicked)
+        return clicked
+
+    def update(
+        self,
+        x,
+        y,
+        values,
+        diverged,
+        diverged_at=None,
+        *,
+        label,
+        log,
+        x_name,
+        y_name,
+        title=None,
+        overlay=None,
+        selected=None,
+    ):
+        """Draw ``values[i, j]`` at ``(x[j], y[i])``.
+
+        Args:
+            x, y: the axis values (1-D).
+            values: ``(len(y), len(x))`` float, NaN where there is no value.
+            diverged: ``(len(y), len(x))`` bool.
+            diverged_at: ``(len(y), len(x))`` int, the step of divergence (hover), or None.
+            label: the metric's name for the colour bar and the hover.
+            log: colour by ``log10(values)``.
+            x_name, y_name: the hyperparameters' names (axis titles, hover, log axes).
+            title: the figure title (unchanged when None).
+            overlay: ``(len(y), len(x))`` values whose contour lines are drawn (log10 is
+                taken), or None to hide them.
+            selected: ``(x, y)`` of the selected cell, or None.
+        """
+        x = F.floats(x)
+        y = F.floats(y)
+        values = np.asarray(values, np.float64)
+        diverged = np.asarray(diverged, bool)
+        finite = np.isfinite(values)
+        shown = np.where(finite, values, np.nan)
+        if log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                color = np.log10(np.where(shown > 0, shown, np.nan))
+            tiny = np.nanmin(color) if np.isfinite(color).any() else 0.0
+            color = np.where(finite & ~np.isfinite(color), tiny, color)  # 0 -> the lowest
+        else:
+            color = shown
+        ok = np.isfinite(color)
+        lo = float(np.min(color[ok])) if ok.any() else 0.0
+        hi = float(np.max(color[ok])) if ok.any() else 1.0
+        fmt = {"x": _AXIS_FORMAT.get(x_name, ".3g"), "y": _AXIS_FORMAT.get(y_name, ".3g")}
+        where = f"{x_name}=%{{x:{fmt['x']}}}<br>{y_name}=%{{y:{fmt['y']}}}<br>"
+        # the two status layers go as 1-D columns (x, y, z per cell): 1-D float arrays
+        # travel to the browser as binary buffers, 2-D ones as nested lists
+        gx, gy = np.meshgrid(x, y)
+        gx, gy = F.floats(gx), F.floats(gy)
+        no_value = F.floats(np.where(~finite & ~diverged, 1.0, np.nan))
+        at = np.ones(values.shape) if diverged_at is None else np.asarray(diverged_at, float)
+        red = F.floats(np.where(diverged, at, np.nan))
+        fig = self.figure
+        d = fig.data
+        ix = self.index
+        with fig.batch_update():
+            metric = d[ix["metric"]]
+            metric.x, metric.y, metric.z = x, y, color
+            metric.customdata = shown
+            metric.zmin, metric.zmax = lo, (hi if hi > lo else lo + 1.0)
+            metric.hovertemplate = where + f"{label}=%{{customdata:.4g}}<extra></extra>"
+            ticks, text = _decade_ticks(lo, hi) if log else (None, None)
+            metric.colorbar = {
+                "title": {"text": label + (" (log scale)" if log else ""), "side": "right"},
+                "thickness": 12,
+                "tickvals": ticks,
+                "ticktext": text,
+            }
+            grey = d[ix["no value"]]
+            grey.x, grey.y, grey.z = gx, gy, no_value
+            grey.hovertemplate = where + f"{label}: no value (not reached)<extra></extra>"
+            div = d[ix["diverged"]]
+            div.x, div.y, div.z = gx, gy, red
+            div.zmin, div.zmax = 0.0, 1.0
+            div.hovertemplate = where + "diverged at step %{z:.0f}<extra></extra>"
+            contour = d[ix["first step"]]
+            if overlay is None:
+                contour.visible = False
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    levels = np.log10(np.asarray(overlay, np.float64))
+                levels = np.where(np.isfinite(levels), levels, np.nan)
+                contour.x, contour.y, contour.z = x, y, levels
+                contour.visible = True
+                contour.contours = {
+                    "coloring": "lines",
+                    "showlabels": True,
+                    "start": -12.0,
+                    "end": 2.0,
+                    "size": 1.0,
+                    "labelfont": {"color": "white", "size": 10},
+                }
+            marker = d[ix["selected"]]
+            if selected is None:
+                marker.x, marker.y = [], []
+            else:
+                marker.x, marker.y = [float(selected[0])], [float(selected[1])]
+            fig.layout.xaxis.title.text = _AXIS_LABELS.get(x_name, x_name)
+            fig.layout.yaxis.title.text = _AXIS_LABELS.get(y_name, y_name)
+            fig.layout.xaxis.type = "log" if _is_log_axis(x_name, x) else "linear"
+            fig.layout.yaxis.type = "log" if _is_log_axis(y_name, y) else "linear"
+            if title is not None:
+                fig.layout.title.text = title
+
+    def set_selected(self, selected):
+        """Move the selected-cell marker to ``(x, y)`` (or hide it with None)."""
+        marker = self.figure.data[self.index["selected"]]
+        with self.figure.batch_update():
+            if selected is None:
+                marker.x, marker.y = [], []
+            else:
+                marker.x, marker.y = [float(selected[0])], [float(selected[1])]
+
+
+# ======================================================================================
+# shared checks
+# ======================================================================================
+def _check_axes(x, y, hyperparameters, resolution):
+    """The two swept axes ``{name: values}`` and the fixed values given."""
+    names = tuple(ADADELTA)
+    for which, name in (("x", x), ("y", y)):
+        if name not in names:
+            raise ValueError(f"{which} must be one of {', '.join(names)}, got {name!r}")
+    if x == y:
+        raise ValueError(f"x and y must be two different hyperparameters, got {x!r} twice")
+    axes = {}
+    fixed = {}
+    for name, value in hyperparameters.items():
+        if name == "learning_rate":
+            name = "lr"
+        if name not in names:
+            raise ValueError(
+                f"{name!r} is not an Adadelta hyperparameter; allowed: {', '.join(names)}"
+            )
+        if value is None:
+            continue
+        if name in (x, y):
+            if np.ndim(value) != 1:
+                raise ValueError(
+                    f"{name} is an axis of the map: give its values as a 1-D array, or "
+                    f"leave it out for the default grid; got {value!r}"
+                )
+            axes[name] = value
+        else:
+            fixed[name] = value
+    for name in (x, y):
+        if name not in axes:
+            axes[name] = default_axis(name, resolution)
+    return axes, fixed
+
+
+def _cell_for(sweep, x_name, y_name, xv, yv):
+    """The sweep index of the cell nearest to the axis values ``(xv, yv)``."""
+    index = []
+    for name, values in sweep.axes:
+        target = xv if name == x_name else yv
+        values = np.asarray(values, np.float64)
+        if _is_log_axis(name, values) and target > 0:
+            k = int(np.argmin(np.abs(np.log10(values) - math.log10(target))))
+        else:
+            k = int(np.argmin(np.abs(values - target)))
+        index.append(k)
+    return tuple(index)
+
+
+def _as_map(result, x_name):
+    """``(x values, y values, transpose)``: heatmap rows run along y."""
+    (first, first_values), (second, second_values) = result.axes
+    if first == x_name:
+        return first_values, second_values, True
+    return second_values, first_values, False
+
+
+# ======================================================================================
+# SweepPanel
+# ======================================================================================
+class SweepPanel(StaticExport, widgets.VBox):
+    """A heatmap of a sweep metric over two Adadelta hyperparameters, with drill-down.
+
+    Args:
+        surface: a built-in surface name or an ``adaviz.Surface``.
+        start: the start of every run (default: the surface's).
+        x, y: the hyperparameters along the map's x and y axes (``lr``, ``rho``,
+            ``epsilon``, ``decay``).
+        steps: steps per run.
+        resolution: cells per axis of the default axes (64).
+        metric: the metric shown first (:data:`adaviz.sweep.METRICS`).
+        overlay: draw the contour lines of the predicted first step.
+        loss_scale: every run is on ``loss_scale * f``; a power of ten in [1e-3, 1e3].
+        throttle: minimum seconds between two redraws when an event loop runs.
+        static_fallback: add a static HTML snapshot to the display data.
+        **hyperparameters: the fixed ones as numbers (slider start values; default the
+            legacy tf.keras ones), the axes optionally as 1-D arrays of their values.
+
+    Raises:
+        ValueError: an unknown surface, metric or hyperparameter; x == y; a fixed value
+            its slider cannot show; an axis that is not a 1-D array of valid values; bad
+            ``steps``, ``resolution``, ``start`` or ``loss_scale``.
+    """
+
+    def __init__(
+        self,
+        surface="rosenbrock",
+        start=None,
+        *,
+        x="epsilon",
+        y="rho",
+        steps=500,
+        resolution=64,
+        metric="final_loss",
+        overlay=False,
+        loss_scale=1.0,
+        throttle=THROTTLE,
+        static_fallback=True,
+        **hyperparameters,
+    ):
+        import adaviz
+        from adaviz import surfaces as surfaces_module
+        from adaviz import sweep as sweep_module
+
+        # -- validate everything before building any widget ---------------------------
+        surf = surfaces_module.get(surface)
+        resolution = check_int("resolution", resolution, 2, 1024)
+        steps = check_int("steps", steps, 1, 100_000)
+        if metric not in sweep_module.METRICS:
+            raise ValueError(f"metric must be one of {list(sweep_module.METRICS)}, got {metric!r}")
+        axes, given = _check_axes(x, y, hyperparameters, resolution)
+        fixed_names = [name for name in ADADELTA if name not in (x, y)]
+        specs = {name: ADADELTA[name] for name in fixed_names}
+        exponent = _loss_scale_exponent(loss_scale)
+        if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
+            raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
+        self._hub = Controls(specs, initial=given, defaults=DEFAULTS)
+        self._surface = surf
+        self._x, self._y = x, y
+        self._axes = axes
+        self._steps = steps
+        self._selected = None
+        self._trajectory = None
+        self._sweep = None
+        self._static_fallback = bool(static_fallback)
+        self._adaviz = adaviz
+        self._sweep_fn = sweep_module.sweep
+        # the first sweep checks the start and the axes' values (raises ValueError)
+        self._start = None
+        self._sweep = self._run(metric, start=start, loss_scale=10.0**exponent)
+        self._start = self._sweep.start
+        self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
+
+        # -- controls -------------------------------------------------------------------
+        style = {"description_width": "initial"}
+        self._metric = widgets.Dropdown(
+            options=[
+                (label, name)
+                for name, label in METRIC_LABELS.items()
+                if name in self._sweep.metrics
+            ],
+            value=metric,
+            description="metric",
+            style=style,
+            layout=widgets.Layout(width=_WIDTH),
+        )
+        self._overlay = widgets.Checkbox(
+            value=bool(overlay),
+            description="first step lr·√(ε/(1−ρ)) (contours, log10)",
+            indent=False,
+            layout=widgets.Layout(width=_WIDTH),
+        )
+        self._loss_scale = widgets.FloatSlider(
+            value=exponent,
+            min=LOSS_SCALE_EXP[0],
+            max=LOSS_SCALE_EXP[1],
+            step=0.25,
+            description="loss × 10^k, k",
+            continuous_update=True,
+            style=style,
+            layout=widgets.Layout(width=_WIDTH),
+        )
+        self._open = widgets.Button(
+            description="open in SurfacePanel",
+            icon="external-link",
+            tooltip="Show the selected cell's run in a SurfacePanel below",
+            disabled=True,
+        )
+        for name, slider in self._hub.sliders.items():
+            slider.add_class(f"adaviz-{name}")
+        self._hub.subscribe(lambda _changed: self._request())
+        self._loss_scale.observe(lambda _: self._request(), names="value")
+        self._metric.observe(self._metric_chosen, names="value")
+        self._overlay.observe(lambda _: self._draw_map(), names="value")
+        self._open.on_click(lambda _: self.open_surface_panel())
+        self._metric.add_class("adaviz-metric")
+        self._overlay.add_class("adaviz-overlay")
+        self._loss_scale.add_class("adaviz-loss-scale")
+        self._open.add_class("adaviz-open")
+
+        # -- views ----------------------------------------------------------------------
+        self._readout = widgets.HTML(layout=widgets.Layout(width="930px"))
+        self._readout.add_class("adaviz-readouts")
+        self._output = widgets.Output()
+        self._views = {
+            "heatmap": HeatmapView(),
+            "surface": ContourView(ghosts=0, width=420, height=470, title="the selected run"),
+            "accumulators": AccumulatorView(),
+            "step_size": StepSizeView(),
+        }
+        contour = self._views["surface"]
+        contour.update([(np.zeros(0), np.zeros(0))], background=_contour.background(surf))
+        self._draw_map()
+        for name, view in self._views.items():
+            view.attach(f"adaviz-figure-{name.replace('_', '-')}")
+        self._views["heatmap"].on_click(self._clicked)
+
+        figures = self.figures
+        top = widgets.HBox(
+            [
+                widgets.VBox([self._metric, self._overlay, self._loss_scale, self._open]),
+                widgets.VBox(list(self._hub.sliders.values()) + [self._hub.reset]),
+            ],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
+        super().__init__(
+            [
+                top,
+                widgets.HBox([figures["heatmap"], figures["surface"]]),
+                widgets.HBox([figures["accumulators"], figures["step_size"]]),
+                self._readout,
+                self._output,
+            ],
+            layout=widgets.Layout(width="960px"),
+        )
+        self.add_class("adaviz-sweep-panel")
+        self._write_readout()
+
+    # ==================================================================================
+    # public API
+    # ==================================================================================
+    @classmethod
+    def for_model(cls, build_model, data, **kwargs):
+        """A :class:`ModelSweepPanel`: :func:`adaviz.sweep_model`'s map, filling in as
+        cells finish (arguments as :class:`ModelSweepPanel`)."""
+        return ModelSweepPanel(build_model, data, **kwargs)
+
+    @property
+    def controls(self):
+        """``metric``, ``overlay``, ``loss_scale``, ``open`` and one slider per fixed
+        hyperparameter (by name)."""
+        controls = dict(self._hub.sliders)
+        controls.update(
+            metric=self._metric,
+            overlay=self._overlay,
+            loss_scale=self._loss_scale,
+            open=self._open,
+            reset=self._hub.reset,
+        )
+        return controls
+
+    @property
+    def figures(self):
+        """The ``FigureWidget``s: ``heatmap``, ``surface``, ``accumulators``, ``step_size``."""
+        return {name: view.figure for name, view in self._views.items()}
+
+    @property
+    def sweep(self):
+        """The :class:`adaviz.sweep.Sweep` the map shows (pending changes drawn first)."""
+        self.flush()
+        return self._sweep
+
+    @property
+    def selected(self):
+        """The selected cell's index in ``panel.sweep.values``, or None."""
+        return self._selected
+
+    @property
+    def trajectory(self):
+        """The selected cell's :class:`adaviz.Trajectory` (None before a selection)."""
+        self.flush()
+        return self._trajectory
+
+    def select(self, i, j):
+        """Select the cell ``panel.sweep.values[i, j]``: draw its run beside the map.
+
+        Raises:
+            ValueError: an index out of range.
+        """
+        self.flush()
+        index = self._sweep._index((i, j))
+        self._selected = index
+        self._draw_selected()
+        self._open.disabled = False
+        return self
+
+    def open_surface_panel(self):
+        """Show the selected cell's run in an :class:`adaviz.SurfacePanel` under the panel
+        (and return it).
+
+        Raises:
+            ValueError: no cell is selected.
+        """
+        if self._selected is None:
+            raise ValueError("select a cell first (click it, or panel.select(i, j))")
+        settings = self._sweep.settings(*self._selected)
+        panel = self._adaviz.SurfacePanel(
+            self._surface, start=tuple(self._start), steps=min(self._steps, 5000), **settings
+        )
+        from IPython.display import display
+
+        self._output.clear_output()
+        with self._output:
+            display(panel)
+        return panel
+
+    def flush(self):
+        """Draw any pending change now."""
+        self._redraw.flush()
+
+    # -- export hooks ----------------------------------------------------------------------
+    @property
+    def _export_title(self):
+        return f"adaviz SweepPanel: {self._y} x {self._x} on {self._surface.name}"
+
+    def _export_prepare(self):
+        self.flush()
+
+    def _export_columns(self):
+        figs = self.figures
+        return [[figs["heatmap"], figs["accumulators"]], [figs["surface"], figs["step_size"]]]
+
+    def _export_header(self):
+        return f"<div>{self._readout.value}</div>"
+
+    # ==================================================================================
+    # internals
+    # ==================================================================================
+    def _fixed(self):
+        return self._hub.values()
+
+    def _run(self, metric, *, start=None, loss_scale=None):
+        kwargs = dict(self._hub.values())
+        kwargs.update(self._axes)
+        scale = 10.0 ** float(self._loss_scale.value) if loss_scale is None else loss_scale
+        return self._sweep_fn(
+            self._surface,
+            self._start if start is None else start,
+            steps=self._steps,
+            metric=metric,
+            loss_scale=scale,
+            **kwargs,
+        )
+
+    def _request(self):
+        self._redraw.request()
+
+    def _show_error(self, exc):
+        self._readout.value = (
+            f"<span style='color:#b00'>{html.escape(type(exc).__name__)}: "
+            f"{html.escape(str(exc))}</span>"
+        )
+
+    def _draw(self):
+        """Re-sweep with the current controls and redraw the map (and the selected run)."""
+        self._sweep = self._run(self._metric.value)
+        self._draw_map()
+        if self._selected is not None:
+            self._draw_selected()
+        self._write_readout()
+
+    def _metric_chosen(self, change):
+        self.flush()
+        self._sweep = self._sweep.with_metric(change["new"])
+        self._draw_map()
+        self._write_readout()
+
+    def _draw_map(self):
+        s = self._sweep
+        xs, ys, transpose = _as_map(s, self._x)
+
+        def oriented(grid):
+            return grid.T if transpose else grid
+
+        overlay = None
+        if self._overlay.value:
+            cells = [s.settings(*index) for index in np.ndindex(s.shape)]
+            first = _math.first_step(
+                [c["lr"] for c in cells], [c["rho"] for c in cells], [c["epsilon"] for c in cells]
+            )
+            overlay = oriented(np.asarray(first, np.float64).reshape(s.shape))
+        selected = None
+        if self._selected is not None:
+            selected = self._cell_xy(self._selected)
+        self._views["heatmap"].update(
+            xs,
+            ys,
+            oriented(s.values),
+            oriented(s.diverged),
+            oriented(s.diverged_at),
+            label=METRIC_LABELS[s.metric],
+            log=s.metric in LOG_METRICS,
+            x_name=self._x,
+            y_name=self._y,
+            title=f"{METRIC_LABELS[s.metric]}: {s.values.size:,} runs of {s.steps} steps "
+            f"on {self._surface.name} (click a cell)",
+            overlay=overlay,
+            selected=selected,
+        )
+
+    def _cell_xy(self, index):
+        values = {name: float(v[k]) for k, (name, v) in zip(index, self._sweep.axes, strict=True)}
+        return values[self._x], values[self._y]
+
+    def _clicked(self, xv, yv):
+        self.select(*_cell_for(self._sweep, self._x, self._y, xv, yv))
+
+    def _draw_selected(self):
+        t = self._sweep.trajectory(*self._selected)
+        self._trajectory = t
+        pos = t.positions[:, 0, :]
+        ok = np.all(np.isfinite(pos), axis=1)
+        path = (F.floats(pos[ok, 0]), F.floats(pos[ok, 1]))
+        n = t.steps
+        steps = F.step_axis(n + 1)
+        ag, ad = t.accum_grad[:, 0, :], t.accum_delta[:, 0, :]
+        ss, nss = t.step_size[:, 0, :], t.newton_step_size[:, 0, :]
+        numbers = F.floats(np.arange(1, n + 1))
+        views = self._views
+        views["surface"].update(
+            [path], cursor=n, end_name="last point before divergence" if t.diverged[0] else "end"
+        )
+        views["accumulators"].update(
+            steps,
+            (F.positive_or_nan(ag[:, 0]), F.positive_or_nan(ag[:, 1])),
+            (F.positive_or_nan(ad[:, 0]), F.positive_or_nan(ad[:, 1])),
+        )
+        views["step_size"].update(
+            numbers,
+            (F.positive_or_nan(ss[:, 0]), F.positive_or_nan(ss[:, 1])),
+            (F.positive_or_nan(nss[:, 0]), F.positive_or_nan(nss[:, 1])),
+        )
+        views["heatmap"].set_selected(self._cell_xy(self._selected))
+        self._write_readout()
+
+    def _write_readout(self):
+        s = self._sweep
+        parts = [
+            f"<b>{s.values.size:,} runs</b> × {s.steps} steps, "
+            f"{int(s.diverged.sum()):,} diverged (red), "
+            f"{int((np.isnan(s.values) & ~s.diverged).sum()):,} without a value (grey)"
+        ]
+        try:
+            index, best = s.best()
+            parts.append(
+                f"best {METRIC_LABELS[s.metric]} {F.fmt(s.values[index])} at "
+                + ", ".join(f"{k}={F.fmt(v)}" for k, v in best.items())
+            )
+        except ValueError:
+            pass
+        if self._selected is not None:
+            cell = s.settings(*self._selected)
+            value = s.values[self._selected]
+            state = "diverged" if s.diverged[self._selected] else F.fmt(value)
+            parts.append(
+                f"selected {self._selected}: "
+                + ", ".join(f"{k}={F.fmt(v)}" for k, v in cell.items())
+                + f" → {METRIC_LABELS[s.metric]} {state}"
+            )
+        self._readout.value = "<br>".join(parts)
+
+
+def _loss_scale_exponent(loss_scale):
+    if (
+        isinstance(loss_scale, bool)
+        or not isinstance(loss_scale, (int, float))
+        or not math.isfinite(loss_scale)
+        or loss_scale <= 0
+    ):
+        raise ValueError(f"loss_scale must be a finite number > 0, got {loss_scale!r}")
+    k = math.log10(loss_scale)
+    if not LOSS_SCALE_EXP[0] <= k <= LOSS_SCALE_EXP[1]:
+        raise ValueError(
+            f"loss_scale must be in [1e{LOSS_SCALE_EXP[0]:g}, 1e{LOSS_SCALE_EXP[1]:g}] for the "
+            f"panel's slider, got {loss_scale!r}"
+        )
+    return k
+
+
+# ======================================================================================
+# the live-model map
+# ======================================================================================
+class ModelSweepPanel(StaticExport, widgets.VBox):
+    """:func:`adaviz.sweep_model`'s map of final losses, filling in as the cells finish.
+
+    The training runs in a background thread (on ``executor`` when given), so the kernel
+    stays free and the map is drawn cell by cell.
+
+    Args:
+        build_model, data: as :func:`adaviz.sweep_model`.
+        x, y: the hyperparameters along the map's axes.
+        resolution: cells per axis of the default axes (8: 64 trainings).
+        start: begin training at once (else call ``panel.start()``).
+        **kwargs: the rest of :func:`adaviz.sweep_model`'s arguments (``epochs``,
+            ``batch_size``, ``seed``, ``loss``, ``validation_split``, ``executor``) and
+            fixed hyperparameters or axes as in :class:`SweepPanel`.
+
+    Raises:
+        ValueError: as :func:`adaviz.sweep_model`, before any training.
+    """
+
+    def __init__(
+        self,
+        build_model,
+        data,
+        *,
+        x="epsilon",
+        y="rho",
+        resolution=8,
+        start=True,
+        static_fallback=True,
+        **kwargs,
+    ):
+        from adaviz import sweep as sweep_module
+
+        resolution = check_int("resolution", resolution, 2, 64)
+        options = {
+            k: kwargs.pop(k)
+            for k in ("epochs", "batch_size", "seed", "loss", "validation_split", "executor")
+            if k in kwargs
+        }
+        axes, fixed = _check_axes(x, y, kwargs, resolution)
+        self._x, self._y = x, y
+        self._args = (build_model, data)
+        self._kwargs = dict(options, **fixed, **axes)
+        self._static_fallback = bool(static_fallback)
+        self._sweep_model = sweep_module.sweep_model
+        self._result = None
+        self._error = None
+        self._thread = None
+        self._done = threading.Event()
+        self._loop = F.running_loop()
+        grid = sweep_module._grid(_math.rule("adadelta"), {**fixed, **axes})[0]
+        self._grid_axes = grid
+        shape = tuple(len(v) for _, v in grid)
+        self._values = np.full(shape, np.nan)
+        self._diverged = np.zeros(shape, bool)
+        self._finished = np.zeros(shape, bool)
+        self._view = HeatmapView(title="final loss per cell (filling in)")
+        self._status = widgets.HTML()
+        self._status.add_class("adaviz-readouts")
+        self._draw()
+        self._view.attach("adaviz-figure-heatmap")
+        super().__init__([self._status, self._view.figure])
+        self.add_class("adaviz-model-sweep-panel")
+        if start:
+            self.start()
+
+    @property
+    def figures(self):
+        """``{"heatmap": FigureWidget}``."""
+        return {"heatmap": self._view.figure}
+
+    @property
+    def sweep(self):
+        """The finished :class:`adaviz.sweep.ModelSweep` (None while running)."""
+        return self._result
+
+    @property
+    def finished(self):
+        """Bool grid of the cells drawn so far."""
+        return self._finished.copy()
+
+    @property
+    def values(self):
+        """The map's values so far (NaN where not finished or diverged)."""
+        return self._values.copy()
+
+    def start(self):
+        """Start the training in a background thread (a no-op when already started).
+
+        Raises:
+            ValueError: bad input (checked before the thread starts).
+        """
+        if self._thread is not None:
+            return self
+        # a synchronous check first: bad input raises here, before any training
+        self._check()
+        self._thread = threading.Thread(target=self._work, name="adaviz-sweep-model", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self, timeout=None):
+        """Block until every cell has finished; returns the sweep (or raises its error)."""
+        self._done.wait(timeout)
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    # -- internals ------------------------------------------------------------------------
+    def _check(self):
+        import concurrent.futures
+
+        executor = self._kwargs.get("executor")
+        if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+            raise ValueError(
+                f"executor must be a concurrent.futures.Executor or None, got {executor!r}"
+            )
+
+    def _work(self):
+        try:
+            self._result = self._sweep_model(
+                *self._args, progress=False, on_cell=self._cell_done, **self._kwargs
+            )
+            self._values = np.array(self._result.values)
+            self._diverged = np.array(self._result.diverged)
+            self._finished = np.array(self._result.finished)
+            self._schedule(self._draw)
+        except BaseException as exc:  # noqa: BLE001 - shown in the panel and re-raised by wait()
+            self._error = exc
+            message = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+            self._schedule(lambda: setattr(self._status, "value", message))
+        finally:
+            self._done.set()
+
+    def _cell_done(self, index, curves):
+        name = "val_loss" if "val_loss" in curves else "loss"
+        final = curves[name][-1]
+        ok = bool(np.all(np.isfinite(curves[name])))
+        self._values[index] = final if ok else np.nan
+        self._diverged[index] = not ok
+        self._finished[index] = True
+        self._schedule(self._draw)
+
+    def _schedule(self, fn):
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(fn)
+        else:
+            fn()
+
+    def _draw(self):
+        xs, ys, transpose = _as_map(_GridAxes(self._grid_axes), self._x)
+
+        def oriented(grid):
+            return grid.T if transpose else grid
+
+        self._view.update(
+            xs,
+            ys,
+            oriented(self._values),
+            oriented(self._diverged),
+            label="final loss",
+            log=True,
+            x_name=self._x,
+            y_name=self._y,
+        )
+        done, total = int(self._finished.sum()), self._finished.size
+        self._status.value = f"{done} / {total} cells trained"
+
+    @property
+    def _export_title(self):
+        return "adaviz sweep_model map"
+
+    def _export_columns(self):
+        return [[self._view.figure]]
+
+    def _export_header(self):
+        return f"<div>{self._status.value}</div>"
+
+
+class _GridAxes:
+    """Just the ``axes`` of a grid (what :func:`_as_map` reads)."""
+
+    def __init__(self, axes):
+        self.axes = axes
