@@ -85,3 +85,28 @@ def test_boundary_and_fit_views():
 def test_thin_keeps_the_last_point():
     s, v = thin(np.arange(10_001.0), np.arange(10_001.0), limit=100)
     assert len(s) <= 101 and s[0] == 0 and s[-1] == 10_000
+
+
+def test_time_series_keep_their_axes_so_most_updates_are_redraw_free():
+    from adaviz.panels.views.model_common import step_ceiling
+
+    assert [step_ceiling(s) for s in (1, 10, 11, 150, 200, 201, 4999)] == [
+        10, 10, 20, 200, 200, 500, 5000,
+    ]  # fmt: skip
+    view = LayerLinesView(["a"], [("", "solid")], title="t", ytitle="y")
+    moves = []
+    for n in (30, 35, 40, 45, 60):
+        step = np.arange(1, n + 1)
+        ratio = (1e-3 * (1 + 0.1 * np.sin(step)))[:, None]
+        view.update(step, ratio)
+        moves.append(view.axes.redraw_free)
+        lo, hi = view.figure.layout.yaxis.range
+        assert view.figure.layout.xaxis.range[1] >= n
+        assert lo <= np.log10(ratio.min()) and np.log10(ratio.max()) <= hi
+    # first draw and the step past 50 change the x range: full redraws; the rest move
+    assert moves == [False, True, True, True, False]
+    loss = TrainingLossView()
+    loss.update(np.arange(1, 20), np.linspace(1, 0.5, 19))
+    loss.set_ghosts([("old", np.arange(1, 400), np.linspace(5, 0.01, 399))])
+    assert loss.figure.layout.xaxis.range[1] >= 399  # the ghost is inside the axes
+    assert loss.figure.layout.yaxis.range[0] <= -2

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from adaviz.panels._figures import axis, floats
 from adaviz.panels.views.model_common import (
+    StepAxes,
     figure,
     layer_color,
     log_histogram,
@@ -40,6 +41,7 @@ class LayerLinesView:
                         line={"color": layer_color(i), "width": 1.5, "dash": dash},
                     )
                 )
+        self.axes = StepAxes(log_y=True)
         self.figure = figure(
             traces,
             title,
@@ -54,7 +56,8 @@ class LayerLinesView:
         s = floats(np.asarray(step, np.float64)[idx])
         k = len(self.series)
         fig = self.figure
-        with fig.batch_update():
+        last = float(step[-1]) if len(step) else None
+        with self.axes.updating(fig, last, [np.asarray(a) for a in arrays]):
             for i in range(len(self.layer_names)):
                 for j, values in enumerate(arrays):
                     trace = fig.data[k * i + j]

@@ -12,6 +12,7 @@ from adaviz.panels.views.model_common import (
     MAX_GHOSTS,
     NONFINITE_COLOR,
     VAL_COLOR,
+    StepAxes,
     figure,
     positive,
     thin,
@@ -51,6 +52,9 @@ class TrainingLossView:
             traces.append(_line("validation loss", VAL_COLOR, 2, markers=True))
         traces.append(_line("training loss (smoothed)", LOSS_COLOR, 2))
         traces.append(_line("training loss (all data)", FULL_COLOR, 2, markers=True))
+        self.axes = StepAxes(log_y=True)
+        self._lines = {}  # trace index -> (step, values) last drawn
+        self._ghost_lines = []
         self.figure = figure(
             traces,
             "Loss",
@@ -64,14 +68,24 @@ class TrainingLossView:
     ):  # fmt: skip
         """Redraw from 1-D arrays (``None`` leaves that line as it is)."""
         fig = self.figure
-        with fig.batch_update():
-            _set_line(fig.data[self.BATCH], step, loss)
-            if smoothed is not None:
-                _set_line(fig.data[self.SMOOTHED], step, smoothed)
-            if full_step is not None:
-                _set_line(fig.data[self.FULL], full_step, full_loss)
-            if self.validation and val_step is not None:
-                _set_line(fig.data[self.VAL], val_step, val_loss)
+        lines = [(self.BATCH, step, loss)]
+        if smoothed is not None:
+            lines.append((self.SMOOTHED, step, smoothed))
+        if full_step is not None:
+            lines.append((self.FULL, full_step, full_loss))
+        if self.validation and val_step is not None:
+            lines.append((self.VAL, val_step, val_loss))
+        for index, s, v in lines:
+            self._lines[index] = (np.asarray(s, np.float64), np.asarray(v, np.float64))
+        with self._updating():
+            for index, s, v in lines:
+                _set_line(fig.data[index], s, v)
+
+    def _updating(self):
+        """The axes fitted to every line drawn and every ghost (see :class:`StepAxes`)."""
+        drawn = list(self._lines.values()) + list(self._ghost_lines)
+        last = max((float(s[-1]) for s, _ in drawn if len(s)), default=None)
+        return self.axes.updating(self.figure, last, [v for _, v in drawn])
 
     def mark_nonfinite(self, step):
         """A red dotted line at ``step`` where the run went non-finite (``None``: none)."""
@@ -101,7 +115,11 @@ class TrainingLossView:
         """
         ghosts = list(ghosts)[-MAX_GHOSTS:]
         fig = self.figure
-        with fig.batch_update():
+        self._ghost_lines = [
+            (np.asarray(s, np.float64), np.asarray(v, np.float64)) for _, s, v in ghosts
+        ]
+        self.axes.x = None  # names and visibility change: a full redraw
+        with self._updating():
             for i in range(MAX_GHOSTS):
                 trace = fig.data[i]
                 if i < len(ghosts):
