@@ -306,6 +306,14 @@ def test_non_finite_run_pauses_and_says_why():
     assert panel.nonfinite_step is None and panel.steps == 0
     assert not panel.figures["loss"].layout.shapes
 
+    async def session():  # Play pauses by itself at the same step (same seed)
+        task = panel.play()
+        await until(task.done, what="Play to pause at the non-finite step")
+
+    asyncio.run(session())
+    assert not panel.playing and panel.nonfinite_step == bad
+    assert f"from step {bad}" in panel.readouts["text"]
+
 
 def test_speed_control_limits_the_step_rate():
     panel = adaviz.ModelPanel(seed=9, speed=100)
