@@ -212,3 +212,19 @@ def test_inferred_losses():
     assert isinstance(loss, keras.losses.SparseCategoricalCrossentropy) and loss.from_logits
     assert isinstance(training.infer_loss(model, YR, 1), keras.losses.MeanSquaredError)
     assert training.class_count(Y) == 2 and training.class_count(YR) == 0
+
+
+def test_core_modules_import_no_panel_and_no_widget():
+    """training, diagnostics and callbacks load without adaviz.panels, plotly or ipywidgets."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, adaviz.training, adaviz.diagnostics, adaviz.callbacks\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(('adaviz.panels', 'plotly',"
+        " 'ipywidgets')))\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
