@@ -34,6 +34,7 @@ __all__ = [
     "Trainer",
     "ThinnedHistory",
     "check_data",
+    "load_data",
     "resolve_loss",
     "infer_loss",
     "class_count",
@@ -102,6 +103,34 @@ def check_data(x, y, what="data"):
     if x.ndim == 1:
         x = x[:, None]
     return x, y
+
+
+def load_data(data, *, n=400, noise=None, seed=0):
+    """Training arrays from a built-in dataset name or a user's ``(x, y)`` pair.
+
+    Args:
+        data: a name from ``adaviz.datasets.names()`` or ``(x, y)`` arrays.
+        n, noise, seed: size, noise and seed of a built-in dataset.
+
+    Returns:
+        ``(x, y, info)``: checked float32 arrays (:func:`check_data`) and the dataset's
+        :func:`adaviz.datasets.info` (``None`` for arrays).
+
+    Raises:
+        ValueError: an unknown name (the valid ones are listed), or bad arrays.
+    """
+    from adaviz import datasets
+
+    if isinstance(data, str):
+        info = datasets.info(data)
+        x, y = datasets.make(data, n, noise=noise, seed=seed)
+        return x, y, info
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return (*check_data(*data), None)
+    raise ValueError(
+        f"data must be a dataset name ({', '.join(datasets.names())}) or an "
+        f"(x, y) pair of arrays, got {type(data).__name__}"
+    )
 
 
 def split_validation(x, y, validation_split, validation_data, seed):

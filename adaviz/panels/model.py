@@ -48,7 +48,6 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
-from adaviz import datasets as datasets_module
 from adaviz import training
 from adaviz._math import decayed_lr
 from adaviz._validate import check_int, check_real, lr_alias
@@ -167,19 +166,8 @@ class ModelPanel(StaticExport, widgets.VBox):
                 f"model must be a Keras 3 keras.Model (uncompiled is fine) or None, "
                 f"got {type(model).__module__}.{type(model).__name__}"
             )
-        self.dataset = None
-        if isinstance(data, str):
-            self.dataset = data
-            info = datasets_module.info(data)  # ValueError listing the valid names
-            x, y = datasets_module.make(data, n, noise=noise, seed=seed)
-        elif isinstance(data, (tuple, list)) and len(data) == 2:
-            info = None
-            x, y = training.check_data(*data)
-        else:
-            raise ValueError(
-                f"data must be a dataset name ({', '.join(datasets_module.names())}) or an "
-                f"(x, y) pair of arrays, got {type(data).__name__}"
-            )
+        x, y, info = training.load_data(data, n=n, noise=noise, seed=seed)
+        self.dataset = data if info is not None else None
         x, y, x_val, y_val = training.split_validation(
             x, y, validation_split, validation_data, seed
         )
