@@ -11,8 +11,10 @@ least disturbed by other processes):
   ``optimizer.apply``), called in a Python loop; and the same step called through its
   concrete function, as the panel calls its own (like-for-like dispatch, so that line
   shows the in-graph cost of the diagnostics alone);
-* ``panel.step(n)``: the panel's compiled step with per-layer diagnostics written to its
-  ring buffer every step (the last step a probe), plus one redraw at the end;
+* ``panel.step(n)``: the panel's trainer (:class:`adaviz.training.Trainer`): its compiled
+  step with per-layer diagnostics (:mod:`adaviz.diagnostics`) written to a small ring
+  buffer every step and moved into the thinned whole-run history every 128 steps (the
+  last step a probe), plus one redraw at the end;
 * panel playing: ``panel.play()`` on an asyncio loop for a fixed time, with the views
   redrawn at 10 Hz (what a notebook user sees);
 * ``model.fit`` with ``AdadeltaMonitor(every=10)`` against the same ``fit`` without it.
