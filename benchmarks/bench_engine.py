@@ -8,7 +8,9 @@ median wall-clock times after warm-up:
     ``keras.optimizers.Adadelta.apply_gradients`` per step, timed on 100 steps and scaled to
     1,000), target >= 1,000x;
 (b) N = 16,384 starts x 1,000 steps recording everything, target >= 50 M trajectory-steps/s;
-(c) the panel case: N = 1, 500 steps with a new hyperparameter value on each call.
+(c) the panel case: N = 1, 500 steps with a new hyperparameter value on each call;
+(d) every update rule (``optimizer=...``): one 1,000-step trajectory, and N = 4,096 x 1,000
+    steps with a new lr per run.
 """
 
 from __future__ import annotations
@@ -89,6 +91,22 @@ def main():
         f"(c) simulate, 1 x 500 steps, new rho each call: {panel * 1e3:.3f} ms, "
         f"retraces after the first call: {retraces}"
     )
+
+    # (d) every rule
+    lrs = np.logspace(-5, 0, 4096)
+    for name in adaviz._math.RULES:
+        one = median_time(
+            lambda name=name: adaviz.simulate("rosenbrock", steps=1000, optimizer=name), 30
+        )
+        many = median_time(
+            lambda name=name: adaviz.simulate("rosenbrock", steps=1000, optimizer=name, lr=lrs),
+            repeats=3,
+            warmup=1,
+        )
+        print(
+            f"(d) {name:<9} 1 x 1,000 steps: {one * 1e3:6.3f} ms;  4,096 x 1,000 steps: "
+            f"{many * 1e3:6.1f} ms = {4096 * 1000 / many / 1e6:5.1f} M trajectory-steps/s"
+        )
 
 
 if __name__ == "__main__":
