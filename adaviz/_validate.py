@@ -27,9 +27,6 @@ RANGES = {
 #: names whose (lower, upper) bound is excluded from the allowed range
 _OPEN_BOUNDS = {"beta_1": (False, True), "beta_2": (False, True), "loss_scale": (True, False)}
 
-#: on/off hyperparameters of the update rules (True/False or 0/1)
-FLAGS = ("centered", "amsgrad")
-
 
 def _describe(value):
     return repr(value) if not isinstance(value, np.ndarray) else f"array {value!r}"
