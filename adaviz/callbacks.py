@@ -370,7 +370,9 @@ class AdadeltaMonitor(keras.callbacks.Callback):
     def _make_views(self):
         from adaviz.panels._model_views import ModelViews
 
-        self._views = ModelViews(self.layer_names, loss_title="loss (epoch mean so far)")
+        self._views = ModelViews(
+            self.layer_names, loss_title="loss (epoch mean so far)", loss_summaries=False
+        )
         for name, fig in self._views.figures.items():
             fig.add_class(f"adaviz-figure-{name.replace('_', '-')}")
         import ipywidgets as widgets

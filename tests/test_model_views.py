@@ -110,3 +110,12 @@ def test_time_series_keep_their_axes_so_most_updates_are_redraw_free():
     loss.set_ghosts([("old", np.arange(1, 400), np.linspace(5, 0.01, 399))])
     assert loss.figure.layout.xaxis.range[1] >= 399  # the ghost is inside the axes
     assert loss.figure.layout.yaxis.range[0] <= -2
+
+
+def test_loss_view_without_summaries_draws_the_loss_plainly():
+    view = TrainingLossView(summaries=False)
+    batch = view.figure.data[view.BATCH]
+    assert batch.name == "training loss" and batch.opacity is None
+    for index in (view.SMOOTHED, view.FULL):
+        assert view.figure.data[index].visible is False
+        assert view.figure.data[index].showlegend is False

@@ -29,14 +29,18 @@ class ModelViews:
             coordinates, the data points and labels drawn over the decision boundary.
         fit: for 1D regression, ``(grid_x, x, y)``: the model curve over the data.
         loss_title: the y-axis title of the loss view.
+        loss_summaries: smoothed and all-data loss lines (see :class:`TrainingLossView`).
     """
 
     def __init__(
-        self, layer_names, *, validation=False, boundary=None, fit=None, loss_title="loss"
-    ):
+        self, layer_names, *, validation=False, boundary=None, fit=None, loss_title="loss",
+        loss_summaries=True,
+    ):  # fmt: skip
         self.layer_names = list(layer_names)
         self.validation = bool(validation)
-        self.loss = TrainingLossView(validation=validation, title=loss_title)
+        self.loss = TrainingLossView(
+            validation=validation, title=loss_title, summaries=loss_summaries
+        )
         self.accumulators = LayerLinesView(
             layer_names,
             [("E[g²]", "solid"), ("E[Δx²]", "dash")],

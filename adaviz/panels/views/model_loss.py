@@ -25,9 +25,16 @@ class TrainingLossView:
 
     Trace order (fixed): the :data:`MAX_GHOSTS` ghosts, the batch loss, the validation
     loss (with ``validation``), the smoothed loss, the all-data loss.
+
+    Args:
+        validation: draw a validation-loss line.
+        title: the y-axis title.
+        summaries: draw the smoothed and all-data lines over a faint batch loss; without
+            them (a loss that is already a running mean, as Keras reports it) the batch
+            line is drawn plainly, as "training loss", and the two traces stay hidden.
     """
 
-    def __init__(self, *, validation=False, title="loss"):
+    def __init__(self, *, validation=False, title="loss", summaries=True):
         self.validation = bool(validation)
         self.BATCH = MAX_GHOSTS
         self.VAL = MAX_GHOSTS + 1 if self.validation else None
@@ -47,11 +54,15 @@ class TrainingLossView:
             )
             for i in range(MAX_GHOSTS)
         ]
-        traces.append(_line("training loss (batch)", LOSS_COLOR, 1, opacity=0.3))
+        if summaries:
+            traces.append(_line("training loss (batch)", LOSS_COLOR, 1, opacity=0.3))
+        else:
+            traces.append(_line("training loss", LOSS_COLOR, 1.5))
         if self.validation:
             traces.append(_line("validation loss", VAL_COLOR, 2, markers=True))
-        traces.append(_line("training loss (smoothed)", LOSS_COLOR, 2))
-        traces.append(_line("training loss (all data)", FULL_COLOR, 2, markers=True))
+        hidden = {} if summaries else {"visible": False, "showlegend": False}
+        traces.append(_line("training loss (smoothed)", LOSS_COLOR, 2, **hidden))
+        traces.append(_line("training loss (all data)", FULL_COLOR, 2, markers=True, **hidden))
         self.axes = StepAxes(log_y=True)
         self._lines = {}  # trace index -> (step, values) last drawn
         self._ghost_lines = []
