@@ -739,6 +739,11 @@ def sweep_model(
         :class:`ModelSweep`. A KeyboardInterrupt cancels the pending cells and returns the
         finished ones (``interrupted`` set, ``finished`` marking them).
 
+    The initial weights are drawn once, in this process, after
+    ``keras.utils.set_random_seed(seed)`` (which also seeds Python's, numpy's and
+    TensorFlow's global generators here); every cell starts from them and sees the same
+    batches (one seeded numpy permutation per epoch).
+
     Raises:
         ValueError: before any training: bad data, ``build_model`` not returning an
             uncompiled Keras model or returning one whose output does not fit the data or

@@ -230,3 +230,15 @@ def test_for_model_fills_the_map_and_ends_equal_to_the_sweep():
     )
     np.testing.assert_array_equal(result.values, expected.values)
     assert tf.reduce_all(tf.math.is_finite(result.values)).numpy()
+
+
+def test_background_compile_on_display_does_not_change_the_selected_run():
+    from adaviz.panels._warmup import WARMUP
+
+    p = adaviz.SweepPanel("booth", steps=70, resolution=4, precompile=True)
+    bundle = p._repr_mimebundle_()  # what IPython calls to display it
+    assert "text/html" in bundle
+    assert WARMUP.wait(timeout=600)
+    p.select(1, 2)
+    expected = adaviz.simulate("booth", steps=70, **p.sweep.settings(1, 2))
+    np.testing.assert_array_equal(p.trajectory.positions, expected.positions)

@@ -44,8 +44,8 @@ from adaviz.panels import _figures as F
 from adaviz.panels._controls import ADADELTA, DEFAULTS, Controls
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
+from adaviz.panels._warmup import WARMUP, in_kernel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
-from adaviz.panels.views import contour as _contour
 
 __all__ = ["SweepPanel", "ModelSweepPanel", "HeatmapView", "default_axis"]
 
@@ -379,6 +379,8 @@ class SweepPanel(StaticExport, widgets.VBox):
         loss_scale: every run is on ``loss_scale * f``; a power of ten in [1e-3, 1e3].
         throttle: minimum seconds between two redraws when an event loop runs.
         static_fallback: add a static HTML snapshot to the display data.
+        precompile: once displayed, compile the selected-run graph in the background, so
+            the first click does not wait for it (default: when in a Jupyter kernel).
         **hyperparameters: the fixed ones as numbers (slider start values; default the
             legacy tf.keras ones), the axes optionally as 1-D arrays of their values.
 
@@ -402,6 +404,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         loss_scale=1.0,
         throttle=THROTTLE,
         static_fallback=True,
+        precompile=None,
         **hyperparameters,
     ):
         import adaviz
@@ -429,6 +432,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         self._trajectory = None
         self._sweep = None
         self._static_fallback = bool(static_fallback)
+        self._precompile_on_display = in_kernel() if precompile is None else bool(precompile)
         self._adaviz = adaviz
         self._sweep_fn = sweep_module.sweep
         # the first sweep checks the start and the axes' values (raises ValueError)
@@ -495,7 +499,7 @@ class SweepPanel(StaticExport, widgets.VBox):
             "step_size": StepSizeView(),
         }
         contour = self._views["surface"]
-        contour.update([(np.zeros(0), np.zeros(0))], background=_contour.background(surf))
+        contour.update([(np.zeros(0), np.zeros(0))], background=WARMUP.background(surf, 120))
         self._draw_map()
         for name, view in self._views.items():
             view.attach(f"adaviz-figure-{name.replace('_', '-')}")
@@ -619,11 +623,17 @@ class SweepPanel(StaticExport, widgets.VBox):
     def _export_header(self):
         return f"<div>{self._readout.value}</div>"
 
+    def _on_display(self):
+        if self._precompile_on_display:
+            sweep = self._sweep  # compiles simulate for one run; the result is not used
+            WARMUP.start([(self._surface, self._warmup_key, lambda: sweep.trajectory(0, 0))])
+
     # ==================================================================================
     # internals
     # ==================================================================================
-    def _fixed(self):
-        return self._hub.values()
+    @property
+    def _warmup_key(self):
+        return ("sweep-panel selected run", self._steps)
 
     def _run(self, metric, *, start=None, loss_scale=None):
         kwargs = dict(self._hub.values())
@@ -702,7 +712,8 @@ class SweepPanel(StaticExport, widgets.VBox):
         self.select(*_cell_for(self._sweep, self._x, self._y, xv, yv))
 
     def _draw_selected(self):
-        t = self._sweep.trajectory(*self._selected)
+        sweep, index = self._sweep, self._selected
+        t = WARMUP.run(self._surface, self._warmup_key, lambda: sweep.trajectory(*index))
         self._trajectory = t
         pos = t.positions[:, 0, :]
         ok = np.all(np.isfinite(pos), axis=1)
