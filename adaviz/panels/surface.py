@@ -72,7 +72,7 @@ from adaviz.panels._controls import HyperparameterControls, check_in_slider_rang
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
 from adaviz.panels._warmup import WARMUP, in_kernel
-from adaviz.panels.views import AccumulatorView, ContourView, LossView, StepSizeView
+from adaviz.panels.views import AccumulatorView, ContourView, LossView, StepSizeView, readouts
 from adaviz.panels.views import contour as _contour
 from adaviz.panels.views.formula import formula_html
 
@@ -728,42 +728,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
             values["steps_to_converge"] = None
         self._readout_values = values
 
-        if rho < 1.0:
-            formula_text = (
-                f"lr·√(ε/(1−ρ)) = {F.fmt(lr)}·√({F.fmt(eps, 2)}/(1−{F.fmt(rho, 4)})) "
-                f"= <b>{F.fmt(formula)}</b>"
-            )
-        else:
-            formula_text = (
-                "lr·√(ε/(1−ρ)) is undefined at ρ = 1 (the averages never move: "
-                "every step is lr·gradient)"
-            )
-        rows = [
-            f"<b>first step</b> |Δx| = {F.fmt(first[0])}, |Δy| = {F.fmt(first[1])} "
-            f"&nbsp;≈&nbsp; {formula_text} (when (1−ρ)·g² ≫ ε)"
-        ]
-        if diverged is not None:
-            rows.append(
-                f"<b style='color:#b00000'>diverged at step {diverged}</b>: the path is shown "
-                f"up to step {diverged - 1}; lower lr or raise ρ to bring it back"
-            )
-        else:
-            rows.append(
-                f"<b>final loss</b> {F.fmt(values['final_loss'], 4)} after {traj.steps} steps"
-            )
-        if has_minima and diverged is None:
-            conv = values["steps_to_converge"]
-            rows.append(
-                f"<b>distance to the nearest minimum</b> "
-                f"{F.fmt(values['distance_to_minimum'], 4)} &nbsp;·&nbsp; "
-                f"<b>steps to converge</b> (loss within {self.TOLERANCE:g} of f*) "
-                + (f"{conv}" if conv is not None else f"not reached in {traj.steps} steps")
-            )
-        elif not has_minima:
-            rows.append("this surface has no minimum (the loss is unbounded below)")
+        rows = [readouts.first_step_html(first, formula, lr, rho, eps)]
+        rows += readouts.outcome_html(values, traj.steps, self.TOLERANCE, has_minima)
         self._readouts.value = "<br>".join(rows)
-        self._code.value = (
-            "<b>as code</b> &nbsp;<code style='user-select:all;-webkit-user-select:all;"
-            f"font-size:13px'>{html.escape(self.code)}</code>"
-        )
+        self._code.value = readouts.code_html(self.code)
         self._cursor_label.value = self._cursor_text(cursor)
