@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import sys
 import time
 from pathlib import Path
@@ -93,7 +94,10 @@ def main():
         f"Dask LocalCluster 2x1: {dask_t:6.1f} s  speed-up {base_t / dask_t:.2f}x  "
         f"identical grid: {np.array_equal(dasked.curves['loss'], base.curves['loss'])}"
     )
-    print(f"machine: {multiprocessing.cpu_count()} CPU cores")
+    print(
+        f"machine: {multiprocessing.cpu_count()} CPU cores, load average "
+        f"{os.getloadavg()[0]:.1f} (a speed-up needs idle cores)"
+    )
 
 
 if __name__ == "__main__":
