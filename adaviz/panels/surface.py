@@ -286,7 +286,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
         # -- text -------------------------------------------------------------------
         self._title = widgets.HTML(layout=widgets.Layout(width="930px"))
         self._title.add_class("adaviz-title")
-        self._readouts = widgets.HTMLMath(layout=widgets.Layout(width="930px"))
+        self._readouts = widgets.HTML(layout=widgets.Layout(width="930px"))
         self._readouts.add_class("adaviz-readouts")
         self._code = widgets.HTML(layout=widgets.Layout(width="930px"))
         self._code.add_class("adaviz-code")
