@@ -14,8 +14,11 @@ EXPECTED = {
     "02_rho_and_epsilon.ipynb",
     "03_loss_surfaces.ipynb",
     "04_live_models.ipynb",
+    "05_compare_optimizers.ipynb",
+    "06_sweeps.ipynb",
     "07_the_paper_in_small.ipynb",
     "dashboard.ipynb",
+    "dashboard_compare.ipynb",
 }
 
 
