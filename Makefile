@@ -1,28 +1,72 @@
-# `make lab`  : set up .venv and open JupyterLab on the start notebook.
-# `make test` : set up .venv and run the whole test suite.
+# `make lab`       : set up .venv and open JupyterLab on the start notebook.
+# `make test`      : set up .venv and run everything (what CI runs): lint, the whole suite,
+#                    the panel tests and one browser test against the oldest plotly supported,
+#                    the unit tests on Python 3.10, and the Binder image built for real.
+# `make test-fast` : unit tests only: no browser, notebook, subprocess or network tests.
+# `make lint`      : ruff check + ruff format --check.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.adaviz-installed
+# The oldest plotly pyproject.toml allows; installed next to the venv's newest one.
+PLOTLY_OLDEST := 6.3.1
+OLDEST := $(VENV)/plotly-$(PLOTLY_OLDEST)
+PY310  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3) $(shell command -v python3.10))
+VENV310 := $(VENV)/py310
+FAST   := not browser and not notebook and not subprocess and not network and not binder
 
-.PHONY: lab test lint bench clean
+.PHONY: lab test test-fast test-plotly-oldest test-py310 binder-test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml binder/postBuild
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[tensorflow-cpu,lab,test]'
-	@# tf-keras (oracle tests) declares `tensorflow`; take it without pulling the full wheel.
-	$(BIN)/python -m pip install --quiet --no-deps \
-	  "tf-keras==$$($(BIN)/python -c 'import importlib.metadata as m; print(".".join(m.version("tensorflow-cpu").split(".")[:2]))').*"
+	@# The full tensorflow wheel: what most users have (its CUDA probe is what the quiet
+	@# import tests check), and what tf-keras (the oracle tests) requires. A venv made
+	@# before with tensorflow-cpu drops it first (both wheels install `tensorflow/`).
+	-$(BIN)/python -m pip uninstall --quiet --yes tensorflow-cpu 2>/dev/null
+	$(BIN)/python -m pip install --quiet -e '.[tensorflow,oracle,lab,test]'
+	@# JupyterLab without the "official Jupyter news?" toast, as binder/postBuild does
+	NB_PYTHON_PREFIX=$(abspath $(VENV)) binder/postBuild
 	touch $(STAMP)
 
 lab: $(STAMP)
 	@# (--allow-root only where you are root: containers, cloud shells)
 	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/00_tour.ipynb
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest -m "not binder"
+	$(MAKE) test-plotly-oldest
+	$(MAKE) test-py310
+	$(MAKE) binder-test
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "$(FAST)"
+
+$(OLDEST)/.done: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(OLDEST) 'plotly==$(PLOTLY_OLDEST)'
+	touch $@
+
+test-plotly-oldest: $(OLDEST)/.done
+	ADAVIZ_EXPECT_PLOTLY=$(PLOTLY_OLDEST) PYTHONPATH=$(abspath $(OLDEST)) $(BIN)/python -m pytest -q \
+	  tests/test_widget_adapter.py tests/test_surface_panel.py \
+	  tests/test_browser.py::test_dashboard_in_voila
+
+$(VENV310)/.done: pyproject.toml
+	@test -n "$(PY310)" || { echo "no Python 3.10 found (set PY310=/path/to/python3.10)"; exit 1; }
+	$(PY310) -m venv $(VENV310)
+	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV310)/bin/python -m pip install --quiet -e '.[tensorflow,oracle,test]'
+	touch $@
+
+test-py310: $(VENV310)/.done
+	$(VENV310)/bin/python -m pytest -q -m "$(FAST)" -p no:cacheprovider
+
+binder-test: $(STAMP)
+	$(BIN)/python -m pytest -m binder -s tests/test_binder.py
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

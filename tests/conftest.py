@@ -19,11 +19,12 @@ except RuntimeError:  # devices already initialised by an earlier import
 
 
 def pytest_configure(config):
-    """Markers that sort the suite into tiers (``make test-fast`` deselects all four)."""
+    """Markers that sort the suite into tiers (``make test-fast`` deselects them all)."""
     for line in (
         "browser: drives a real Chromium against a Jupyter front-end",
         "notebook: executes notebooks in a real Jupyter kernel",
         "subprocess: starts a fresh Python interpreter (TensorFlow start-up each time)",
         "network: needs a package index (pip)",
+        "binder: builds the Binder environment for real (make binder-test)",
     ):
         config.addinivalue_line("markers", line)

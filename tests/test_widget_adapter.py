@@ -52,6 +52,9 @@ def test_installed_plotly_is_in_the_declared_range_and_needs_no_fallback():
     spec = SpecifierSet(plotly_req.removeprefix("plotly"))
     assert spec.contains(Version("6.3.0")) and not spec.contains(Version("8.0")), spec
     assert spec.contains(Version(plotly.__version__)), (plotly.__version__, spec)
+    # `make test-plotly-oldest` runs this file against the oldest plotly: check it is that one
+    expected = os.environ.get("ADAVIZ_EXPECT_PLOTLY")
+    assert expected in (None, plotly.__version__), (expected, plotly.__version__, plotly.__file__)
     # Every plotly this project tests has the internals the adapter expects.
     assert _widget.INTERNALS == {"bundle": None, "state": None, "animate": None}, (
         plotly.__version__,
