@@ -9,8 +9,8 @@ controls -> engine (:func:`adaviz.simulate`) -> views.
 How it updates:
     The figures are created once. A change (slider, preset, surface, click on the contour,
     ``panel.set_start``) runs the compiled engine once and updates each view in place with
-    one message. All four messages are prepared first and then sent back to back, the
-    contour view's first (the path is what the user watches). Arrays go
+    one message: the contour view's first (the path is what the user watches), then the
+    other three, prepared together and sent back to back. Arrays go
     to the browser as 1-D float32/float64 binary buffers. When only the traces' x/y move
     (every change but a new surface, a new step count, a divergence appearing or going, or
     a curve leaving its view's y range) the message is a zero-duration ``Plotly.animate``
@@ -654,9 +654,17 @@ class SurfacePanel(StaticExport, widgets.VBox):
         else:
             title = "loss (no known minimum)"
         axis = (title, view["loss_log"])
-        # Every view's data is prepared first and the four messages leave together when
-        # the stack unwinds (last entered, first sent): the contour view's first, then the
-        # others right behind it, with no Python work in between.
+        # The contour view's message goes first (the path is what the user watches); the
+        # other three are prepared together and leave back to back when the stack unwinds
+        # (last entered, first sent), with no Python work between them.
+        background = WARMUP.background(surf, self._grid_size) if surface_changed else None
+        views["surface"].update(
+            [(view["px"], view["py"])],
+            cursor,
+            end_name=end_name,
+            background=background,
+            clear_ghosts=clear,
+        )
         with contextlib.ExitStack() as stack:
             if clear or axis != self._loss_axis:
                 self._loss_axis = axis
@@ -673,16 +681,6 @@ class SurfacePanel(StaticExport, widgets.VBox):
             stack.enter_context(
                 views["accumulators"].updating(
                     view["steps"], view["accum_grad"], view["accum_delta"], cursor
-                )
-            )
-            background = WARMUP.background(surf, self._grid_size) if surface_changed else None
-            stack.enter_context(
-                views["surface"].updating(
-                    [(view["px"], view["py"])],
-                    cursor,
-                    end_name=end_name,
-                    background=background,
-                    clear_ghosts=clear,
                 )
             )
         if surface_changed:
