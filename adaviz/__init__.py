@@ -31,6 +31,7 @@ _PUBLIC = {
     "ComparePanel": "adaviz.panels.compare",
     "AdadeltaMonitor": "adaviz.callbacks",
     "datasets": "adaviz.datasets",
+    "training": "adaviz.training",  # the widget-free Trainer and data checks
     "sweep": "adaviz.sweep",  # the module, callable as adaviz.sweep.sweep
     "Sweep": "adaviz.sweep",
     "sweep_model": "adaviz.sweep",
