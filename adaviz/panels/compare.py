@@ -384,6 +384,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._quiet = 0
         self._tune = None  # the last tune: context, curves, values (see tune())
         self._trajectories = {}
+        self._runs = {}  # name -> (what the run depends on, the engine's Trajectory)
         self._moved = {}
         self._ghost_paths = {}
         self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
@@ -863,8 +864,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         f_star = surf.min_value
         gap = math.isfinite(f_star)
         for name in self._names:
-            values = self.hyperparameters(name)
-            both = _cut(_run(surf, name, self._start, values, scale, steps), steps)
+            both = _cut(self._engine_run(name, scale, steps), steps)
             traj = self._trajectories[name] = _cut(both, steps, slice(1, 2))
             base = _cut(both, steps, slice(0, 1))
             self._moved[name] = _distance(base, traj)
@@ -904,6 +904,25 @@ class ComparePanel(StaticExport, widgets.VBox):
                 f"{html.escape(surf.name)}</b> — same start, same budget of steps"
             )
         self._draw_text(steps, k)
+
+    def _engine_run(self, name, scale, steps):
+        """The engine's runs of ``name`` (k = 0 and current k), reused while nothing they
+        depend on changed (a slider of another optimizer, or the budget within a capacity)."""
+        values = self.hyperparameters(name)
+        key = (
+            id(self._surface),
+            tuple(self._start),
+            capacity(steps),
+            scale,
+            tuple(sorted(values.items())),
+        )
+        cached = self._runs.get(name)
+        if cached is None or cached[0] != key:
+            cached = self._runs[name] = (
+                key,
+                _run(self._surface, name, self._start, values, scale, steps),
+            )
+        return cached[1]
 
     def _draw_ghosts(self, ghosts):
         """Show the k = 0 paths as ghosts (None: hide them); sent only when they changed."""
