@@ -16,7 +16,8 @@ Guarantees:
     * One lock per surface: a draw that needs a graph the thread is compiling at that
       moment waits for that one compile instead of compiling it twice; any other draw
       runs at once. The thread never touches widgets, so the kernel's event loop keeps
-      running (TensorFlow releases the GIL while XLA compiles).
+      running (TensorFlow releases the GIL while XLA compiles), and the thread runs at a
+      lower priority.
     * Results do not depend on who compiled: a job only calls the same engine function,
       which caches its compiled graph on the surface.
     * A failing job is dropped silently (the panel runs it again on use and shows the error).
@@ -24,6 +25,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import os
 import threading
 
 __all__ = ["WARMUP", "Warmup", "in_kernel"]
@@ -86,6 +88,12 @@ class Warmup:
         return thread is None or not thread.is_alive()
 
     def _work(self):
+        # a lower priority for this thread (Linux: per-thread nice), so the kernel's own
+        # thread, the server and the browser on the same machine come first
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):  # pragma: no cover - other systems
+            pass
         while True:
             with self._guard:
                 if not self._queue:
