@@ -9,7 +9,6 @@ and single-cell runs are compared in float64.
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing
 
 import numpy as np
 import pytest
@@ -197,6 +196,7 @@ def test_new_values_do_not_retrace():
 
 
 # ------------------------------------------------------------------------ executors
+# (worker processes: a Dask LocalCluster in test_sweep_model.py, which starts one anyway)
 def test_thread_pool_executor_equals_in_process(monkeypatch):
     monkeypatch.setattr(sweep_module, "CHUNK_RUNS", 25)  # 108 runs -> 5 chunks
     expected = adaviz.sweep(bowl(), rho=RHO, epsilon=EPS, steps=100)
@@ -205,20 +205,6 @@ def test_thread_pool_executor_equals_in_process(monkeypatch):
     for name in sweep_module.METRICS:
         np.testing.assert_array_equal(got.metrics[name], expected.metrics[name])
     np.testing.assert_array_equal(got.diverged_at, expected.diverged_at)
-
-
-def test_spawn_process_pool_equals_in_process_for_a_user_surface(monkeypatch):
-    monkeypatch.setattr(sweep_module, "CHUNK_RUNS", 40)
-    surface = bowl()  # a lambda: travels by value (cloudpickle)
-    expected = adaviz.sweep(surface, rho=RHO, epsilon=EPS, steps=100)
-    builtin = adaviz.sweep("rosenbrock", rho=RHO, epsilon=EPS, steps=100)
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-        got = adaviz.sweep(surface, rho=RHO, epsilon=EPS, steps=100, executor=pool)
-        got_builtin = adaviz.sweep("rosenbrock", rho=RHO, epsilon=EPS, steps=100, executor=pool)
-    np.testing.assert_array_equal(got.values, expected.values)
-    np.testing.assert_array_equal(got_builtin.values, builtin.values)
-    np.testing.assert_array_equal(got_builtin.diverged, builtin.diverged)
 
 
 # ------------------------------------------------------------------------ bad input

@@ -198,10 +198,15 @@ def test_dask_surface_sweep_equals_in_process(client, monkeypatch):
         start=(-1.0, 1.5),
         name="notebook valley",
     )
-    expected = adaviz.sweep(surface, rho=rho, epsilon=eps, steps=120)
-    got = adaviz.sweep(surface, rho=rho, epsilon=eps, steps=120, executor=client.get_executor())
+    executor = client.get_executor()
+    expected = adaviz.sweep(surface, rho=rho, epsilon=eps, steps=120)  # fn travels by value
+    got = adaviz.sweep(surface, rho=rho, epsilon=eps, steps=120, executor=executor)
     for name in adaviz.sweep.METRICS:
         np.testing.assert_array_equal(got.metrics[name], expected.metrics[name])
+    expected = adaviz.sweep("rosenbrock", rho=rho, epsilon=eps, steps=120)  # by name
+    got = adaviz.sweep("rosenbrock", rho=rho, epsilon=eps, steps=120, executor=executor)
+    np.testing.assert_array_equal(got.values, expected.values)
+    np.testing.assert_array_equal(got.diverged, expected.diverged)
 
 
 def test_a_worker_failure_carries_the_worker_traceback(client):
