@@ -694,6 +694,75 @@ def _data_pair(data, seed):
     return training.check_data(*data)
 
 
+def _model_job(
+    build_model,
+    data,
+    *,
+    epochs,
+    batch_size,
+    seed,
+    loss,
+    validation_split,
+    executor,
+    hyperparameters,
+):
+    """Every check of :func:`sweep_model`, before any training, and the job for the cells.
+
+    Returns:
+        ``(rule, axes, fixed, job, payload, loss, has_validation)``: ``payload`` is what
+        each task receives (``job`` itself in-process, its pickle for an executor).
+
+    Raises:
+        ValueError: see :func:`sweep_model`.
+    """
+    if not callable(build_model):
+        raise ValueError(f"build_model must be a zero-argument callable, got {build_model!r}")
+    epochs = check_int("epochs", epochs, 1)
+    seed = check_int("seed", seed, 0)
+    executor = _check_executor(executor)
+    rule = _math.rule("adadelta")
+    axes, fixed = _grid(rule, hyperparameters)
+    x, y = _data_pair(data, seed)
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    try:
+        model, loss_fn, x_train, _, x_val, _ = _prepare(
+            build_model, x, y, loss, validation_split, seed
+        )
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"build_model() failed: {type(exc).__name__}: {exc}") from exc
+    batch_size = check_int("batch_size", batch_size, 1, len(x_train))
+    weights = model.get_weights()
+    del model
+
+    job = {
+        "build_model": build_model,
+        "x": x,
+        "y": y,
+        "loss": loss,
+        "validation_split": validation_split,
+        "seed": seed,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "weights": weights,
+    }
+    if executor is not None:
+        try:
+            payload = _dumps(job)
+        except Exception as exc:
+            raise ValueError(
+                "build_model and data must be picklable to go to the executor's workers "
+                f"(install cloudpickle for functions defined in a notebook): "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+    else:
+        payload = job
+    return rule, axes, fixed, job, payload, loss_fn, x_val is not None
+
+
 def sweep_model(
     build_model,
     data,
@@ -752,54 +821,20 @@ def sweep_model(
         SweepError: a cell failed; the message has the cell's settings and the worker's
             traceback, ``error.sweep`` the finished cells.
     """
-    if not callable(build_model):
-        raise ValueError(f"build_model must be a zero-argument callable, got {build_model!r}")
-    epochs = check_int("epochs", epochs, 1)
-    seed = check_int("seed", seed, 0)
-    executor = _check_executor(executor)
-    rule = _math.rule("adadelta")
-    axes, fixed = _grid(rule, hyperparameters)
-    x, y = _data_pair(data, seed)
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    try:
-        model, loss_fn, x_train, _, x_val, _ = _prepare(
-            build_model, x, y, loss, validation_split, seed
-        )
-    except ValueError:
-        raise
-    except Exception as exc:
-        raise ValueError(f"build_model() failed: {type(exc).__name__}: {exc}") from exc
-    batch_size = check_int("batch_size", batch_size, 1, len(x_train))
-    weights = model.get_weights()
-    del model
-
-    job = {
-        "build_model": build_model,
-        "x": x,
-        "y": y,
-        "loss": loss,
-        "validation_split": validation_split,
-        "seed": seed,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "weights": weights,
-    }
-    if executor is not None:
-        try:
-            payload = _dumps(job)
-        except Exception as exc:
-            raise ValueError(
-                "build_model and data must be picklable to go to the executor's workers "
-                f"(install cloudpickle for functions defined in a notebook): "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
-    else:
-        payload = job
-
+    rule, axes, fixed, job, payload, loss_fn, has_validation = _model_job(
+        build_model,
+        data,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        loss=loss,
+        validation_split=validation_split,
+        executor=executor,
+        hyperparameters=hyperparameters,
+    )
+    epochs, batch_size = job["epochs"], job["batch_size"]
     shape = tuple(len(values) for _, values in axes)
-    names = ["loss"] + (["val_loss"] if x_val is not None else [])
+    names = ["loss"] + (["val_loss"] if has_validation else [])
     curves = {name: np.full(shape + (epochs,), np.nan) for name in names}
     finished = np.zeros(shape, bool)
     cells = list(np.ndindex(shape))

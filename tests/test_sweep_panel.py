@@ -242,3 +242,16 @@ def test_background_compile_on_display_does_not_change_the_selected_run():
     p.select(1, 2)
     expected = adaviz.simulate("booth", steps=70, **p.sweep.settings(1, 2))
     np.testing.assert_array_equal(p.trajectory.positions, expected.positions)
+
+
+def test_for_model_refuses_bad_input_before_training():
+    data = adaviz.datasets.make("moons", n=32, seed=2)
+    with pytest.raises(ValueError, match="build_model must return a Keras model"):
+        adaviz.SweepPanel.for_model(lambda: None, data, resolution=2)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
+        adaviz.SweepPanel.for_model(
+            lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]),
+            data,
+            resolution=2,
+            epochs=0,
+        )

@@ -787,6 +787,10 @@ def _loss_scale_exponent(loss_scale):
 # ======================================================================================
 # the live-model map
 # ======================================================================================
+#: sweep_model's arguments a ModelSweepPanel passes on.
+_MODEL_OPTIONS = ("epochs", "batch_size", "seed", "loss", "validation_split", "executor")
+
+
 class ModelSweepPanel(StaticExport, widgets.VBox):
     """:func:`adaviz.sweep_model`'s map of final losses, filling in as the cells finish.
 
@@ -821,11 +825,7 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         from adaviz import sweep as sweep_module
 
         resolution = check_int("resolution", resolution, 2, 64)
-        options = {
-            k: kwargs.pop(k)
-            for k in ("epochs", "batch_size", "seed", "loss", "validation_split", "executor")
-            if k in kwargs
-        }
+        options = {k: kwargs.pop(k) for k in _MODEL_OPTIONS if k in kwargs}
         axes, fixed = _check_axes(x, y, kwargs, resolution)
         self._x, self._y = x, y
         self._args = (build_model, data)
@@ -877,7 +877,8 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         """Start the training in a background thread (a no-op when already started).
 
         Raises:
-            ValueError: bad input (checked before the thread starts).
+            ValueError: bad input, as :func:`adaviz.sweep_model` (checked here, before the
+                thread starts).
         """
         if self._thread is not None:
             return self
@@ -896,13 +897,16 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
 
     # -- internals ------------------------------------------------------------------------
     def _check(self):
-        import concurrent.futures
+        import inspect
 
-        executor = self._kwargs.get("executor")
-        if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-            raise ValueError(
-                f"executor must be a concurrent.futures.Executor or None, got {executor!r}"
-            )
+        from adaviz import sweep as sweep_module
+
+        signature = inspect.signature(sweep_module.sweep_model).parameters
+        options = {k: signature[k].default for k in _MODEL_OPTIONS}
+        hyperparameters = {}
+        for key, value in self._kwargs.items():
+            (hyperparameters if key in ADADELTA else options)[key] = value
+        sweep_module._model_job(*self._args, hyperparameters=hyperparameters, **options)
 
     def _work(self):
         try:
