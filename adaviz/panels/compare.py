@@ -385,6 +385,8 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._tune = None  # the last tune: context, curves, values (see tune())
         self._trajectories = {}
         self._runs = {}  # name -> (what the run depends on, the engine's Trajectory)
+        self._sensitivity_drawn = None  # what the sensitivity view shows now
+        self._tunes = 0  # how many tunes ran
         self._moved = {}
         self._ghost_paths = {}
         self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
@@ -637,6 +639,7 @@ class ComparePanel(StaticExport, widgets.VBox):
                 self._hp[name].set_values(lr=lr)
         finally:
             self._quiet -= 1
+        self._tunes += 1
         self._tune = {
             "context": self._context(),
             "curves": curves,
@@ -966,6 +969,10 @@ class ComparePanel(StaticExport, widgets.VBox):
 
     def _draw_sensitivity(self, gap, f_star):
         view = self._views["sensitivity"]
+        drawn = (self._tunes, self._surface.name, self._context_change())
+        if drawn == self._sensitivity_drawn:
+            return  # nothing it shows changed
+        self._sensitivity_drawn = drawn
         if self._tune is None or self._tune["context"][0] != self._surface.name:
             empty = [np.zeros(0)] * len(self._names)
             view.update(
