@@ -1,7 +1,7 @@
 # `make lab`       : set up .venv and open JupyterLab on the start notebook.
 # `make test`      : set up .venv and run everything (what CI runs): lint, the whole suite,
 #                    the panel tests and one browser test against the oldest plotly supported,
-#                    the unit tests on Python 3.10, and the Binder image built for real.
+#                    unit tests on Python 3.10, and the Binder image built for real.
 # `make test-fast` : unit tests only: no browser, notebook, subprocess or network tests.
 # `make lint`      : ruff check + ruff format --check.
 PYTHON ?= python3
@@ -62,8 +62,12 @@ $(VENV310)/.done: pyproject.toml
 	$(VENV310)/bin/python -m pip install --quiet -e '.[tensorflow,oracle,test]'
 	touch $@
 
+# On Python 3.10 (the oldest requires-python allows): the unit tier of the package, the
+# optimizer, the engine, the plotly adapter and SurfacePanel (the whole suite runs on 3.11).
+PY310_TESTS := tests/test_package.py tests/test_widget_adapter.py tests/test_optimizer.py \
+  tests/test_engine.py tests/test_surface_panel.py
 test-py310: $(VENV310)/.done
-	$(VENV310)/bin/python -m pytest -q -m "$(FAST)" -p no:cacheprovider
+	$(VENV310)/bin/python -m pytest -q -m "$(FAST)" -p no:cacheprovider $(PY310_TESTS)
 
 binder-test: $(STAMP)
 	$(BIN)/python -m pytest -m binder -s tests/test_binder.py

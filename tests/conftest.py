@@ -2,12 +2,13 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-import tensorflow as tf  # noqa: E402
+# adaviz first: it imports TensorFlow quietly and sets TF_CPP_MIN_LOG_LEVEL=2 unless the
+# developer set a level (then TensorFlow logs what they asked for).
+from adaviz._tf import import_tensorflow  # noqa: E402
 
-import adaviz  # noqa: E402,F401  (imports TensorFlow quietly)
+tf = import_tensorflow()
 
 _cpus = tf.config.list_physical_devices("CPU")
 try:
@@ -28,3 +29,21 @@ def pytest_configure(config):
         "binder: builds the Binder environment for real (make binder-test)",
     ):
         config.addinivalue_line("markers", line)
+
+
+# Tests in other files that start another interpreter (a fresh Python, or Dask worker
+# processes through the ``client`` fixture): the ``subprocess`` tier, not ``make test-fast``.
+SUBPROCESS_TESTS = {
+    "tests/test_optimizer.py::test_import_adaviz_alone_is_enough_to_load_a_saved_model",
+    "tests/test_training.py::test_core_modules_import_no_panel_and_no_widget",
+}
+SUBPROCESS_FIXTURES = {"client"}  # tests/test_sweep_model.py: a Dask LocalCluster
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    for item in items:
+        nodeid = item.nodeid.split("[")[0]
+        if nodeid in SUBPROCESS_TESTS or SUBPROCESS_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.subprocess)
