@@ -7,6 +7,8 @@ Grids are small (16 x 12 cells, 150 steps) to keep the suite fast; the panel's d
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -166,6 +168,17 @@ def test_open_in_surface_panel_uses_the_cells_settings(panel):
     for name, value in cell.items():
         assert surface_panel.hyperparameters[name] == pytest.approx(value, rel=1e-12)
     assert not panel.controls["open"].disabled
+
+
+def test_widget_state_is_json_without_nan(panel):
+    """NaN/inf are not JSON: jupyter_client warns about them in widget messages."""
+    panel.controls["overlay"].value = True
+    panel.controls["metric"].value = "steps_to_converge"  # mostly NaN values
+    state = panel.figures["heatmap"].get_state()
+    text = json.dumps(state["_widget_data"], allow_nan=False, default=lambda b: None)
+    assert '"z"' in text
+    panel.controls["overlay"].value = False
+    panel.controls["metric"].value = "final_loss"
 
 
 def test_to_html_writes_the_figures(panel, tmp_path):

@@ -101,6 +101,16 @@ def _decade_ticks(lo, hi):
     return [float(t) for t in ticks], [f"1e{t}" if t else "1" for t in ticks]
 
 
+def _grid_json(grid):
+    """A 2-D array as nested lists with None where it is not finite.
+
+    2-D arrays go to the browser as JSON (1-D float ones as binary buffers), and NaN or
+    infinity is not JSON: None is plotly's gap.
+    """
+    grid = np.asarray(grid, np.float64)
+    return np.where(np.isfinite(grid), grid, None).tolist()
+
+
 # ======================================================================================
 # the heatmap view
 # ======================================================================================
@@ -245,8 +255,8 @@ class HeatmapView:
         ix = self.index
         with fig.batch_update():
             metric = d[ix["metric"]]
-            metric.x, metric.y, metric.z = x, y, color
-            metric.customdata = shown
+            metric.x, metric.y, metric.z = x, y, _grid_json(color)
+            metric.customdata = _grid_json(shown)
             metric.zmin, metric.zmax = lo, (hi if hi > lo else lo + 1.0)
             metric.hovertemplate = where + f"{label}=%{{customdata:.4g}}<extra></extra>"
             ticks, text = _decade_ticks(lo, hi) if log else (None, None)
@@ -270,7 +280,7 @@ class HeatmapView:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     levels = np.log10(np.asarray(overlay, np.float64))
                 levels = np.where(np.isfinite(levels), levels, np.nan)
-                contour.x, contour.y, contour.z = x, y, levels
+                contour.x, contour.y, contour.z = x, y, _grid_json(levels)
                 contour.visible = True
                 contour.contours = {
                     "coloring": "lines",
