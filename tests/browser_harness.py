@@ -555,9 +555,9 @@ def open_lab_notebook(page, server, name, timeout=RENDER_TIMEOUT, path="lab/tree
     wait_kernels_idle(server, timeout)
 
 
-def wait_kernels_idle(server, timeout=KERNEL_RUN_TIMEOUT):
-    """Wait until the server has a kernel and every kernel is idle (the REST API, which
-    every Jupyter front-end shares)."""
+def wait_kernels_idle(server, timeout=KERNEL_RUN_TIMEOUT, minimum=1):
+    """Wait until the server has ``minimum`` kernels and every kernel is idle (the REST
+    API, which every Jupyter front-end shares)."""
     deadline = time.monotonic() + timeout
     states = None
     while time.monotonic() < deadline:
@@ -566,7 +566,7 @@ def wait_kernels_idle(server, timeout=KERNEL_RUN_TIMEOUT):
                 states = [k["execution_state"] for k in json.load(resp)]
         except (urllib.error.URLError, OSError):
             states = None
-        if states and all(state == "idle" for state in states):
+        if states and len(states) >= minimum and all(state == "idle" for state in states):
             return
         time.sleep(0.25)
     raise TimeoutError(f"kernels not idle after {timeout:.0f} s: {states}")

@@ -1,6 +1,8 @@
 """Binder's files checked against the repo2docker conventions they rely on.
 
-Binder cannot be built here (no Docker engine), so this checks what repo2docker would do:
+Binder cannot be built with Docker here, so this checks what repo2docker would do, and
+``test_binder_image_builds_and_runs_the_tour`` (``make binder-test``) then builds it the way
+repo2docker does, without Docker:
 
 * with a ``binder/`` folder, repo2docker reads configuration only from it; a
   ``requirements.txt`` there is installed with ``pip install -r binder/requirements.txt``
@@ -10,7 +12,11 @@ Binder cannot be built here (no Docker engine), so this checks what repo2docker 
 * the versions are the package's own (``pyproject.toml``), TensorFlow is the CPU-only wheel,
   and nothing for tests ends up in the image;
 * pip, in a fresh virtual environment, resolves ``binder/requirements.txt`` against the
-  package indexes, and installs the package itself from the repository.
+  package indexes, and installs the package itself from the repository;
+* the image for real: a fresh virtual environment on runtime.txt's Python, a real
+  ``pip install -r binder/requirements.txt`` from the repository root, ``binder/postBuild``,
+  JupyterLab at the badge's ``urlpath``, the tour run in Chromium with no error or stderr
+  output and its panels drawn; it reports the build time and the kernels' peak memory.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
+import browser_harness as bh
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -39,6 +48,11 @@ REPO = Path(__file__).resolve().parent.parent
 BINDER = REPO / "binder"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 PROJECT = PYPROJECT["project"]
+
+# The version lives in adaviz/__init__.py (pyproject's version is dynamic).
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (REPO / "adaviz/__init__.py").read_text(), re.MULTILINE
+).group(1)
 
 # Files that would make repo2docker ignore binder/requirements.txt or build differently.
 OVERRIDING = ["environment.yml", "Pipfile", "Pipfile.lock", "default.nix", "Dockerfile"]
@@ -170,6 +184,8 @@ def _pip(venv_path, *args, timeout=900):
     return proc
 
 
+@pytest.mark.network
+@pytest.mark.subprocess
 def test_pip_resolves_binder_requirements_in_a_fresh_venv(fresh_venv, tmp_path):
     report_path = tmp_path / "report.json"
     _pip(
@@ -182,7 +198,7 @@ def test_pip_resolves_binder_requirements_in_a_fresh_venv(fresh_venv, tmp_path):
         assert needed in resolved, f"{needed} is not in pip's resolution: {sorted(resolved)}"
     for forbidden in FORBIDDEN:
         assert forbidden not in resolved, f"pip would install {forbidden} on Binder"
-    assert resolved["adaviz"]["metadata"]["version"] == PROJECT["version"]
+    assert resolved["adaviz"]["metadata"]["version"] == VERSION
     # Every resolved version satisfies what pyproject asks for.
     for req in pyproject_requirements(local_extras()):
         version = resolved[canonicalize_name(req.name)]["metadata"]["version"]
@@ -196,6 +212,8 @@ def test_pip_resolves_binder_requirements_in_a_fresh_venv(fresh_venv, tmp_path):
     assert f"-{venv_tag}-" in tf_url.rsplit("/", 1)[-1], tf_url
 
 
+@pytest.mark.network
+@pytest.mark.subprocess
 def test_package_installs_from_the_repository_in_a_fresh_venv(fresh_venv):
     _pip(fresh_venv, "install", "--no-deps", "--quiet", ".")
     code = (
@@ -207,7 +225,7 @@ def test_package_installs_from_the_repository_in_a_fresh_venv(fresh_venv):
         [str(fresh_venv / "bin/python"), "-c", code], capture_output=True, text=True, check=True
     )
     meta = json.loads(proc.stdout)
-    assert meta["version"] == PROJECT["version"]
+    assert meta["version"] == VERSION
     requires = {Requirement(r) for r in meta["requires"]}
     base = {str(r) for r in requires if r.marker is None}
     assert base == {str(Requirement(r)) for r in PROJECT["dependencies"]}
@@ -222,3 +240,206 @@ def test_package_installs_from_the_repository_in_a_fresh_venv(fresh_venv):
     files = set(meta["files"])
     for module in ("adaviz/__init__.py", "adaviz/panels/surface.py", "adaviz/_math.py"):
         assert module in files, f"{module} missing from the installed package"
+
+
+# -- the image, built for real ---------------------------------------------------------------
+RERUN_GROWTH_MB = 100  # what ten more re-runs of the SurfacePanel cell may add to the kernel
+
+
+def runtime_python():
+    """(interpreter, note): runtime.txt's Python, or the nearest one found (said in the note)."""
+    wanted = (BINDER / "runtime.txt").read_text().strip().removeprefix("python-")
+    found = {}
+    roots = [Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"]
+    for root in roots:
+        for exe in sorted(root.glob("3.*/bin/python3")):
+            minor = ".".join(exe.parent.parent.name.split(".")[:2])
+            found.setdefault(minor, str(exe))
+    on_path = shutil.which(f"python{wanted}")
+    if on_path:
+        found.setdefault(wanted, on_path)
+    if wanted in found:
+        return found[wanted], f"Python {wanted} as runtime.txt names ({found[wanted]})"
+    if not found:
+        return sys.executable, f"Python {wanted} not found; using this interpreter {sys.executable}"
+    nearest = min(found, key=lambda v: abs(Version(v).minor - Version(wanted).minor))
+    return found[
+        nearest
+    ], f"Python {wanted} not found; nearest available {nearest}: {found[nearest]}"
+
+
+NOTIFICATION = "@jupyterlab/apputils-extension:notification"
+
+
+def lab_setting(server, plugin, key):
+    """A JupyterLab setting as the front end will use it: the user's value, else the
+    default (which an ``overrides.json`` changes on the server)."""
+    with urllib.request.urlopen(f"{server.url}/lab/api/settings/{plugin}", timeout=30) as resp:
+        answer = json.load(resp)
+    user = answer.get("settings") or {}
+    return user.get(key, answer["schema"]["properties"][key].get("default"))
+
+
+def _timed(argv, timeout, **kwargs):
+    start = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if proc.returncode != 0:
+        pytest.fail(
+            f"{' '.join(map(str, argv))} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+    return time.monotonic() - start
+
+
+def _badge_urlpath(name):
+    """The ``urlpath`` of the README's Binder badge that opens ``name``, unquoted."""
+    from urllib.parse import unquote
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for match in re.finditer(r"mybinder\.org/v2/gh/[^)\s]*\?urlpath=([^)\s&]+)", readme):
+        path = unquote(match.group(1))
+        if path.endswith(name):
+            return path
+    pytest.fail(f"README has no Binder badge with a urlpath to {name}")
+
+
+def _run_cell_again(page, position, server):
+    """Run the code cell at ``position`` (among all cells) again; wait for its new count."""
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(position)
+    prompt = cell.locator(".jp-InputPrompt")
+    before = prompt.inner_text()
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        "([el, before]) => el.textContent !== before && /\\[\\d+\\]/.test(el.textContent)",
+        arg=[prompt.element_handle(), before],
+        timeout=120_000,
+    )
+    bh.wait_kernels_idle(server)
+
+
+@pytest.mark.binder
+@pytest.mark.browser
+@pytest.mark.network
+@pytest.mark.timeout(2400)  # a TensorFlow and JupyterLab install, on a slow index too
+def test_binder_image_builds_and_runs_the_tour(tmp_path):
+    """repo2docker's steps without Docker, then the badge's page in Chromium."""
+    reason = bh.browser_missing_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"the Binder test must run in CI, but: {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    report = {}
+    python, report["python"] = runtime_python()
+    print(f"\n[binder] {report['python']}")
+    # repo2docker's ${NB_PYTHON_PREFIX}. ADAVIZ_BINDER_ENV reuses an environment an earlier
+    # run built (for work on this test only; CI always builds a fresh one).
+    reuse = os.environ.get("ADAVIZ_BINDER_ENV")
+    env = Path(reuse) if reuse else tmp_path / "srv" / "venv"
+    if (env / "bin/python").exists():
+        report["build_seconds"] = None
+        print(f"[binder] reusing {env} (ADAVIZ_BINDER_ENV): no build")
+    else:
+        pip = [str(env / "bin/python"), "-m", "pip", "install", "--quiet"]
+        post_build_env = dict(
+            os.environ, NB_PYTHON_PREFIX=str(env), PATH=f"{env / 'bin'}:{os.environ['PATH']}"
+        )
+        build = _timed([python, "-m", "venv", str(env)], 300)
+        build += _timed([*pip, "-r", "binder/requirements.txt"], 1500, cwd=REPO)
+        build += _timed([str(BINDER / "postBuild")], 120, cwd=REPO, env=post_build_env)
+        report["build_seconds"] = round(build, 1)
+        print(
+            f"[binder] build (venv, pip install -r binder/requirements.txt, postBuild): {build:.0f} s"
+        )
+    installed = subprocess.run(
+        [str(env / "bin/python"), "-m", "pip", "list", "--format=json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    names = {canonicalize_name(p["name"]) for p in json.loads(installed.stdout)}
+    for forbidden in FORBIDDEN:
+        assert forbidden not in names, f"{forbidden} installed in the Binder image"
+
+    # The repository as Binder's home: the badge's urlpath is relative to it.
+    home = tmp_path / "home"
+    shutil.copytree(
+        REPO / "notebooks", home / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
+    tour_path = _badge_urlpath("00_tour.ipynb")  # lab/tree/notebooks/00_tour.ipynb
+    tour = tour_path.removeprefix("lab/tree/")
+    lab = dict(python=env / "bin/python", checkout=False, lab_settings=False)
+    with sync_playwright() as pw, bh.chromium(pw) as context:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        with bh.jupyter_lab(home, tmp_path / "lab", **lab) as server:
+            try:
+                # postBuild's settings are in effect: no news toast over the tour
+                assert lab_setting(server, NOTIFICATION, "fetchNews") == "false"
+                page.goto(f"{server.url}/{tour_path}", timeout=bh.RENDER_TIMEOUT * 1000)
+                page.wait_for_selector(
+                    ".jp-NotebookPanel .jp-Cell", timeout=bh.RENDER_TIMEOUT * 1000
+                )
+                bh.wait_kernels_idle(server)
+                bh.run_all_cells(page, server, tour)  # raises on any error or stderr output
+                plots = page.locator(".jp-NotebookPanel .js-plotly-plot")
+                total = plots.count()
+                assert total >= 4, f"{total} plotly figures in the tour"
+                for i in range(total):
+                    plots.nth(i).scroll_into_view_if_needed()
+                assert bh.wait_plots_rendered(page, ".jp-NotebookPanel", total) == total
+                bh.screenshot(page, "binder-00_tour")
+                (kernel,) = bh.kernel_pids(server)
+                report["tour_peak_rss_mb"] = round(bh.peak_rss_mb(kernel)[0])
+
+                # Re-running the SurfacePanel cell must not grow the kernel without bound.
+                cells = json.loads((home / tour).read_text())["cells"]
+                position = next(
+                    i for i, c in enumerate(cells) if "SurfacePanel(" in "".join(c["source"])
+                )
+                rss = []
+                for _ in range(20):
+                    _run_cell_again(page, position, server)
+                    rss.append(bh.peak_rss_mb(kernel)[1])
+                report["rerun_rss_mb"] = {
+                    "after_1": round(rss[0]),
+                    "after_10": round(rss[9]),
+                    "after_20": round(rss[19]),
+                }
+                report["tour_after_reruns_peak_rss_mb"] = round(bh.peak_rss_mb(kernel)[0])
+                bh.screenshot(page, "binder-00_tour-reruns")
+
+                # The dashboard, in a kernel of its own, as the second badge opens it in Voila.
+                # (a tab of its own, in a workspace of its own: only this notebook open)
+                page = context.new_page()
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                page.goto(
+                    f"{server.url}/lab/workspaces/dashboard/tree/notebooks/dashboard.ipynb?reset",
+                    timeout=bh.RENDER_TIMEOUT * 1000,
+                )
+                page.wait_for_selector(
+                    ".jp-NotebookPanel .jp-Cell", timeout=bh.RENDER_TIMEOUT * 1000
+                )
+                bh.wait_kernels_idle(server, minimum=2)  # the tour's and the dashboard's
+                bh.run_all_cells(page, server, "notebooks/dashboard.ipynb")
+                assert bh.wait_plots_rendered(page, ".jp-NotebookPanel:not(.lm-mod-hidden)", 4) >= 4
+                bh.screenshot(page, "binder-dashboard")
+                dashboard = [pid for pid in bh.kernel_pids(server) if pid != kernel]
+                report["dashboard_peak_rss_mb"] = round(
+                    max(bh.peak_rss_mb(p)[0] for p in dashboard)
+                )
+                assert not errors, f"JavaScript errors: {errors}"
+            except Exception:
+                bh.screenshot(page, "binder-failed")
+                print(server.log_tail(3000))
+                raise
+    bh.ARTIFACTS.mkdir(exist_ok=True)
+    (bh.ARTIFACTS / "binder-report.json").write_text(json.dumps(report, indent=2))
+    print(f"[binder] {json.dumps(report)}")
+    peak = max(report["tour_peak_rss_mb"], report["dashboard_peak_rss_mb"])
+    assert peak <= 1024, f"kernel peak RSS {peak} MB > 1 GB after the tour / dashboard: {report}"
+    # bounded: the last ten re-runs together add at most RERUN_GROWTH_MB
+    assert rss[19] - rss[9] <= RERUN_GROWTH_MB, (
+        f"re-running the SurfacePanel cell grows the kernel: {rss[9]:.0f} MB after 10 runs, "
+        f"{rss[19]:.0f} MB after 20: {report}"
+    )
