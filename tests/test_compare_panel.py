@@ -292,3 +292,36 @@ def test_after_precompile_surface_and_steps_changes_compile_nothing():
     panel.tune()  # only the current surface's Tune graphs are prepared: one per rule
     assert engine.trace_count() - before == 2
     assert_figures_are_the_engines(panel)  # the background compile changed nothing drawn
+
+
+def browser_echo(slider):
+    """What the browser's slider sends back after the kernel sets it: the value at its
+    nearest tick (``min + n * step``, in exponents for a log slider)."""
+    if type(slider).__name__ == "FloatLogSlider":
+        n = round((math.log10(slider.value) - slider.min) / slider.step)
+        slider.value = slider.base ** (slider.min + n * slider.step)
+    else:
+        n = round((slider.value - slider.min) / slider.step)
+        slider.value = slider.min + n * slider.step
+
+
+def test_tuned_and_default_labels_survive_the_browser_echo_and_the_run_is_what_is_shown():
+    panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=300)
+    for name in RULES3:
+        for slider in panel.controls[name].values():
+            browser_echo(slider)
+    assert panel.labels == dict.fromkeys(RULES3, "library defaults")
+    result = panel.tune()
+    for name in RULES3:
+        for slider in panel.controls[name].values():
+            browser_echo(slider)
+    for name in RULES3:
+        assert panel.labels[name].startswith("tuned (lr = "), panel.labels[name]
+        # the value the slider shows (after the echo) is the tuned value, and it is run
+        assert panel.controls[name]["lr"].value == pytest.approx(result[name]["lr"], rel=1e-9)
+        assert panel.trajectories[name].lr[0] == panel.controls[name]["lr"].value
+    assert_figures_are_the_engines(panel)
+    # one tick away is a change
+    lr = panel.controls["sgd"]["lr"]
+    lr.value = lr.base ** (math.log10(lr.value) + lr.step)
+    assert panel.labels["sgd"] == "changed by you"

@@ -97,7 +97,9 @@ COLORS = {
 
 #: the slider of each (numeric) hyperparameter; lr, epsilon and the accumulator start are log.
 SPECS = {
-    "lr": ParamSpec("lr", 1e-5, 10.0, log=True, step=0.05, description="lr"),
+    # 1/21 decade: every value of LR_GRID (a tick every 2/21 decade) is a slider tick, so a
+    # tuned lr is shown, echoed back by the browser and run unchanged
+    "lr": ParamSpec("lr", 1e-5, 10.0, log=True, step=1.0 / 21.0, description="lr"),
     "epsilon": ParamSpec(
         "epsilon", 1e-10, 1e-1, log=True, step=0.1, description="ε", readout_format=".1e"
     ),
@@ -169,8 +171,25 @@ def constructor(name, values):
     return f"{rule.keras}({', '.join(args)})"
 
 
+def _position(spec, value):
+    """Where ``value`` sits on ``spec``'s slider, in steps from its low end."""
+    if spec.log:
+        return (math.log10(max(float(value), 1e-300)) - math.log10(spec.low)) / spec.step
+    return (float(value) - spec.low) / spec.step
+
+
 def _same(a, b):
-    return all(math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9, abs_tol=1e-15) for k in a)
+    """Whether the settings ``a`` and ``b`` are the same as their sliders can show them:
+    a browser echoes a value rounded to the slider's nearest tick, so values less than
+    half a step apart are one setting (flags and other names must be equal)."""
+    for k in a:
+        spec = SPECS.get(k)
+        if spec is None or isinstance(a[k], bool):
+            if not math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9, abs_tol=1e-15):
+                return False
+        elif abs(_position(spec, a[k]) - _position(spec, b[k])) > 0.5 + 1e-6:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------- shared warm-up

@@ -27,7 +27,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels import _figures as F
-from adaviz.panels.views.lines import batch
+from adaviz.panels.views.lines import _same_array, batch
 
 #: background image size in pixels, about the view's plot area.
 IMAGE_W, IMAGE_H = 330, 450
@@ -309,6 +309,7 @@ class ContourView:
         self._paths = None  # list of (x, y) currently drawn
         self._start = None
         self._end_name = "end"
+        self._drawn = {}  # path name -> copies of the (x, y) currently set
         #: whether the last update went to the browser as a redraw-free move.
         self.redraw_free = False
 
@@ -373,8 +374,11 @@ class ContourView:
                 self._hide_ghosts()
             d = fig.data
             for name, (x, y) in zip(self.paths, paths, strict=True):
-                d[ix[name]].x = x
-                d[ix[name]].y = y
+                old = self._drawn.get(name)  # a path that did not change is not sent again
+                if old is None or not (_same_array(old[0], x) and _same_array(old[1], y)):
+                    d[ix[name]].x = x
+                    d[ix[name]].y = y
+                    self._drawn[name] = (np.array(x, copy=True), np.array(y, copy=True))
             starts = self._points(paths, 0)
             if full or self._start is None or not np.array_equal(starts[0], self._start[0]):
                 self._start = starts

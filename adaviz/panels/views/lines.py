@@ -73,6 +73,16 @@ def fit_range(arrays, log, current=None):
     return [math.floor(lo / step) * step - 0.5 * step, math.ceil(hi / step) * step + 0.5 * step]
 
 
+def _same_array(old, new):
+    """Whether ``new`` equals the array ``old`` already set (NaN equal to NaN)."""
+    if old is None:
+        return False
+    new = np.asarray(new)
+    if old.shape != new.shape or old.dtype != new.dtype:
+        return False
+    return bool(np.array_equal(old, new, equal_nan=old.dtype.kind == "f"))
+
+
 def batch(fig, redraw_free):
     """``moving(fig)`` when only x/y change and ``fig`` is a widget, else ``batch_update``."""
     if redraw_free and isinstance(fig, go.FigureWidget):
@@ -109,6 +119,7 @@ class LineView:
         self._xrange = None
         self._yrange = None
         self._x = {}  # trace index -> x array currently set
+        self._y = {}  # trace index -> a copy of the y array currently set
         self._cursor = 0.0
         #: whether the last update went to the browser as a redraw-free move.
         self.redraw_free = False
@@ -172,13 +183,14 @@ class LineView:
         full = xrange != self._xrange or yrange != self._yrange or new_cursor
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
-            for i, x, y in series:
+            for i, x, y in series:  # arrays that did not change are not sent again
                 trace = fig.data[i]
-                trace.y = y
-                old = self._x.get(i)
-                if old is None or len(old) != len(x) or not np.array_equal(old, x):
+                if not _same_array(self._y.get(i), y):
+                    trace.y = y
+                    self._y[i] = np.array(y, copy=True)
+                if not _same_array(self._x.get(i), x):
                     trace.x = x
-                    self._x[i] = x
+                    self._x[i] = np.array(x, copy=True)
             if full:
                 fig.layout.xaxis.range = xrange
                 fig.layout.yaxis.range = yrange
