@@ -51,6 +51,10 @@ def _start_up():
     return tf
 
 
+#: Set next to ``TF_CPP_MIN_LOG_LEVEL`` when adaviz chose the level, not the user.
+_OURS = "ADAVIZ_QUIET_TF"
+
+
 def import_tensorflow():
     """Return the ``tensorflow`` module, importing it without C++ start-up noise.
 
@@ -68,10 +72,14 @@ def import_tensorflow():
         return sys.modules["tensorflow"]
     if importlib.util.find_spec("tensorflow") is None:
         raise ImportError(INSTALL_HINT)
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+    # A level adaviz set itself (inherited by spawned workers, Dask processes) is not the
+    # user's choice: those children start up quietly too.
+    ours = os.environ.get(_OURS) == "1" and os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "2"
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ and not ours:
         tf = _start_up()
     else:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        os.environ[_OURS] = "1"
         with _stderr_silenced():
             tf = _start_up()
     _quiet_done = True

@@ -56,10 +56,13 @@ def full_wheel_installed():
     return True
 
 
-def run_python(code, level=None):
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+def run_python(code, level=None, **extra_env):
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "ADAVIZ_QUIET_TF")
+    }
     if level is not None:
         env["TF_CPP_MIN_LOG_LEVEL"] = level
+    env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600
     )
@@ -87,6 +90,15 @@ def test_first_steps_write_nothing_to_stderr_and_user_errors_still_show():
     assert after.startswith("USER-PY\n"), after[:500]
     assert "Traceback (most recent call last)" in after
     assert "InvalidArgumentError" in after and "USER-TF" in after, after[-2000:]
+
+
+@pytest.mark.subprocess
+def test_worker_processes_inherit_adaviz_level_and_start_quietly():
+    """A spawned worker (process pool, Dask) inherits the level adaviz set, not the user's."""
+    code = FIRST_STEPS.split("surface_panel")[0]  # import, simulate, an optimizer step
+    proc = run_python(code, level="2", ADAVIZ_QUIET_TF="1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr == "", f"a worker's TensorFlow start-up reached stderr:\n{proc.stderr}"
 
 
 @pytest.mark.subprocess
