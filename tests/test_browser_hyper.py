@@ -203,7 +203,15 @@ def check_heatmap_click(page, fx=0.3, fy=0.3, cells=64):
 
     plane = page.locator(f"{SWEEP_HEATMAP} .nsewdrag").first
     plane.scroll_into_view_if_needed()
-    box = plane.bounding_box()
+    # outputs above may still be growing (a busy machine): click only once the map stays put
+    box, deadline = None, time.monotonic() + KERNEL_CATCH_UP
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        plane.scroll_into_view_if_needed()
+        now = plane.bounding_box()
+        if now == box:
+            break
+        box = now
     x, y = box["x"] + fx * box["width"], box["y"] + fy * box["height"]
     page.mouse.move(x, y)
     page.mouse.click(x, y)
