@@ -130,6 +130,11 @@ ADADELTA = {
     ),
 }  # fmt: skip
 
+#: The loss-scale exponent k (the loss multiplied by 10^k), shared by ComparePanel and SweepPanel.
+LOSS_SCALE = ParamSpec(
+    "loss_scale", -3.0, 3.0, step=0.25, description="loss × 10^k, k", readout_format=".2f"
+)
+
 #: Preset name -> Adadelta hyperparameters (decay 0 throughout).
 PRESETS = {
     "Zeiler 2012 paper": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-6, "decay": 0.0},

@@ -63,7 +63,7 @@ from adaviz._validate import (
     check_start,
 )
 from adaviz.panels import _figures
-from adaviz.panels._controls import Controls, ParamSpec
+from adaviz.panels._controls import LOSS_SCALE, Controls, ParamSpec, make_slider
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
 from adaviz.panels._widget import FigureWidget
@@ -80,7 +80,7 @@ LR_GRID = np.logspace(-5.0, 1.0, 64)
 #: the objective averages the loss over this last fraction of the budget.
 TUNE_WINDOW = 0.1
 #: the loss-scale slider: k in [-3, 3], the loss multiplied by 10**k.
-LOSS_SCALE_EXP = (-3.0, 3.0)
+LOSS_SCALE_EXP = (LOSS_SCALE.low, LOSS_SCALE.high)
 #: default minimum time between two redraws when an event loop is running, in seconds.
 THROTTLE = 0.04
 
@@ -441,16 +441,7 @@ class ComparePanel(StaticExport, widgets.VBox):
             style=style,
             layout=widgets.Layout(width=_WIDTH),
         )
-        self._loss_scale = widgets.FloatSlider(
-            value=exponent,
-            min=LOSS_SCALE_EXP[0],
-            max=LOSS_SCALE_EXP[1],
-            step=0.25,
-            description="loss × 10^k, k",
-            continuous_update=True,
-            style=style,
-            layout=widgets.Layout(width=_WIDTH),
-        )
+        self._loss_scale = make_slider(LOSS_SCALE, exponent, width=_WIDTH)
         self._tune_button = widgets.Button(
             description="Tune",
             icon="search",

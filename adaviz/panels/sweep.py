@@ -41,7 +41,7 @@ import plotly.graph_objects as go
 from adaviz import _math
 from adaviz._validate import check_int
 from adaviz.panels import _figures as F
-from adaviz.panels._controls import ADADELTA, DEFAULTS, Controls
+from adaviz.panels._controls import ADADELTA, DEFAULTS, LOSS_SCALE, Controls, make_slider
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
 from adaviz.panels._warmup import WARMUP, in_kernel
@@ -65,7 +65,7 @@ DIVERGED_COLOR = "#d62728"
 NO_VALUE_COLOR = "#bdbdbd"
 HEATMAP_COLORSCALE = "Viridis"
 #: loss-scale slider: the exponent k of 10**k.
-LOSS_SCALE_EXP = (-3.0, 3.0)
+LOSS_SCALE_EXP = (LOSS_SCALE.low, LOSS_SCALE.high)
 
 _AXIS_LABELS = {"lr": "lr", "rho": "ρ (rho)", "epsilon": "ε (epsilon)", "decay": "decay"}
 _AXIS_FORMAT = {"lr": ".3g", "rho": ".4f", "epsilon": ".2e", "decay": ".3g"}
@@ -470,16 +470,7 @@ class SweepPanel(StaticExport, widgets.VBox):
             indent=False,
             layout=widgets.Layout(width=_WIDTH),
         )
-        self._loss_scale = widgets.FloatSlider(
-            value=exponent,
-            min=LOSS_SCALE_EXP[0],
-            max=LOSS_SCALE_EXP[1],
-            step=0.25,
-            description="loss × 10^k, k",
-            continuous_update=True,
-            style=style,
-            layout=widgets.Layout(width=_WIDTH),
-        )
+        self._loss_scale = make_slider(LOSS_SCALE, exponent, width=_WIDTH)
         self._open = widgets.Button(
             description="open in SurfacePanel",
             icon="external-link",
