@@ -38,10 +38,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/python -m pytest -m "not binder"
+	$(MAKE) binder-test
 	$(MAKE) test-plotly-oldest
 	$(MAKE) test-py310
-	$(MAKE) binder-test
+	@# the whole suite last: its summary is the run's closing line
+	$(BIN)/python -m pytest -m "not binder"
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "$(FAST)"
