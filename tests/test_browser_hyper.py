@@ -183,8 +183,22 @@ def selected_cell(page):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def check_heatmap_click(page, fx=0.3, fy=0.3, cells=64):
-    """The heatmap is drawn; a click on a cell selects it and draws that cell's path."""
+NOTEBOOK_SELECT = re.compile(r"cell \((\d+), (\d+)\): rho [^;]*; left the bounds")
+
+
+def notebook_selection(page):
+    """The cell 06's ``panel.select(i, j)`` chose, read from the line it prints."""
+    # textContent, not innerText: it holds off-screen cells too
+    text = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.text_content()
+    match = NOTEBOOK_SELECT.search(text)
+    assert match, "06 printed no 'cell (i, j): rho ...' line for its panel.select"
+    return int(match.group(1)), int(match.group(2))
+
+
+def check_heatmap_click(page, fx=0.3, fy=0.3, cells=64, notebook_cell=None):
+    """The heatmap is drawn; a click on a cell selects it and draws that cell's path.
+
+    ``notebook_cell``: the (i, j) the notebook's own code selected, if it did."""
     panel = page.locator(SWEEP_PANEL).first
     panel.wait_for(state="attached", timeout=bh.RENDER_TIMEOUT * 1000)
     panel.scroll_into_view_if_needed()
@@ -198,6 +212,15 @@ def check_heatmap_click(page, fx=0.3, fy=0.3, cells=64):
         timeout=bh.RENDER_TIMEOUT * 1000,
         polling=250,
     )
+    if notebook_cell is not None:
+        # the notebook selects a cell itself (panel.select): the readout says so before the
+        # click, or that selection could land after the click and be taken for it
+        deadline = time.monotonic() + KERNEL_CATCH_UP
+        while time.monotonic() < deadline and selected_cell(page) != notebook_cell:
+            page.wait_for_timeout(200)
+        assert selected_cell(page) == notebook_cell, (
+            f"the readout shows {selected_cell(page)}, not the notebook's {notebook_cell}"
+        )
     before_cell = selected_cell(page)
     before = bh.trajectory_d(page, SWEEP_CONTOUR, "trajectory")
 
@@ -239,7 +262,7 @@ def test_sweeps_notebook_in_jupyterlab(page, root_dir, tmp_path):
         with screenshot_on_failure(page, "lab-06_sweeps", server):
             bh.open_lab_notebook(page, server, SWEEPS)
             bh.run_all_cells(page, server, SWEEPS)
-            check_heatmap_click(page)
+            check_heatmap_click(page, notebook_cell=notebook_selection(page))
             bh.screenshot(page, "lab-06-after-click")
             assert not page.adaviz_errors, f"JavaScript errors: {page.adaviz_errors}"
 
