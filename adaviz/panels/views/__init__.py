@@ -19,10 +19,13 @@ is sent first). ``view.redraw_free`` says how the last update went.
   click-to-set-start.
 * :class:`AccumulatorView`, :class:`StepSizeView`, :class:`LossView`: lines against step
   on axes kept fixed between updates (:class:`LineView` in ``lines.py``).
+* :class:`HeatmapView` (``heatmap.py``): a metric over two hyperparameter axes, diverged
+  and no-value cells in their own colours, an overlay and the selected cell.
 """
 
 from adaviz.panels.views.accumulators import AccumulatorView
 from adaviz.panels.views.contour import Background, ContourView, background
+from adaviz.panels.views.heatmap import HeatmapView
 from adaviz.panels.views.lines import LineView
 from adaviz.panels.views.loss import LossView
 from adaviz.panels.views.step_size import StepSizeView
@@ -31,6 +34,7 @@ __all__ = [
     "AccumulatorView",
     "Background",
     "ContourView",
+    "HeatmapView",
     "LineView",
     "LossView",
     "StepSizeView",
