@@ -14,10 +14,11 @@ the map, its accumulators and step sizes below, and "open in SurfacePanel" shows
 in a :class:`adaviz.SurfacePanel` under the panel.
 
 It is a controller: controls (:mod:`adaviz.panels._controls`) -> :func:`adaviz.sweep` ->
-views (:class:`HeatmapView` here, and the kit's contour, accumulator and step-size views),
-redraws through :class:`adaviz.panels._schedule.Coalescer`.
+views (the kit's heatmap, contour, accumulator and step-size views), redraws through
+:class:`adaviz.panels._schedule.Coalescer`.
 
-``SweepPanel.for_model(build_model, data, ...)`` is the live-model variant: the map of
+``SweepPanel.for_model(build_model, data, ...)`` is the live-model variant
+(:class:`~adaviz.panels.model_sweep.ModelSweepPanel`): the map of
 :func:`adaviz.sweep_model`'s final losses fills in as the cells finish.
 
 Contract: ``panel.controls`` (``metric``, ``overlay``, ``loss_scale``, ``open``, and one
@@ -32,11 +33,9 @@ from __future__ import annotations
 
 import html
 import math
-import threading
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 
 from adaviz import _math
 from adaviz._validate import check_int
@@ -44,8 +43,17 @@ from adaviz.panels import _figures as F
 from adaviz.panels._controls import ADADELTA, DEFAULTS, LOSS_SCALE, Controls, make_slider
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
+from adaviz.panels._sweep_axes import as_map, check_axes, default_axis
 from adaviz.panels._warmup import WARMUP, in_kernel
+from adaviz.panels.model_sweep import ModelSweepPanel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
+from adaviz.panels.views.heatmap import (  # noqa: F401  (DIVERGED_COLOR ... re-exported)
+    DIVERGED_COLOR,
+    HEATMAP_COLORSCALE,
+    NO_VALUE_COLOR,
+    HeatmapView,
+    is_log_axis,
+)
 
 __all__ = ["SweepPanel", "ModelSweepPanel", "HeatmapView", "default_axis"]
 
@@ -60,293 +68,15 @@ METRIC_LABELS = {
 }
 #: metrics drawn on a log colour scale (they span decades).
 LOG_METRICS = ("final_loss", "min_loss", "distance_to_minimum", "loss", "val_loss")
-#: the colour of diverged cells, and of cells without a value (e.g. never converged).
-DIVERGED_COLOR = "#d62728"
-NO_VALUE_COLOR = "#bdbdbd"
-HEATMAP_COLORSCALE = "Viridis"
 #: loss-scale slider: the exponent k of 10**k.
 LOSS_SCALE_EXP = (LOSS_SCALE.low, LOSS_SCALE.high)
 
-_AXIS_LABELS = {"lr": "lr", "rho": "ρ (rho)", "epsilon": "ε (epsilon)", "decay": "decay"}
-_AXIS_FORMAT = {"lr": ".3g", "rho": ".4f", "epsilon": ".2e", "decay": ".3g"}
 _WIDTH = "330px"
 
 
-def default_axis(name, n):
-    """The panel's default ``n`` values of an Adadelta hyperparameter axis: rho linear in
-    [0, 0.999], epsilon log over 1e-10 ... 1e-1, lr log over 1e-4 ... 10, decay linear in
-    [0, 0.1]."""
-    if name == "rho":
-        return np.linspace(0.0, 0.999, n)
-    if name == "decay":
-        return np.linspace(0.0, 0.1, n)
-    spec = ADADELTA[name]
-    return np.logspace(math.log10(spec.low), math.log10(spec.high), n)
-
-
-def _is_log_axis(name, values):
-    values = np.asarray(values, np.float64)
-    if name in ("lr", "epsilon") and np.all(values > 0):
-        return True
-    return False
-
-
-def _decade_ticks(lo, hi):
-    """Tick positions (log10 units) and labels for a log colour bar from lo to hi."""
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return [], []
-    first, last = math.floor(lo), math.ceil(hi)
-    stride = max(1, (last - first) // 8)
-    ticks = list(range(first, last + 1, stride))
-    return [float(t) for t in ticks], [f"1e{t}" if t else "1" for t in ticks]
-
-
-def _grid_json(grid):
-    """A 2-D array as nested lists with None where it is not finite.
-
-    2-D arrays go to the browser as JSON (1-D float ones as binary buffers), and NaN or
-    infinity is not JSON: None is plotly's gap.
-    """
-    grid = np.asarray(grid, np.float64)
-    return np.where(np.isfinite(grid), grid, None).tolist()
-
-
 # ======================================================================================
-# the heatmap view
+# the cell under a click
 # ======================================================================================
-class HeatmapView:
-    """A metric over two hyperparameter axes, with diverged / no-value cells in their own
-    colours, an optional contour overlay and a marker on the selected cell.
-
-    Traces (``view.index``): ``metric`` (heatmap; ``customdata`` holds the values, ``z``
-    their log10 on a log colour scale), ``no value`` (grey cells), ``diverged`` (cells in
-    :data:`DIVERGED_COLOR`, ``customdata`` the step of divergence), ``first step``
-    (contour lines of the overlay), ``selected`` (a marker).
-    """
-
-    def __init__(self, *, width=520, height=470, title="metric over the grid (click a cell)"):
-        empty = np.zeros((0, 0))
-        one = [[0.0, NO_VALUE_COLOR], [1.0, NO_VALUE_COLOR]]
-        red = [[0.0, DIVERGED_COLOR], [1.0, DIVERGED_COLOR]]
-        traces = [
-            go.Heatmap(z=empty, name="metric", colorscale=HEATMAP_COLORSCALE, hoverongaps=False),
-            go.Heatmap(
-                z=empty, name="no value", colorscale=one, showscale=False, hoverongaps=False
-            ),
-            go.Heatmap(
-                z=empty, name="diverged", colorscale=red, showscale=False, hoverongaps=False
-            ),
-            go.Contour(
-                z=empty,
-                name="first step",
-                visible=False,
-                showscale=False,
-                contours={"coloring": "lines", "showlabels": True},
-                line={"color": "white", "width": 1},
-                colorscale=[[0.0, "white"], [1.0, "white"]],
-                hoverinfo="skip",
-            ),
-            go.Scatter(
-                x=[],
-                y=[],
-                mode="markers",
-                name="selected",
-                showlegend=False,
-                marker={
-                    "size": 14,
-                    "symbol": "square-open",
-                    "color": "white",
-                    "line": {"color": "white", "width": 3},
-                },
-                hoverinfo="skip",
-            ),
-        ]
-        self.index = {trace.name: i for i, trace in enumerate(traces)}
-        lay = F.layout(
-            title,
-            width=width,
-            height=height,
-            xaxis=F.axis("x"),
-            yaxis=F.axis("y"),
-            legend=False,
-        )
-        lay["margin"] = {"l": 70, "r": 10, "t": 50, "b": 50}
-        self.figure = go.Figure(data=traces, layout=lay)
-
-    def attach(self, css_class=None):
-        """Turn the figure into the shared ``FigureWidget``."""
-        from adaviz.panels._widget import FigureWidget
-
-        self.figure = FigureWidget(self.figure)
-        if css_class:
-            self.figure.add_class(css_class)
-        return self.figure
-
-    def on_click(self, callback):
-        """Call ``callback(x, y)`` with the clicked cell's axis values. Needs ``attach``."""
-
-        def clicked(_trace, points, _state):
-            xs, ys = list(points.xs), list(points.ys)
-            if xs:
-                callback(float(xs[0]), float(ys[0]))
-
-        for name in ("metric", "no value", "diverged"):
-            self.figure.data[self.index[name]].on_click(clicked)
-        return clicked
-
-    def update(
-        self,
-        x,
-        y,
-        values,
-        diverged,
-        diverged_at=None,
-        *,
-        label,
-        log,
-        x_name,
-        y_name,
-        title=None,
-        overlay=None,
-        selected=None,
-    ):
-        """Draw ``values[i, j]`` at ``(x[j], y[i])``.
-
-        Args:
-            x, y: the axis values (1-D).
-            values: ``(len(y), len(x))`` float, NaN where there is no value.
-            diverged: ``(len(y), len(x))`` bool.
-            diverged_at: ``(len(y), len(x))`` int, the step of divergence (hover), or None.
-            label: the metric's name for the colour bar and the hover.
-            log: colour by ``log10(values)``.
-            x_name, y_name: the hyperparameters' names (axis titles, hover, log axes).
-            title: the figure title (unchanged when None).
-            overlay: ``(len(y), len(x))`` values whose contour lines are drawn (log10 is
-                taken), or None to hide them.
-            selected: ``(x, y)`` of the selected cell, or None.
-        """
-        x = F.floats(x)
-        y = F.floats(y)
-        values = np.asarray(values, np.float64)
-        diverged = np.asarray(diverged, bool)
-        finite = np.isfinite(values)
-        shown = np.where(finite, values, np.nan)
-        if log:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                color = np.log10(np.where(shown > 0, shown, np.nan))
-            tiny = np.nanmin(color) if np.isfinite(color).any() else 0.0
-            color = np.where(finite & ~np.isfinite(color), tiny, color)  # 0 -> the lowest
-        else:
-            color = shown
-        ok = np.isfinite(color)
-        lo = float(np.min(color[ok])) if ok.any() else 0.0
-        hi = float(np.max(color[ok])) if ok.any() else 1.0
-        fmt = {"x": _AXIS_FORMAT.get(x_name, ".3g"), "y": _AXIS_FORMAT.get(y_name, ".3g")}
-        where = f"{x_name}=%{{x:{fmt['x']}}}<br>{y_name}=%{{y:{fmt['y']}}}<br>"
-        # the two status layers go as 1-D columns (x, y, z per cell): 1-D float arrays
-        # travel to the browser as binary buffers, 2-D ones as nested lists
-        gx, gy = np.meshgrid(x, y)
-        gx, gy = F.floats(gx), F.floats(gy)
-        no_value = F.floats(np.where(~finite & ~diverged, 1.0, np.nan))
-        at = np.ones(values.shape) if diverged_at is None else np.asarray(diverged_at, float)
-        red = F.floats(np.where(diverged, at, np.nan))
-        fig = self.figure
-        d = fig.data
-        ix = self.index
-        with fig.batch_update():
-            metric = d[ix["metric"]]
-            metric.x, metric.y, metric.z = x, y, _grid_json(color)
-            metric.customdata = _grid_json(shown)
-            metric.zmin, metric.zmax = lo, (hi if hi > lo else lo + 1.0)
-            metric.hovertemplate = where + f"{label}=%{{customdata:.4g}}<extra></extra>"
-            ticks, text = _decade_ticks(lo, hi) if log else (None, None)
-            metric.colorbar = {
-                "title": {"text": label + (" (log scale)" if log else ""), "side": "right"},
-                "thickness": 12,
-                "tickvals": ticks,
-                "ticktext": text,
-            }
-            grey = d[ix["no value"]]
-            grey.x, grey.y, grey.z = gx, gy, no_value
-            grey.hovertemplate = where + f"{label}: no value (not reached)<extra></extra>"
-            div = d[ix["diverged"]]
-            div.x, div.y, div.z = gx, gy, red
-            div.zmin, div.zmax = 0.0, 1.0
-            div.hovertemplate = where + "diverged at step %{z:.0f}<extra></extra>"
-            contour = d[ix["first step"]]
-            if overlay is None:
-                contour.visible = False
-            else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    levels = np.log10(np.asarray(overlay, np.float64))
-                levels = np.where(np.isfinite(levels), levels, np.nan)
-                contour.x, contour.y, contour.z = x, y, _grid_json(levels)
-                contour.visible = True
-                contour.contours = {
-                    "coloring": "lines",
-                    "showlabels": True,
-                    "start": -12.0,
-                    "end": 2.0,
-                    "size": 1.0,
-                    "labelfont": {"color": "white", "size": 10},
-                }
-            marker = d[ix["selected"]]
-            if selected is None:
-                marker.x, marker.y = [], []
-            else:
-                marker.x, marker.y = [float(selected[0])], [float(selected[1])]
-            fig.layout.xaxis.title.text = _AXIS_LABELS.get(x_name, x_name)
-            fig.layout.yaxis.title.text = _AXIS_LABELS.get(y_name, y_name)
-            fig.layout.xaxis.type = "log" if _is_log_axis(x_name, x) else "linear"
-            fig.layout.yaxis.type = "log" if _is_log_axis(y_name, y) else "linear"
-            if title is not None:
-                fig.layout.title.text = title
-
-    def set_selected(self, selected):
-        """Move the selected-cell marker to ``(x, y)`` (or hide it with None)."""
-        marker = self.figure.data[self.index["selected"]]
-        with self.figure.batch_update():
-            if selected is None:
-                marker.x, marker.y = [], []
-            else:
-                marker.x, marker.y = [float(selected[0])], [float(selected[1])]
-
-
-# ======================================================================================
-# shared checks
-# ======================================================================================
-def _check_axes(x, y, hyperparameters, resolution):
-    """The two swept axes ``{name: values}`` and the fixed values given."""
-    names = tuple(ADADELTA)
-    for which, name in (("x", x), ("y", y)):
-        if name not in names:
-            raise ValueError(f"{which} must be one of {', '.join(names)}, got {name!r}")
-    if x == y:
-        raise ValueError(f"x and y must be two different hyperparameters, got {x!r} twice")
-    axes = {}
-    fixed = {}
-    for name, value in hyperparameters.items():
-        if name == "learning_rate":
-            name = "lr"
-        if name not in names:
-            raise ValueError(
-                f"{name!r} is not an Adadelta hyperparameter; allowed: {', '.join(names)}"
-            )
-        if value is None:
-            continue
-        if name in (x, y):
-            if np.ndim(value) != 1:
-                raise ValueError(
-                    f"{name} is an axis of the map: give its values as a 1-D array, or "
-                    f"leave it out for the default grid; got {value!r}"
-                )
-            axes[name] = value
-        else:
-            fixed[name] = value
-    for name in (x, y):
-        if name not in axes:
-            axes[name] = default_axis(name, resolution)
-    return axes, fixed
 
 
 def _cell_for(sweep, x_name, y_name, xv, yv):
@@ -355,20 +85,12 @@ def _cell_for(sweep, x_name, y_name, xv, yv):
     for name, values in sweep.axes:
         target = xv if name == x_name else yv
         values = np.asarray(values, np.float64)
-        if _is_log_axis(name, values) and target > 0:
+        if is_log_axis(name, values) and target > 0:
             k = int(np.argmin(np.abs(np.log10(values) - math.log10(target))))
         else:
             k = int(np.argmin(np.abs(values - target)))
         index.append(k)
     return tuple(index)
-
-
-def _as_map(result, x_name):
-    """``(x values, y values, transpose)``: heatmap rows run along y."""
-    (first, first_values), (second, second_values) = result.axes
-    if first == x_name:
-        return first_values, second_values, True
-    return second_values, first_values, False
 
 
 # ======================================================================================
@@ -427,7 +149,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         steps = check_int("steps", steps, 1, 100_000)
         if metric not in sweep_module.METRICS:
             raise ValueError(f"metric must be one of {list(sweep_module.METRICS)}, got {metric!r}")
-        axes, given = _check_axes(x, y, hyperparameters, resolution)
+        axes, given = check_axes(x, y, hyperparameters, resolution)
         fixed_names = [name for name in ADADELTA if name not in (x, y)]
         specs = {name: ADADELTA[name] for name in fixed_names}
         exponent = _loss_scale_exponent(loss_scale)
@@ -674,7 +396,7 @@ class SweepPanel(StaticExport, widgets.VBox):
 
     def _draw_map(self):
         s = self._sweep
-        xs, ys, transpose = _as_map(s, self._x)
+        xs, ys, transpose = as_map(s.axes, self._x)
 
         def oriented(grid):
             return grid.T if transpose else grid
@@ -783,195 +505,3 @@ def _loss_scale_exponent(loss_scale):
             f"panel's slider, got {loss_scale!r}"
         )
     return k
-
-
-# ======================================================================================
-# the live-model map
-# ======================================================================================
-#: sweep_model's arguments a ModelSweepPanel passes on.
-_MODEL_OPTIONS = ("epochs", "batch_size", "seed", "loss", "validation_split", "executor")
-
-
-class ModelSweepPanel(StaticExport, widgets.VBox):
-    """:func:`adaviz.sweep_model`'s map of final losses, filling in as the cells finish.
-
-    The training runs in a background thread (on ``executor`` when given), so the kernel
-    stays free and the map is drawn cell by cell.
-
-    Args:
-        build_model, data: as :func:`adaviz.sweep_model`.
-        x, y: the hyperparameters along the map's axes.
-        resolution: cells per axis of the default axes (8: 64 trainings).
-        start: begin training at once (else call ``panel.start()``).
-        **kwargs: the rest of :func:`adaviz.sweep_model`'s arguments (``epochs``,
-            ``batch_size``, ``seed``, ``loss``, ``validation_split``, ``executor``) and
-            fixed hyperparameters or axes as in :class:`SweepPanel`.
-
-    Raises:
-        ValueError: as :func:`adaviz.sweep_model`, before any training.
-    """
-
-    def __init__(
-        self,
-        build_model,
-        data,
-        *,
-        x="epsilon",
-        y="rho",
-        resolution=8,
-        start=True,
-        static_fallback=True,
-        **kwargs,
-    ):
-        from adaviz import sweep as sweep_module
-
-        resolution = check_int("resolution", resolution, 2, 64)
-        options = {k: kwargs.pop(k) for k in _MODEL_OPTIONS if k in kwargs}
-        axes, fixed = _check_axes(x, y, kwargs, resolution)
-        self._x, self._y = x, y
-        self._args = (build_model, data)
-        self._kwargs = dict(options, **fixed, **axes)
-        self._static_fallback = bool(static_fallback)
-        self._sweep_model = sweep_module.sweep_model
-        self._result = None
-        self._error = None
-        self._thread = None
-        self._done = threading.Event()
-        self._loop = F.running_loop()
-        grid = sweep_module._grid(_math.rule("adadelta"), {**fixed, **axes})[0]
-        self._grid_axes = grid
-        shape = tuple(len(v) for _, v in grid)
-        self._values = np.full(shape, np.nan)
-        self._diverged = np.zeros(shape, bool)
-        self._finished = np.zeros(shape, bool)
-        self._view = HeatmapView(title="final loss per cell (filling in)")
-        self._status = widgets.HTML()
-        self._status.add_class("adaviz-readouts")
-        self._draw()
-        self._view.attach("adaviz-figure-heatmap")
-        super().__init__([self._status, self._view.figure])
-        self.add_class("adaviz-model-sweep-panel")
-        if start:
-            self.start()
-
-    @property
-    def figures(self):
-        """``{"heatmap": FigureWidget}``."""
-        return {"heatmap": self._view.figure}
-
-    @property
-    def sweep(self):
-        """The finished :class:`adaviz.sweep.ModelSweep` (None while running)."""
-        return self._result
-
-    @property
-    def finished(self):
-        """Bool grid of the cells drawn so far."""
-        return self._finished.copy()
-
-    @property
-    def values(self):
-        """The map's values so far (NaN where not finished or diverged)."""
-        return self._values.copy()
-
-    def start(self):
-        """Start the training in a background thread (a no-op when already started).
-
-        Raises:
-            ValueError: bad input, as :func:`adaviz.sweep_model` (checked here, before the
-                thread starts).
-        """
-        if self._thread is not None:
-            return self
-        # a synchronous check first: bad input raises here, before any training
-        self._check()
-        self._thread = threading.Thread(target=self._work, name="adaviz-sweep-model", daemon=True)
-        self._thread.start()
-        return self
-
-    def wait(self, timeout=None):
-        """Block until every cell has finished; returns the sweep (or raises its error)."""
-        self._done.wait(timeout)
-        if self._error is not None:
-            raise self._error
-        return self._result
-
-    # -- internals ------------------------------------------------------------------------
-    def _check(self):
-        import inspect
-
-        from adaviz import sweep as sweep_module
-
-        signature = inspect.signature(sweep_module.sweep_model).parameters
-        options = {k: signature[k].default for k in _MODEL_OPTIONS}
-        hyperparameters = {}
-        for key, value in self._kwargs.items():
-            (hyperparameters if key in ADADELTA else options)[key] = value
-        sweep_module._model_job(*self._args, hyperparameters=hyperparameters, **options)
-
-    def _work(self):
-        try:
-            self._result = self._sweep_model(
-                *self._args, progress=False, on_cell=self._cell_done, **self._kwargs
-            )
-            self._values = np.array(self._result.values)
-            self._diverged = np.array(self._result.diverged)
-            self._finished = np.array(self._result.finished)
-            self._schedule(self._draw)
-        except BaseException as exc:  # noqa: BLE001 - shown in the panel and re-raised by wait()
-            self._error = exc
-            message = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
-            self._schedule(lambda: setattr(self._status, "value", message))
-        finally:
-            self._done.set()
-
-    def _cell_done(self, index, curves):
-        name = "val_loss" if "val_loss" in curves else "loss"
-        final = curves[name][-1]
-        ok = bool(np.all(np.isfinite(curves[name])))
-        self._values[index] = final if ok else np.nan
-        self._diverged[index] = not ok
-        self._finished[index] = True
-        self._schedule(self._draw)
-
-    def _schedule(self, fn):
-        if self._loop is not None and self._loop.is_running():
-            self._loop.call_soon_threadsafe(fn)
-        else:
-            fn()
-
-    def _draw(self):
-        xs, ys, transpose = _as_map(_GridAxes(self._grid_axes), self._x)
-
-        def oriented(grid):
-            return grid.T if transpose else grid
-
-        self._view.update(
-            xs,
-            ys,
-            oriented(self._values),
-            oriented(self._diverged),
-            label="final loss",
-            log=True,
-            x_name=self._x,
-            y_name=self._y,
-        )
-        done, total = int(self._finished.sum()), self._finished.size
-        self._status.value = f"{done} / {total} cells trained"
-
-    @property
-    def _export_title(self):
-        return "adaviz sweep_model map"
-
-    def _export_columns(self):
-        return [[self._view.figure]]
-
-    def _export_header(self):
-        return f"<div>{self._status.value}</div>"
-
-
-class _GridAxes:
-    """Just the ``axes`` of a grid (what :func:`_as_map` reads)."""
-
-    def __init__(self, axes):
-        self.axes = axes
