@@ -19,6 +19,8 @@ is sent first). ``view.redraw_free`` says how the last update went.
   click-to-set-start.
 * :class:`AccumulatorView`, :class:`StepSizeView`, :class:`LossView`: lines against step
   on axes kept fixed between updates (:class:`LineView` in ``lines.py``).
+* :class:`CompareStepSizeView` (``step_size_compare.py``): several optimizers' realized step
+  sizes; :class:`SensitivityView` (``sensitivity.py``): a tuning objective against lr.
 * :class:`HeatmapView` (``heatmap.py``): a metric over two hyperparameter axes, diverged
   and no-value cells in their own colours, an overlay and the selected cell.
 """
@@ -28,15 +30,19 @@ from adaviz.panels.views.contour import Background, ContourView, background
 from adaviz.panels.views.heatmap import HeatmapView
 from adaviz.panels.views.lines import LineView
 from adaviz.panels.views.loss import LossView
+from adaviz.panels.views.sensitivity import SensitivityView
 from adaviz.panels.views.step_size import StepSizeView
+from adaviz.panels.views.step_size_compare import CompareStepSizeView
 
 __all__ = [
     "AccumulatorView",
     "Background",
+    "CompareStepSizeView",
     "ContourView",
     "HeatmapView",
     "LineView",
     "LossView",
+    "SensitivityView",
     "StepSizeView",
     "background",
 ]

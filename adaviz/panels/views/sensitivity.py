@@ -1,0 +1,61 @@
+"""SensitivityView: a tuning objective against lr, one curve per optimizer, the choice marked."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from adaviz.panels import _figures as F
+from adaviz.panels.views.lines import LineView, line
+
+EMPTY_TITLE = "tuning: objective vs lr (press Tune)"
+
+
+class SensitivityView:
+    """The objective against lr (log x), one curve per run, the chosen lr as a star.
+
+    Traces: ``name`` per run (the curves), then ``"{name} chosen lr"`` per run (one star
+    each), in the order of ``names``.
+    """
+
+    def __init__(self, names, colors, *, width=455, height=230):
+        self.names = tuple(names)
+        curves, stars = [], []
+        for name, color in zip(self.names, colors, strict=True):
+            curve = line(
+                name, color, hovertemplate=f"{name}<br>lr %{{x:.3g}}<br>%{{y:.4e}}<extra></extra>"
+            )
+            curves.append(curve.update(mode="lines+markers", marker={"size": 3, "color": color}))
+            star = line(
+                f"{name} chosen lr",
+                color,
+                hovertemplate=f"{name}: chosen lr %{{x:.3g}}<extra></extra>",
+                showlegend=False,
+            )
+            marker = {"size": 13, "color": color, "symbol": "star", "line": {"width": 1}}
+            stars.append(star.update(mode="markers", marker=marker))
+        lay = F.layout(
+            EMPTY_TITLE,
+            width=width,
+            height=height,
+            xaxis=F.axis("lr (log)", log=True),
+            yaxis=F.axis("objective − f*", log=True),
+            showlegend=False,
+        )
+        self.figure = go.Figure(data=curves + stars, layout=lay)
+
+    #: the figure becomes the shared ``FigureWidget`` (as every view's).
+    attach = LineView.attach
+
+    def update(self, lrs, values, chosen, *, title, y_title, log_y):
+        """Per run: its lr values, the objective there (drawn) and the chosen ``(lr, value)``
+        (NaNs: no star); one full redraw."""
+        n = len(self.names)
+        with self.figure.batch_update():
+            for i in range(n):
+                curve, star = self.figure.data[i], self.figure.data[n + i]
+                curve.x, curve.y = F.floats(lrs[i]), F.floats(values[i])
+                x, y = chosen[i]
+                star.x, star.y = F.floats([x]), F.floats([y])
+            self.figure.layout.title.text = title
+            self.figure.layout.yaxis.title.text = y_title
+            self.figure.layout.yaxis.type = "log" if log_y else "linear"
