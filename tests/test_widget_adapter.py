@@ -56,7 +56,7 @@ def test_installed_plotly_is_in_the_declared_range_and_needs_no_fallback():
     expected = os.environ.get("ADAVIZ_EXPECT_PLOTLY")
     assert expected in (None, plotly.__version__), (expected, plotly.__version__, plotly.__file__)
     # Every plotly this project tests has the internals the adapter expects.
-    assert _widget.INTERNALS == {"bundle": None, "state": None, "animate": None}, (
+    assert _widget.INTERNALS == {"bundle": None, "state": None, "animate": None, "move": None}, (
         plotly.__version__,
         _widget.INTERNALS,
     )
@@ -72,19 +72,76 @@ def test_one_loader_per_kernel_and_stub_modules():
     assert _widget._loader is loader
 
 
+def wire(fig):
+    """A list that receives (data, buffers) of every comm message ``fig`` sends."""
+    log = []
+    fig.comm.publish_msg = lambda msg_type, data=None, metadata=None, buffers=None, **kw: (
+        log.append((data, list(buffers or [])))
+    )
+    return log
+
+
 def test_moving_sends_a_redraw_free_animate_and_updates_python():
     fig = line_figure()
     log = sent(fig)
+    on_wire = wire(fig)
     with _widget.moving(fig):
         fig.data[0].x = np.array([5.0, 6.0])
-        fig.data[0].y = np.array([7.0, 8.0])
+        fig.data[0].y = np.array([7.0, 8.0], dtype=np.float32)
+    # Python-side observers see plotly's animate message ...
     assert [kind for kind, _ in log] == ["_py2js_animate"]
     assert log[0][1]["animation_opts"]["frame"]["redraw"] is False
     np.testing.assert_array_equal(fig.data[0].x, [5.0, 6.0])
+    # ... the browser gets one custom message carrying it: no edit counters, no animate
+    # state, so plotly's front end sends no deltas back
+    assert len(on_wire) == 1, [data for data, _ in on_wire]
+    data, buffers = on_wire[0]
+    assert data["method"] == "custom"
+    move = data["content"]
+    assert move["type"] == _widget._MOVE and move["traces"] == [0]
+    assert move["options"]["frame"]["redraw"] is False
+    assert move["options"]["transition"]["duration"] == 0
+    (style,) = move["styles"]
+    assert set(style) == {"x", "y"}
+    for prop, dtype, values in (("x", "float64", [5.0, 6.0]), ("y", "float32", [7.0, 8.0])):
+        ref = style[prop]
+        assert ref["dtype"] == dtype and ref["shape"] == [2]
+        got = np.frombuffer(bytes(buffers[ref["buffer_index"]]), dtype=dtype)
+        np.testing.assert_array_equal(got, values)
     # the full state a new view receives is the figure now, not at construction
     state = fig.get_state()
     x = state["_widget_data"][0]["x"]  # plotly's binary form of a numpy array
     np.testing.assert_array_equal(np.frombuffer(x["buffer"], dtype=x["dtype"]), [5.0, 6.0])
+
+
+def test_a_move_that_is_not_plain_x_y_goes_as_plotlys_own_animate():
+    """Nested properties, or arrays the browser has no typed array for (dates, big-endian
+    floats): plotly's own message."""
+    fig = line_figure()
+    for change in (
+        lambda: setattr(fig.data[0].line, "color", "red"),
+        lambda: setattr(fig.data[0], "x", np.array(["2020-01-01", "2020-01-02"], "M8[D]")),
+        lambda: setattr(fig.data[0], "y", np.array([3.0, 4.0], dtype=">f8")),
+    ):
+        log = sent(fig)
+        on_wire = wire(fig)
+        with _widget.moving(fig):
+            change()
+        assert [kind for kind, _ in log] == ["_py2js_animate"]
+        kinds = [list(data.get("state", {})) for data, _ in on_wire]
+        assert ["_py2js_animate"] in kinds, kinds
+        assert not [data for data, _ in on_wire if data["method"] == "custom"]
+    assert fig.data[0].line.color == "red"
+    assert fig.data[0].x.dtype.kind == "M"
+    np.testing.assert_array_equal(fig.data[0].y, [3.0, 4.0])
+
+
+def test_the_figure_module_applies_moves_itself():
+    """The stub handles the move message: the model's figure state, then Plotly.animate."""
+    esm = _widget._FIGURE_ESM
+    assert f'msg.type === "{_widget._MOVE}"' in esm
+    assert "Plotly.animate(el" in esm and 'model.get("_widget_data")' in esm
+    assert _widget._PLOTLY_GLOBAL in _widget._BUNDLE.read_bytes()
 
 
 def test_sync_initial_state_makes_construction_state_current():
@@ -163,7 +220,7 @@ print(json.dumps({
 @pytest.mark.subprocess
 def test_forced_fallback_is_plotlys_own_figure_widget_and_still_correct():
     got = run_python(FALLBACK_PROBE, ADAVIZ_PLOTLY_FALLBACK="1")
-    assert set(got["internals"]) == {"bundle", "state", "animate"}
+    assert set(got["internals"]) == {"bundle", "state", "animate", "move"}
     assert all(reason for reason in got["internals"].values()), got["internals"]
     assert got["esm_is_plotlys"] and not got["loader"]
     assert got["moving"] == ["_py2js_update"]  # batch_update: a full Plotly.update
@@ -189,8 +246,31 @@ def test_no_loader_switch_creates_no_loader_but_keeps_the_stub():
     }
 
 
+@pytest.mark.subprocess
+def test_move_fallback_sends_plotlys_own_animate():
+    code = (
+        "import json, numpy as np, plotly.graph_objects as go\n"
+        "from adaviz.panels import _widget\n"
+        "fig = _widget.FigureWidget(go.Figure(go.Scatter(x=[0.0, 1.0], y=[1.0, 2.0])))\n"
+        "wire = []\n"
+        "fig.comm.publish_msg = lambda t, data=None, metadata=None, buffers=None, **k: "
+        "wire.append(data)\n"
+        "with _widget.moving(fig):\n"
+        "    fig.data[0].y = np.array([3.0, 4.0])\n"
+        "print(json.dumps({'internals': _widget.INTERNALS, 'y': list(fig.data[0].y),"
+        " 'wire': [sorted(d.get('state', {})) or d['method'] for d in wire]}))\n"
+    )
+    got = run_python(code, ADAVIZ_PLOTLY_FALLBACK="move")
+    assert got["internals"]["move"] and got["internals"]["animate"] is None
+    assert ["_py2js_animate"] in got["wire"] and "custom" not in got["wire"], got["wire"]
+    assert got["y"] == [3.0, 4.0]
+
+
 def test_a_missing_internal_is_reported_not_raised(monkeypatch):
     """Each check names what is missing (and then the feature is plotly's own)."""
+    widget_class = plotly.basewidget.BaseFigureWidget
+    monkeypatch.setattr(widget_class, "_send_animate_msg", lambda self, message: None)
+    assert "_send_animate_msg" in _widget._check_move()
     monkeypatch.delattr(plotly.basedatatypes.BaseFigure, "_perform_batch_animate")
     assert "_perform_batch_animate" in _widget._check_animate()
     monkeypatch.setattr(_widget, "_BUNDLE", _widget._BUNDLE.with_name("nothing-here.js"))
@@ -201,8 +281,8 @@ def test_fallback_switch_names_features(monkeypatch):
     for value, expected in [
         ("", set()),
         ("0", set()),
-        ("1", {"bundle", "state", "animate"}),
-        ("all", {"bundle", "state", "animate"}),
+        ("1", {"bundle", "state", "animate", "move"}),
+        ("all", {"bundle", "state", "animate", "move"}),
         ("state, animate", {"state", "animate"}),
     ]:
         monkeypatch.setenv("ADAVIZ_PLOTLY_FALLBACK", value)
@@ -212,4 +292,5 @@ def test_fallback_switch_names_features(monkeypatch):
         "bundle": None,
         "state": None,
         "animate": "ADAVIZ_PLOTLY_FALLBACK is set",
+        "move": "needs the animate feature",
     }

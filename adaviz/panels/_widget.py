@@ -23,7 +23,15 @@ Three things differ from ``plotly.graph_objects.FigureWidget``:
   created after them (Voila, a reloaded tab, saved widget state) would show the
   construction-time figure; the full state here reports the current data and layout.
 
-* :func:`moving` sends trace moves as a redraw-free ``Plotly.animate``.
+* :func:`moving` sends trace moves as a redraw-free ``Plotly.animate``, as one message
+  per figure that the browser answers with nothing. plotly's own animate message costs
+  four messages to the browser (two edit counters, the animate, its reset), and after
+  applying it plotly's front end diffs the whole figure against its model and sends the
+  differences back twice (trace and layout deltas), which the kernel then echoes: about
+  ten messages and tens of ms of browser work per figure for a move of a few traces.
+  Here the figure sends one custom message with the new x/y as binary buffers; the
+  figure's module (the stub above) updates the model's figure state (which a view drawn
+  later starts from) and calls ``Plotly.animate`` on each drawn view itself.
 
 Each of these relies on plotly internals, which are checked when this module is imported
 (:data:`INTERNALS`). A feature whose internals are not what this module expects falls back
@@ -33,7 +41,8 @@ Tested with plotly 6.3 and 7 (``pyproject.toml`` declares the range).
 Switches read at import, for tests and for trouble-shooting:
 
 * ``ADAVIZ_PLOTLY_FALLBACK=1``: use plotly's own behaviour for every feature (or only for
-  the features named, e.g. ``state,animate``);
+  the features named, e.g. ``state,animate``; ``move`` alone keeps plotly's animate message
+  for moves);
 * ``ADAVIZ_NO_LOADER=1``: create no loader widget, so every page takes the path a
   front-end without the loader takes (each figure fetches the bundle from the kernel).
 """
@@ -50,6 +59,8 @@ import re
 from pathlib import Path
 
 import anywidget
+import ipywidgets
+import numpy as np
 import plotly
 import plotly.graph_objects as go
 import traitlets
@@ -107,22 +118,47 @@ def _check_animate():
     return None
 
 
+def _check_move():
+    method = getattr(go.FigureWidget, "_send_animate_msg", None)
+    if method is None:
+        return "FigureWidget._send_animate_msg is missing"
+    expected = ["self", "styles_data", "relayout_data", "trace_indexes", "animation_opts"]
+    if list(inspect.signature(method).parameters) != expected:
+        return f"_send_animate_msg{inspect.signature(method)} is not ({', '.join(expected)})"
+    should_send = getattr(ipywidgets.Widget, "_should_send_property", None)
+    if should_send is None or list(inspect.signature(should_send).parameters) != [
+        "self",
+        "key",
+        "value",
+    ]:
+        return "ipywidgets.Widget._should_send_property(self, key, value) is missing"
+    if "_py2js_animate" not in go.FigureWidget.class_traits(sync=True):
+        return "FigureWidget has no synced trait _py2js_animate"
+    if _PLOTLY_GLOBAL not in _BUNDLE.read_bytes():
+        return "widgetbundle.js does not set window.Plotly"
+    return None
+
+
 def _forced_fallbacks():
     """Features ``ADAVIZ_PLOTLY_FALLBACK`` turns off: ``1``/``all``, or names (``state,animate``)."""
     value = os.environ.get("ADAVIZ_PLOTLY_FALLBACK", "").strip().lower()
     if value in ("", "0"):
         return set()
     if value in ("1", "all", "true", "yes"):
-        return {"bundle", "state", "animate"}
+        return set(_FEATURES)
     return {name.strip() for name in value.split(",")}
 
 
 def _check_all():
     forced = _forced_fallbacks()
     result = {}
-    for name, check in (("bundle", _check_bundle), ("state", _check_state), ("animate", _check_animate)):  # fmt: skip
+    for name, check in _FEATURES.items():
         if name in forced:
             result[name] = "ADAVIZ_PLOTLY_FALLBACK is set"
+            continue
+        needs = [other for other in _NEEDS.get(name, ()) if result[other] is not None]
+        if needs:
+            result[name] = f"needs the {' and '.join(needs)} feature"
             continue
         try:
             result[name] = check()
@@ -131,9 +167,21 @@ def _check_all():
     return result
 
 
+_FEATURES = {
+    "bundle": _check_bundle,
+    "state": _check_state,
+    "animate": _check_animate,
+    "move": _check_move,
+}
+# a move is an animate handled by the figure's own module (the stub of the bundle feature)
+_NEEDS = {"move": ("bundle", "animate")}
+_PLOTLY_GLOBAL = b"window.Plotly="
+
+
 #: Feature -> None when plotly's internals for it are as expected, else why not (then the
 #: feature is plotly's own behaviour). ``bundle``: one plotly.js per page; ``state``: the
-#: full state is the current figure; ``animate``: redraw-free moves.
+#: full state is the current figure; ``animate``: redraw-free moves; ``move``: a move is
+#: one message, applied by the figure's module (else plotly's own animate message).
 INTERNALS = _check_all()
 NO_LOADER = os.environ.get("ADAVIZ_NO_LOADER", "") not in ("", "0")
 
@@ -145,6 +193,7 @@ _KEY = json.dumps(
 )
 _REQUEST = "adaviz-plotly-bundle-request"
 _REPLY = "adaviz-plotly-bundle"
+_MOVE = "adaviz-move"
 
 # The page-wide slot: a promise of plotly's module, and how it got (or gets) there.
 _SLOT_JS = """
@@ -199,16 +248,64 @@ function bundle(model) {{
   }}
   return s.promise;
 }}
+const TYPED = {{
+  int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array,
+  uint16: Uint16Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
+}};
+function move(model, views, msg, buffers) {{
+  // The new values go into the model's figure state in plotly's serialized form (a view
+  // drawn later starts from it) and, as typed arrays, to Plotly.animate on each drawn view.
+  const data = model.get("_widget_data") || [];
+  const styles = msg.styles.map((style, k) => {{
+    const trace = data[msg.traces[k]];
+    const values = {{}};
+    for (const prop of Object.keys(style)) {{
+      let value = style[prop];
+      let stored = value;
+      if (value && typeof value === "object" && "buffer_index" in value) {{
+        const view = buffers[value.buffer_index];
+        const bytes = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+        stored = {{ dtype: value.dtype, shape: value.shape, buffer: new DataView(bytes) }};
+        value = new TYPED[value.dtype](bytes);
+      }}
+      values[prop] = value;
+      if (trace) trace[prop] = stored;
+    }}
+    return values;
+  }});
+  const Plotly = globalThis.Plotly;
+  if (!Plotly) return;  // nothing drawn yet
+  for (const el of views) {{
+    if (!el._fullLayout) continue;  // not drawn yet: it starts from the state above
+    Plotly.animate(el, {{ data: styles, traces: msg.traces }}, msg.options).catch((err) => {{
+      if (err) console.error("[adaviz] move failed", err);  // (undefined: a newer move came)
+    }});
+  }}
+}}
 export default () => {{
   let ready = null;
   let inner = null;
+  const views = new Set();  // this model's drawn views (their plotly graph divs)
   const start = (model) => {{
     if (!ready) ready = bundle(model).then((mod) => {{ inner = mod.default(); }});
     return ready;
   }};
   return {{
-    initialize(ctx) {{ start(ctx.model).then(() => inner.initialize && inner.initialize(ctx)); }},
-    async render(ctx) {{ await start(ctx.model); return inner.render(ctx); }},
+    initialize(ctx) {{
+      ctx.model.on("msg:custom", (msg, buffers) => {{
+        if (msg && msg.type === "{_MOVE}") move(ctx.model, views, msg, buffers);
+      }});
+      start(ctx.model).then(() => inner.initialize && inner.initialize(ctx));
+    }},
+    async render(ctx) {{
+      await start(ctx.model);
+      const cleanup = inner.render(ctx);
+      views.add(ctx.el);
+      return () => {{
+        views.delete(ctx.el);
+        if (typeof cleanup === "function") cleanup();
+      }};
+    }},
   }};
 }};
 """
@@ -267,6 +364,79 @@ class FigureWidget(go.FigureWidget):
             state["_widget_layout"] = _py_to_js(current["_layout"], None)
         return state
 
+    def _send_animate_msg(self, styles_data, relayout_data, trace_indexes, animation_opts):
+        message = None
+        if animation_opts is _MOVE_OPTIONS and INTERNALS["move"] is None and not relayout_data:
+            traces = self._normalize_trace_indexes(trace_indexes)
+            message = _move_message(styles_data, traces)
+        if message is None:
+            super()._send_animate_msg(styles_data, relayout_data, trace_indexes, animation_opts)
+            return
+        if traces:
+            self.send(*message)
+        # Python-side observers see the animate message plotly would have sent (its
+        # content went with the move); the browser does not get it.
+        self._unsynced = "_py2js_animate"
+        try:
+            self._py2js_animate = {
+                "style_data": styles_data,
+                "layout_data": relayout_data,
+                "style_traces": traces,
+                "animation_opts": animation_opts,
+                "trace_edit_id": self._last_trace_edit_id,
+                "layout_edit_id": self._last_layout_edit_id,
+                "source_view_id": None,
+            }
+            self._py2js_animate = None
+        finally:
+            self._unsynced = None
+
+    _unsynced = None  # a trait whose changes stay in Python just now
+
+    def _should_send_property(self, key, value):
+        if key == self._unsynced:
+            return False
+        return super()._should_send_property(key, value)
+
+
+_TYPED = {"int8", "int16", "int32", "uint8", "uint16", "uint32", "float32", "float64"}
+
+
+def _move_message(styles, traces):
+    """The custom message of a move (content, buffers), or None when a value is not a
+    top-level property with a number, a string, a list of them or a 1-D numeric array."""
+    buffers = []
+    out = []
+    for style in styles:
+        entry = {}
+        for prop, value in style.items():
+            if not (isinstance(prop, str) and prop.isidentifier()):
+                return None
+            if isinstance(value, np.ndarray):
+                if value.ndim != 1 or value.dtype.name not in _TYPED or not value.dtype.isnative:
+                    return None
+                entry[prop] = {
+                    "dtype": value.dtype.name,
+                    "shape": [len(value)],
+                    "buffer_index": len(buffers),
+                }
+                buffers.append(memoryview(np.ascontiguousarray(value)))
+            elif _plain(value):
+                entry[prop] = value
+            else:
+                return None
+        out.append(entry)
+    content = {"type": _MOVE, "traces": list(traces), "styles": out, "options": _MOVE_OPTIONS}
+    return content, buffers
+
+
+def _plain(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    return False
+
 
 #: ``Plotly.animate`` options that move traces without redrawing the figure: no transition,
 #: no full redraw afterwards, and a newer move interrupts an older one.
@@ -286,10 +456,12 @@ def moving(fig):
     trace, the axes and the legend (for the contour view with its 120x120 contour that is
     ~100 ms in the browser). Here the batch becomes one ``Plotly.animate`` with a zero
     duration and ``redraw: false`` (plotly's ``batch_animate`` cannot ask for that):
-    plotly.js recomputes and redraws only the traces named in it (~10 ms). Use it only
-    when nothing else changes (axis ranges, names, visibility, the legend). Python's copy
-    of the figure is updated exactly as by ``batch_update`` (which it is, when plotly's
-    internals are not as expected).
+    plotly.js recomputes and redraws only the traces named in it (~10 ms). It leaves as
+    one custom message that the figure's module applies (``move`` in :data:`INTERNALS`;
+    else plotly's own animate message). Use it only when nothing else changes (axis
+    ranges, names, visibility, the legend). Python's copy of the figure is updated exactly
+    as by ``batch_update`` (which it is, when plotly's internals are not as expected), and
+    Python-side observers of ``_py2js_animate`` see plotly's animate message either way.
     """
     if INTERNALS["animate"] is not None or not isinstance(fig, go.FigureWidget):
         with fig.batch_update():
