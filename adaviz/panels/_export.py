@@ -26,6 +26,10 @@ The mixin then provides:
   ``nbconvert`` without widget state) show instead. Displaying also makes each figure's
   initial widget state the figure as it is now (see :func:`adaviz.panels._widget.sync_initial_state`),
   and calls ``self._on_display()`` if the panel defines it.
+* ``panel.close()``: closes the panel and every widget it owns, after the panel's
+  ``_on_close()`` (if defined) has stopped its own activity; and a panel made by a re-run
+  of a notebook cell closes the panels the cell's earlier run made
+  (:mod:`adaviz.panels._lifecycle`).
 
 :func:`figures_html` is the page builder underneath, usable on its own.
 """
@@ -94,6 +98,22 @@ class StaticExport:
 
     _export_title = "adaviz"
     _static_fallback = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from adaviz.panels._lifecycle import adopt
+
+        adopt(self)  # replaces the panels an earlier run of this notebook cell made
+
+    def close(self):
+        """Close the panel: stop its redraws (and training), close every widget it owns
+        and the panel itself; the front end removes its views. A no-op when closed."""
+        try:
+            from adaviz.panels._lifecycle import close_panel
+        except ImportError:  # pragma: no cover - interpreter shutdown
+            super().close()
+            return
+        close_panel(self, super().close)
 
     def _export_columns(self):  # pragma: no cover - every panel defines it
         raise NotImplementedError

@@ -672,3 +672,7 @@ class ModelPanel(StaticExport, widgets.VBox):
 
     def _export_header(self):
         return f"<p>{self._readouts.value}</p>"
+
+    def _on_close(self):
+        """(``close()``, :mod:`adaviz.panels._lifecycle`) no training after close."""
+        self.pause()

@@ -260,7 +260,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
             layout=widgets.Layout(width="100px"),
         )
         for control in (*self._hp.sliders.values(), self._hp.preset):
-            control.layout = widgets.Layout(width=_CONTROL_WIDTH)
+            control.layout.width = _CONTROL_WIDTH  # (a new Layout would orphan the old one)
         self._surface_select.observe(self._surface_chosen, names="value")
         self._steps.observe(lambda _: self._request(), names="value")
         self._scrubber.observe(self._scrubbed, names="value")
