@@ -49,3 +49,33 @@ def test_a_draw_waits_for_the_running_job_of_its_surface_only():
     w.run(slow, "k", lambda: order.append("slow surface drawn"))  # waits for the compile
     assert w.wait(timeout=30)
     assert order == ["other surface drawn", "compiled", "slow surface drawn"]
+
+
+def test_nothing_is_kept_for_a_surface_once_it_is_gone():
+    """A re-run cell that builds its own Surface makes a new one each time: the queue's
+    locks, done keys and backgrounds must not keep the old ones (nor grow)."""
+    import gc
+    import weakref
+
+    import adaviz
+
+    w = Warmup()
+    kept = Thing()
+    w.run(kept, "k", lambda: None)
+    for _ in range(20):
+        thing = Thing()
+        w.run(thing, "k", lambda: None)
+        assert w.done(thing, "k")
+        ref = weakref.ref(thing)
+        del thing
+        gc.collect()
+        assert ref() is None
+    surface = adaviz.Surface(lambda x, y: x * x + y * y, ((-1.0, 1.0), (-1.0, 1.0)), name="bowl")
+    image = w.background(surface, 12)
+    assert w.background(surface, 12) is image  # cached while the surface lives
+    ref = weakref.ref(surface)
+    del surface
+    gc.collect()
+    assert ref() is None
+    w.done(kept, "k")  # (entries of collected surfaces are dropped on the next call)
+    assert len(w._locks) == 1 and w._done == {(id(kept), "k")} and not w._backgrounds

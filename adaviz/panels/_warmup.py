@@ -21,12 +21,16 @@ Guarantees:
     * Results do not depend on who compiled: a job only calls the same engine function,
       which caches its compiled graph on the surface.
     * A failing job is dropped silently (the panel runs it again on use and shows the error).
+    * Nothing here keeps a surface alive: what is kept for a surface (its lock, done keys,
+      background images) is forgotten once the surface is garbage-collected (a re-run cell
+      that builds its own ``adaviz.Surface`` makes a new one each time).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 
 __all__ = ["WARMUP", "Warmup", "in_kernel"]
 
@@ -41,32 +45,57 @@ class Warmup:
         self._backgrounds = {}
         self._queue = []
         self._thread = None
+        self._tracked = set()  # ids of the surfaces with a finalizer
+        self._gone = []  # ids of surfaces collected since (appended by their finalizers)
+
+    def _track(self, surface):
+        """Call with the guard held: forget ``surface``'s entries once it is collected."""
+        while self._gone:  # (a finalizer only appends: it may run while the guard is held)
+            gone = self._gone.pop()
+            self._tracked.discard(gone)
+            self._locks.pop(gone, None)
+            self._done = {entry for entry in self._done if entry[0] != gone}
+            for key in [key for key in self._backgrounds if key[0] == gone]:
+                del self._backgrounds[key]
+        key = id(surface)
+        if key not in self._tracked:
+            try:
+                weakref.finalize(surface, self._gone.append, key)
+            except TypeError:  # not weak-referenceable: kept, as its id must stay unique
+                self._locks.setdefault(("keep", key), surface)
+            self._tracked.add(key)
+        return key
 
     def lock(self, surface):
         """The lock held while a graph of ``surface`` is being compiled or run."""
         with self._guard:
-            return self._locks.setdefault(id(surface), threading.Lock())
+            return self._locks.setdefault(self._track(surface), threading.Lock())
 
     def done(self, surface, key):
         """Whether job ``key`` of ``surface`` has run (in the thread or through :meth:`run`)."""
-        return (id(surface), key) in self._done
+        with self._guard:
+            return (self._track(surface), key) in self._done
 
     def run(self, surface, key, fn):
         """``fn()`` under the surface's lock (the draw path); marks ``key`` done."""
         with self.lock(surface):
             result = fn()
-            self._done.add((id(surface), key))
+            with self._guard:
+                self._done.add((self._track(surface), key))
         return result
 
     def background(self, surface, grid_size):
         """The contour view's :class:`~adaviz.panels.views.Background` of ``surface`` (cached)."""
         from adaviz.panels.views import background
 
-        key = (id(surface), grid_size)
-        entry = self._backgrounds.get(key)
-        if entry is None:  # (the surface is kept with it, so its id stays unique)
-            entry = self._backgrounds[key] = (background(surface, grid_size), surface)
-        return entry[0]
+        with self._guard:
+            key = (self._track(surface), grid_size)
+            image = self._backgrounds.get(key)
+        if image is None:
+            image = background(surface, grid_size)
+            with self._guard:
+                image = self._backgrounds.setdefault(key, image)
+        return image
 
     def start(self, jobs, backgrounds=()):
         """Queue ``(surface, key, fn)`` jobs and ``(surface, grid_size)`` backgrounds, and
