@@ -296,8 +296,11 @@ def test_after_precompile_surface_and_steps_changes_compile_nothing():
 
 def browser_echo(slider):
     """What the browser's slider sends back after the kernel sets it: the value at its
-    nearest tick (``min + n * step``, in exponents for a log slider)."""
-    if type(slider).__name__ == "FloatLogSlider":
+    nearest tick (``min + n * step``, in exponents for a log slider); a checkbox sends
+    its bool back unchanged."""
+    if type(slider).__name__ == "Checkbox":
+        slider.value = bool(slider.value)
+    elif type(slider).__name__ == "FloatLogSlider":
         n = round((math.log10(slider.value) - slider.min) / slider.step)
         slider.value = slider.base ** (slider.min + n * slider.step)
     else:
@@ -325,3 +328,135 @@ def test_tuned_and_default_labels_survive_the_browser_echo_and_the_run_is_what_i
     lr = panel.controls["sgd"]["lr"]
     lr.value = lr.base ** (math.log10(lr.value) + lr.step)
     assert panel.labels["sgd"] == "changed by you"
+
+
+def visible_trace(fig, name):
+    """The visible trace called ``name``."""
+    found = [t for t in fig.data if t.name == name and t.visible is not False]
+    assert len(found) == 1, f"{len(found)} visible traces {name!r}"
+    return found[0]
+
+
+def test_pin_keeps_every_path_and_loss_as_ghosts_and_clear_removes_them():
+    panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=300)
+    controls = panel.controls
+    assert controls["pin"].description == "pin" and controls["clear"].description == "clear"
+    assert "adaviz-pin" in controls["pin"]._dom_classes
+    assert "adaviz-clear" in controls["clear"]._dom_classes
+    first = {name: engine_runs(panel, name)[0] for name in RULES3}  # the runs pinned
+    controls["pin"].click()  # the button, as in the browser
+    first_labels = panel.ghosts
+    assert first_labels == [
+        "ghost: adadelta, lr = 1",
+        "ghost: sgd, lr = 0.01",
+        "ghost: adam, lr = 1.00e-03",
+    ]
+    controls["adam"]["lr"].value = 0.05
+    controls["sgd"]["lr"].value = 1e-4
+    controls["loss_scale"].value = 1.0
+    second = {name: engine_runs(panel, name)[0] for name in RULES3}
+    labels = panel.pin()
+    assert labels["adam"] == "ghost: adam, lr = 0.05, k = 1"
+    assert labels["adadelta"] == "ghost: adadelta, lr = 1, k = 1"
+    assert panel.ghosts[3:] == list(labels.values())
+    assert_figures_are_the_engines(panel)  # pinning changed nothing drawn
+    figs = panel.figures
+    s = panel.surface
+    for i, name in enumerate(RULES3):
+        for pinned, scale, label in (
+            (first[name], 1.0, first_labels[i]),
+            (second[name], 10.0, labels[name]),
+        ):
+            n = valid(pinned.diverged_at[1], 300)  # run 1: the loss scale drawn
+            ghost = visible_trace(figs["surface"], label)
+            np.testing.assert_array_equal(ghost.x, pinned.positions[:n, 1, 0])
+            np.testing.assert_array_equal(ghost.y, pinned.positions[:n, 1, 1])
+            assert ghost.line.color == compare.COLORS[name] and ghost.opacity < 1
+            loss = visible_trace(figs["loss"], label)
+            want = pinned.loss[:n, 1].astype(np.float64) / scale - s.min_value
+            np.testing.assert_array_equal(loss.y, np.where(want > 0, want, np.nan))
+            np.testing.assert_array_equal(loss.x, np.arange(n))
+    # the k = 0 ghosts are not pins: they stay while k != 0
+    k0 = visible_trace(figs["surface"], "adam at k = 0")
+    # a third pin replaces the oldest
+    panel.pin()
+    assert len(panel.ghosts) == 2 * len(RULES3) and panel.ghosts[:3] == list(labels.values())
+    controls["clear"].click()
+    assert panel.ghosts == []
+    figs = panel.figures
+    for fig in (figs["surface"], figs["loss"]):
+        assert not [t.name for t in fig.data if str(t.name).startswith("ghost") and t.visible]
+    np.testing.assert_array_equal(visible_trace(figs["surface"], "adam at k = 0").x, k0.x)
+    # ghosts of another surface would mislead: a new surface clears them too
+    panel.pin()
+    controls["surface"].value = "booth"
+    assert panel.ghosts == []
+    for fig in (panel.figures["surface"], panel.figures["loss"]):
+        assert not [t.name for t in fig.data if str(t.name).startswith("ghost") and t.visible]
+    assert_figures_are_the_engines(panel)
+
+
+def test_centered_and_amsgrad_are_checkboxes_that_labels_code_and_figures_follow():
+    panel = adaviz.ComparePanel("rosenbrock", ("rmsprop", "adam"), steps=300)
+    centered, amsgrad = panel.controls["rmsprop"]["centered"], panel.controls["adam"]["amsgrad"]
+    assert type(centered).__name__ == type(amsgrad).__name__ == "Checkbox"
+    assert centered.value is False and amsgrad.value is False
+    assert "adaviz-adam-amsgrad" in amsgrad._dom_classes
+    assert "adaviz-rmsprop-centered" in centered._dom_classes
+    assert panel.labels == {"rmsprop": "library defaults", "adam": "library defaults"}
+    before = engine.trace_count()
+    plain = panel.trajectories["adam"].positions.copy()
+    amsgrad.value = True
+    centered.value = True
+    assert panel.hyperparameters("adam")["amsgrad"] is True
+    assert panel.hyperparameters("rmsprop")["centered"] is True
+    assert panel.labels == {"rmsprop": "changed by you", "adam": "changed by you"}
+    assert "amsgrad = True" in panel._table.value and "centered = True" in panel._table.value
+    assert "amsgrad=True" in panel.code["adam"] and "centered=True" in panel.code["rmsprop"]
+    assert "amsgrad=True" in panel._code_box.value
+    assert_figures_are_the_engines(panel)
+    assert engine.trace_count() == before  # a flag is a value: ticking it never retraces
+    # the flag reaches the engine: the paths are adaviz.simulate's with the flag given
+    # explicitly (the panel's call: 1,000 steps, loss scales [1, 1], of which run 1 is drawn)
+    s = panel.surface
+    for name, flag in (("adam", {"amsgrad": True}), ("rmsprop", {"centered": True})):
+        want = adaviz.simulate(
+            s, start=s.start, steps=1000, optimizer=name, loss_scale=[1.0, 1.0], **flag
+        )
+        path = trace(panel.figures["surface"], name)
+        np.testing.assert_array_equal(path.x, want.positions[:301, 1, 0])
+        np.testing.assert_array_equal(path.y, want.positions[:301, 1, 1])
+    assert not np.array_equal(panel.trajectories["adam"].positions, plain)
+    # the copied code builds a Keras optimizer with the flag set
+    opt = eval(panel.code["adam"], {"keras": keras, "adaviz": adaviz})  # noqa: S307
+    assert opt.get_config()["amsgrad"] is True
+    # tuning keeps the flags; the tuned label follows them (unticking: changed by you)
+    result = panel.tune()
+    assert result["adam"]["amsgrad"] is True and result["rmsprop"]["centered"] is True
+    assert panel.labels["adam"].startswith("tuned (lr = ")
+    amsgrad.value = False
+    assert panel.labels["adam"] == "changed by you"
+    amsgrad.value = True
+    assert panel.labels["adam"].startswith("tuned (lr = ")
+    # reset goes back to the library defaults, the box unticked
+    panel._hp["adam"].reset.click()
+    assert amsgrad.value is False and panel.labels["adam"] == "library defaults"
+    # set from the constructor
+    other = adaviz.ComparePanel(
+        "booth", ("adam",), steps=50, hyperparameters={"adam": {"amsgrad": True}}
+    )
+    assert other.controls["adam"]["amsgrad"].value is True
+    assert other.labels["adam"] == "changed by you"
+    with pytest.raises(ValueError, match="amsgrad"):
+        adaviz.ComparePanel("booth", ("adam",), hyperparameters={"adam": {"amsgrad": 0.5}})
+
+
+def test_setting_a_slider_twice_in_one_cell_keeps_the_second_value():
+    panel = adaviz.ComparePanel("rosenbrock", ("adadelta", "adam"), steps=300)
+    lr = panel.controls["adam"]["lr"]
+    lr.value = 0.01
+    lr.value = 0.02
+    assert lr.value == 0.02
+    assert panel.hyperparameters("adam")["lr"] == 0.02
+    assert panel.trajectories["adam"].lr[0] == pytest.approx(0.02)
+    assert_figures_are_the_engines(panel)

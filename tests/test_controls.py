@@ -4,6 +4,7 @@ name, presets, reset, one slider factory, checks."""
 from __future__ import annotations
 
 import ipywidgets as widgets
+import numpy as np
 import pytest
 
 from adaviz.panels._controls import (
@@ -11,7 +12,9 @@ from adaviz.panels._controls import (
     Controls,
     HyperparameterControls,
     ParamSpec,
+    flag,
     make_slider,
+    same_settings,
 )
 
 
@@ -98,3 +101,42 @@ def test_checks_name_the_argument_value_and_range():
         Controls({"gamma": ParamSpec("gamma", 0.0, 1.0)}, initial={"gamma": "x"})
     with pytest.raises(ValueError, match="names must be among"):
         hp.subscribe(print, names=["beta"])
+
+
+def test_a_flag_is_a_checkbox_from_the_same_factory_holding_a_bool():
+    specs = {"lr": ParamSpec("lr", 1e-5, 10.0, log=True, step=1 / 21), "amsgrad": flag("amsgrad")}
+    hub = Controls(
+        specs, initial={"amsgrad": np.bool_(True)}, defaults={"lr": 1e-3, "amsgrad": False}
+    )
+    assert isinstance(hub.amsgrad, widgets.Checkbox) and hub.amsgrad.description == "amsgrad"
+    assert hub.values() == {"lr": pytest.approx(1e-3), "amsgrad": True}
+    assert type(hub.values()["amsgrad"]) is bool
+    seen = []
+    hub.subscribe(seen.append, names=["amsgrad"])
+    hub.amsgrad.value = False
+    hub.lr.value = 0.01
+    assert seen == [{"amsgrad": False}]
+    hub.set_values(amsgrad=1, lr=0.1)  # 0 / 1 are accepted as False / True
+    assert hub.values()["amsgrad"] is True and seen[-1] == {"amsgrad": True}
+    hub.reset.click()
+    assert hub.values()["amsgrad"] is True  # the starting settings
+    for bad in (0.5, "yes", None):
+        with pytest.raises(ValueError, match=f"amsgrad must be True or False, got {bad!r}"):
+            hub.set_values(amsgrad=bad)
+
+
+def test_same_settings_treats_values_within_half_a_tick_as_one():
+    specs = {
+        "lr": ParamSpec("lr", 1e-5, 10.0, log=True, step=1 / 21),
+        "rho": ParamSpec("rho", 0.0, 1.0, step=0.005),
+        "centered": flag("centered"),
+    }
+    a = {"lr": 1e-3, "rho": 0.9, "centered": False}
+    half_tick = 10 ** (1 / 21 / 2)  # half a tick of the lr slider, as a factor
+    assert same_settings(specs, a, dict(a, lr=1e-3 * half_tick**0.9, rho=0.902))
+    assert not same_settings(specs, a, dict(a, lr=1e-3 * half_tick**1.1))
+    assert not same_settings(specs, a, dict(a, rho=0.903))
+    assert not same_settings(specs, a, dict(a, centered=True))
+    assert same_settings({}, {"x": 1.0}, {"x": 1.0}) and not same_settings(
+        {}, {"x": 1.0}, {"x": 1.01}
+    )

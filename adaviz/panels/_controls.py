@@ -2,7 +2,8 @@
 
 One :class:`Controls` hub owns a set of named sliders (made by one factory,
 :func:`make_slider`, from :class:`ParamSpec`s: log sliders for quantities spanning
-decades such as lr and epsilon), an optional preset dropdown and a reset button. Views
+decades such as lr and epsilon, a checkbox for an on/off flag such as Adam's
+``amsgrad``, see :func:`flag`), an optional preset dropdown and a reset button. Views
 never build sliders; they subscribe::
 
     from adaviz.panels._controls import Controls, ParamSpec, HyperparameterControls
@@ -24,6 +25,7 @@ A subscriber is called with a dict ``{name: new value}`` of the parameters chang
 the last notification (applying a preset moves several sliders but notifies once; the
 preset dropdown follows the sliders without notifying). ``subscribe`` returns a function
 that unsubscribes. :data:`ADADELTA` holds the Adadelta specs, :data:`PRESETS` its presets.
+:func:`same_settings` says whether two settings are one as their sliders show them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import math
 import numbers
 
 import ipywidgets as widgets
+import numpy as np
 
 from adaviz._validate import RANGES, check_hyperparameter
 
@@ -48,7 +51,7 @@ class ParamSpec:
     """What a slider may show: name, range, log or linear, step, label and readout format.
 
     For a log slider ``low``/``high`` are the values at the ends (e.g. 1e-4 and 10) and
-    ``step`` is in decades.
+    ``step`` is in decades. A ``flag`` (see :func:`flag`) is a checkbox holding a bool.
     """
 
     name: str
@@ -58,14 +61,20 @@ class ParamSpec:
     step: float = 0.01
     description: str = ""
     readout_format: str = ".3g"
+    flag: bool = False
 
     def check(self, value):
-        """``value`` as a float, refused unless the slider can show it.
+        """``value`` as a float (a bool for a flag), refused unless the control can show it.
 
         Raises:
-            ValueError: not a finite real number, outside the parameter's own range
-                (Adadelta's, see :mod:`adaviz._validate`) or outside the slider's.
+            ValueError: not a finite real number (a flag: not True/False or 0/1), outside
+                the parameter's own range (Adadelta's, see :mod:`adaviz._validate`) or
+                outside the slider's.
         """
+        if self.flag:
+            if isinstance(value, (numbers.Real, np.bool_)) and value in (0, 1):
+                return bool(value)
+            raise ValueError(f"{self.name} must be True or False, got {value!r}")
         if self.name in RANGES:
             value = check_hyperparameter(self.name, value)
         elif (
@@ -86,9 +95,44 @@ class ParamSpec:
             )
         return value
 
+    def ticks(self, value):
+        """Where ``value`` sits on the slider, in steps from its low end (log: in decades)."""
+        if self.log:
+            return (math.log10(max(float(value), 1e-300)) - math.log10(self.low)) / self.step
+        return (float(value) - self.low) / self.step
+
+
+def flag(name, description=""):
+    """The :class:`ParamSpec` of an on/off hyperparameter (a checkbox)."""
+    return ParamSpec(name, 0.0, 1.0, step=1.0, description=description or name, flag=True)
+
+
+def same_settings(specs, a, b):
+    """Whether the settings ``a`` and ``b`` (name -> value, the same names) are one setting
+    as the controls of ``specs`` show them: a browser echoes a value rounded to the
+    slider's nearest tick, so values less than half a step apart are one setting (flags,
+    and names without a spec, must be equal)."""
+    for name in a:
+        spec = specs.get(name)
+        if spec is None or spec.flag or isinstance(a[name], bool):
+            if not math.isclose(float(a[name]), float(b[name]), rel_tol=1e-9, abs_tol=1e-15):
+                return False
+        elif abs(spec.ticks(a[name]) - spec.ticks(b[name])) > 0.5 + 1e-6:
+            return False
+    return True
+
 
 def make_slider(spec, value, *, continuous_update=True, width=_WIDTH):
-    """The one slider factory: a ``FloatLogSlider`` (``spec.log``) or ``FloatSlider``."""
+    """The one control factory: a ``FloatLogSlider`` (``spec.log``), a ``FloatSlider``,
+    or a ``Checkbox`` (``spec.flag``)."""
+    if spec.flag:
+        return widgets.Checkbox(
+            value=bool(value),
+            description=spec.description or spec.name,
+            indent=False,
+            style=_STYLE,
+            layout=widgets.Layout(width=width),
+        )
     common = dict(
         value=value,
         step=spec.step,
@@ -201,7 +245,7 @@ class Controls:
     # -- public ---------------------------------------------------------------
     @property
     def sliders(self):
-        """name -> slider widget, in display order."""
+        """name -> slider widget (a checkbox for a flag), in display order."""
         return dict(self._sliders)
 
     def __getattr__(self, name):  # hp.lr, hp.rho, ... are the sliders
@@ -211,8 +255,8 @@ class Controls:
         raise AttributeError(name)
 
     def values(self):
-        """Current values as a dict of floats."""
-        return {name: float(s.value) for name, s in self._sliders.items()}
+        """Current values as a dict of floats (bools for flags)."""
+        return {name: self._value(name, s.value) for name, s in self._sliders.items()}
 
     def check(self, **values):
         """Validate ``values`` as :meth:`set_values` would, without setting them.
@@ -292,8 +336,11 @@ class Controls:
             finally:
                 self._holding -= 1
 
+    def _value(self, name, value):
+        return bool(value) if self.specs[name].flag else float(value)
+
     def _slider_moved(self, name, change):
-        self._changed[name] = float(change["new"])
+        self._changed[name] = self._value(name, change["new"])
         if self._holding:
             return
         self._sync_preset()

@@ -3,8 +3,9 @@
 ``adaviz.ComparePanel("rosenbrock", optimizers=("adadelta", "sgd", "momentum", "adam"))``
 is one ``ipywidgets.VBox``: a surface dropdown, a steps slider (the budget shared by every
 optimizer), a loss-scale slider ``k`` (every optimizer runs on ``10**k * f``), a Tune
-button, per optimizer a compact set of its own sliders (log for lr and epsilon), four
-views and a table saying how each run is set. It is a controller: controls
+button, pin / clear buttons for ghosts, per optimizer a compact set of its own controls
+(log sliders for lr and epsilon, a checkbox for rmsprop's ``centered`` and adam's
+``amsgrad``), four views and a table saying how each run is set. It is a controller: controls
 (:mod:`adaviz.panels._controls`) -> engine (:func:`adaviz.simulate`) -> views
 (:mod:`adaviz.panels.views`).
 
@@ -28,6 +29,12 @@ Loss scale:
     once for both (``loss_scale=[1, 10**k]``, one batched call); the ``k = 0`` path is
     drawn as a faint dashed ghost in the optimizer's colour when ``k != 0``.
 
+Ghosts (as in SurfacePanel):
+    **pin** (``panel.pin()``) keeps every current path, and its loss curve, as a faint
+    dotted ghost in its optimizer's colour, labelled with its settings; the last
+    :data:`PINS` pins are kept (a new one replaces the oldest). **clear**
+    (``panel.clear_ghosts()``) removes them; so does choosing another surface.
+
 Updates:
     The engine runs :func:`capacity` steps (1,000 for budgets up to 1,000, else 5,000)
     and the views show the first ``steps``, so the steps slider needs two compiled graphs
@@ -38,22 +45,19 @@ Updates:
     colour per optimizer (:data:`COLORS`) in every view.
 
 Contract: ``panel.controls[name][hyperparameter]`` (sliders), ``panel.controls["surface"]``,
-``["steps"]``, ``["loss_scale"]``, ``["tune"]``; ``panel.figures`` (``surface``, ``loss``,
+``["steps"]``, ``["loss_scale"]``, ``["tune"]``, ``["pin"]``, ``["clear"]``; ``panel.figures`` (``surface``, ``loss``,
 ``step_size``, ``sensitivity``); ``panel.trajectories`` (``{name: Trajectory}``, the runs
 drawn, cut to the budget); ``panel.labels``; ``panel.code`` (Keras 3 constructors);
-``panel.tune()``; ``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
+``panel.tune()``; ``panel.pin()`` / ``clear_ghosts()`` / ``ghosts``; ``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import math
-import threading
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 
 from adaviz import _math
 from adaviz._validate import (
@@ -62,14 +66,21 @@ from adaviz._validate import (
     check_rule_hyperparameters,
     check_start,
 )
-from adaviz.panels import _figures
-from adaviz.panels._controls import LOSS_SCALE, Controls, ParamSpec, make_slider
+from adaviz.panels import _figures, _runs
+from adaviz.panels._code import constructor
+from adaviz.panels._controls import (
+    LOSS_SCALE,
+    Controls,
+    ParamSpec,
+    flag,
+    make_slider,
+    same_settings,
+)
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
-from adaviz.panels._widget import FigureWidget
-from adaviz.panels.views import ContourView, LineView, LossView
-from adaviz.panels.views import contour as _contour
-from adaviz.panels.views.lines import line
+from adaviz.panels._warmup import WARMUP, in_kernel
+from adaviz.panels.views import CompareStepSizeView, ContourView, LossView, SensitivityView
+from adaviz.panels.views.sensitivity import EMPTY_TITLE
 
 #: steps slider range.
 STEPS_RANGE = (10, 5000)
@@ -83,6 +94,10 @@ TUNE_WINDOW = 0.1
 LOSS_SCALE_EXP = (LOSS_SCALE.low, LOSS_SCALE.high)
 #: default minimum time between two redraws when an event loop is running, in seconds.
 THROTTLE = 0.04
+#: pins kept as ghosts (each: every optimizer's path and loss); a new pin replaces the oldest.
+PINS = 2
+#: the dash of the k = 0 ghosts, and of each pin's ghosts.
+K0_DASH, PIN_DASHES = "dash", ("dot", "dashdot")
 
 #: one colour per rule, the same in every view (Okabe-Ito, plus a brown).
 COLORS = {
@@ -95,7 +110,8 @@ COLORS = {
     "adam": "#D55E00",
 }
 
-#: the slider of each (numeric) hyperparameter; lr, epsilon and the accumulator start are log.
+#: the control of each hyperparameter; lr, epsilon and the accumulator start are log sliders,
+#: the flags checkboxes.
 SPECS = {
     # 1/21 decade: every value of LR_GRID (a tick every 2/21 decade) is a slider tick, so a
     # tuned lr is shown, echoed back by the browser and run unchanged
@@ -113,6 +129,8 @@ SPECS = {
     "initial_accumulator_value": ParamSpec(
         "initial_accumulator_value", 1e-4, 10.0, log=True, step=0.1, description="a₀"
     ),
+    "centered": flag("centered", "centered"),
+    "amsgrad": flag("amsgrad", "amsgrad"),
 }
 
 _WIDTH = "300px"
@@ -134,206 +152,42 @@ def objective(trajectory, steps=None):
     return np.where(diverged | ~np.isfinite(value), np.inf, value)
 
 
-def _cut(traj, steps, run=slice(None)):
-    """The first ``steps`` steps of runs ``run`` of a Trajectory run for longer."""
-    total = traj.steps
-
-    def cut(value):
-        if isinstance(value, dict):
-            return {k: cut(v) for k, v in value.items()}
-        if isinstance(value, np.ndarray) and value.ndim >= 2:
-            if value.shape[0] == total + 1:
-                return value[: steps + 1, run]
-            if value.shape[0] == total:
-                return value[:steps, run]
-        if isinstance(value, np.ndarray) and value.ndim == 1:
-            return value[run]
-        return value
-
-    changes = {f.name: cut(getattr(traj, f.name)) for f in dataclasses.fields(traj)}
-    changes["diverged_at"] = np.where(changes["diverged_at"] > steps, -1, changes["diverged_at"])
-    return dataclasses.replace(traj, **changes)
-
-
-def _number(value):
-    return repr(float(f"{float(value):.6g}"))
-
-
-def constructor(name, values):
-    """The Keras 3 constructor running rule ``name`` with ``values`` (copy-as-code)."""
-    rule = _math.rule(name)
-    args = []
-    for hp in rule.hyperparameters:
-        value = values[hp]
-        key = "learning_rate" if hp == "lr" else hp
-        args.append(f"{key}={bool(value)!r}" if hp in rule.flags else f"{key}={_number(value)}")
-    args += [f"{key}={value!r}" for key, value in rule.keras_fixed.items()]
-    return f"{rule.keras}({', '.join(args)})"
-
-
-def _position(spec, value):
-    """Where ``value`` sits on ``spec``'s slider, in steps from its low end."""
-    if spec.log:
-        return (math.log10(max(float(value), 1e-300)) - math.log10(spec.low)) / spec.step
-    return (float(value) - spec.low) / spec.step
-
-
-def _same(a, b):
-    """Whether the settings ``a`` and ``b`` are the same as their sliders can show them:
-    a browser echoes a value rounded to the slider's nearest tick, so values less than
-    half a step apart are one setting (flags and other names must be equal)."""
-    for k in a:
-        spec = SPECS.get(k)
-        if spec is None or isinstance(a[k], bool):
-            if not math.isclose(float(a[k]), float(b[k]), rel_tol=1e-9, abs_tol=1e-15):
-                return False
-        elif abs(_position(spec, a[k]) - _position(spec, b[k])) > 0.5 + 1e-6:
-            return False
-    return True
-
-
-# ---------------------------------------------------------------------- shared warm-up
-
-_GUARD = threading.Lock()
-_LOCKS = {}  # id(surface) -> lock held while a surface's graphs compile
-_BACKGROUNDS = {}  # (id(surface), grid_size) -> (Background, surface)
-
-
-def _lock(surface):
-    with _GUARD:
-        return _LOCKS.setdefault(id(surface), threading.Lock())
-
-
-def _background(surface, grid_size):
-    key = (id(surface), grid_size)
-    found = _BACKGROUNDS.get(key)
-    if found is None:
-        found = _BACKGROUNDS[key] = (_contour.background(surface, grid_size), surface)
-    return found[0]
-
-
 def capacity(steps):
     """The step count the panel runs for a budget of ``steps``: the smallest of
     :data:`CAPACITIES` that holds it."""
     return next(c for c in CAPACITIES if c >= steps)
 
 
-def _run(surface, name, start, values, scale, steps):
-    """The panel's engine call for one rule: ``loss_scale = [1, scale]``, ``capacity(steps)``."""
+def _job(surface, name, start, values, scale, steps, *, tune=False):
+    """``(key, fn)``: the panel's engine call for one rule, run by ``fn()``, under
+    :data:`WARMUP`'s ``key``. The draw: ``loss_scale = [1, scale]``; Tune (``tune``): every
+    lr of :data:`LR_GRID` at ``scale``; both for ``capacity(steps)`` steps."""
     from adaviz import engine
 
-    with _lock(surface):  # waits only while the background thread compiles this surface
+    steps = capacity(steps)  # Tune's objective reads the first `steps` of them
+
+    def call():
         return engine.simulate(
             surface,
             start=start,
-            steps=capacity(steps),
+            steps=steps,
             optimizer=name,
-            loss_scale=[1.0, scale],
-            **values,
+            loss_scale=scale if tune else [1.0, scale],
+            **(dict(values, lr=LR_GRID) if tune else values),
         )
 
-
-class _StepSizeView(LineView):
-    """The realized step size against step: per optimizer, x solid and y dotted."""
-
-    def __init__(self, names, colors, *, width=455, height=230):
-        traces = []
-        for name, color in zip(names, colors, strict=True):
-            for coord, dash in (("x", "solid"), ("y", "dot")):
-                traces.append(
-                    line(
-                        f"{name} {coord}",
-                        color,
-                        dash=dash,
-                        width=1.8,
-                        hovertemplate=f"{name} {coord}<br>step %{{x}}<br>%{{y:.3e}}<extra></extra>",
-                    )
-                )
-        super().__init__(
-            traces,
-            title="realized step size Δx / (−g) (solid x, dotted y)",
-            y_title="step size (x²/loss)",
-            log_y=True,
-            width=width,
-            height=height,
-            legend=False,
-        )
-
-    def update(self, step_numbers, step_sizes):
-        """``step_sizes``: per optimizer a pair (x, y) of 1-D arrays; ``step_numbers`` per optimizer."""
-        series = []
-        for i, (numbers, (sx, sy)) in enumerate(zip(step_numbers, step_sizes, strict=True)):
-            series += [(2 * i, numbers, sx), (2 * i + 1, numbers, sy)]
-        return self._update(series)
+    return ("compare-tune" if tune else "compare", name, steps), call
 
 
-class _SensitivityView:
-    """The tuning objective against lr, one curve per optimizer, the chosen lr marked."""
-
-    def __init__(self, names, colors, *, width=455, height=230):
-        empty = np.zeros(0, dtype=np.float64)
-        traces = [
-            go.Scatter(
-                x=empty,
-                y=empty,
-                mode="lines+markers",
-                name=name,
-                line={"color": color, "width": 2},
-                marker={"size": 3, "color": color},
-                hovertemplate=f"{name}<br>lr %{{x:.3g}}<br>%{{y:.4e}}<extra></extra>",
-            )
-            for name, color in zip(names, colors, strict=True)
-        ]
-        traces += [
-            go.Scatter(
-                x=empty,
-                y=empty,
-                mode="markers",
-                name=f"{name} chosen lr",
-                marker={"size": 13, "color": color, "symbol": "star", "line": {"width": 1}},
-                showlegend=False,
-                hovertemplate=f"{name}: chosen lr %{{x:.3g}}<extra></extra>",
-            )
-            for name, color in zip(names, colors, strict=True)
-        ]
-        lay = _figures.layout(
-            "tuning: objective vs lr (press Tune)",
-            width=width,
-            height=height,
-            xaxis=_figures.axis("lr (log)", log=True),
-            yaxis=_figures.axis("objective − f*", log=True),
-            showlegend=False,
-        )
-        self.figure = go.Figure(data=traces, layout=lay)
-        self.names = tuple(names)
-
-    def attach(self, css_class=None):
-        self.figure = FigureWidget(self.figure)
-        if css_class:
-            self.figure.add_class(css_class)
-        return self.figure
-
-    def update(self, lrs, values, chosen, *, title, y_title, log_y):
-        """Per optimizer: the lr grid, the objective values (drawn), the chosen (lr, value)."""
-        n = len(self.names)
-        with self.figure.batch_update():
-            for i in range(n):
-                curve, mark = self.figure.data[i], self.figure.data[n + i]
-                curve.x, curve.y = _figures.floats(lrs[i]), _figures.floats(values[i])
-                x, y = chosen[i]
-                mark.x, mark.y = _figures.floats([x]), _figures.floats([y])
-            self.figure.layout.title.text = title
-            self.figure.layout.yaxis.title.text = y_title
-            self.figure.layout.yaxis.type = "log" if log_y else "linear"
+def _run(surface, name, start, values, scale, steps):
+    """The draw's engine call for one rule (waits only while the background thread
+    compiles this surface)."""
+    return WARMUP.run(surface, *_job(surface, name, start, values, scale, steps))
 
 
-def _in_kernel():
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+def _tune_runs(surface, name, start, values, scale, steps):
+    """Tune's engine call for one rule: every lr of :data:`LR_GRID`."""
+    return WARMUP.run(surface, *_job(surface, name, start, values, scale, steps, tune=True))
 
 
 class ComparePanel(StaticExport, widgets.VBox):
@@ -347,8 +201,8 @@ class ComparePanel(StaticExport, widgets.VBox):
         loss_scale: every optimizer runs on ``loss_scale * f``; a power of ten in
             [1e-3, 1e3] (the slider shows its exponent k).
         hyperparameters: ``{name: {hyperparameter: value}}`` to start from instead of the
-            library defaults (such runs are labelled "changed by you"); ``centered`` /
-            ``amsgrad`` are set here (they have no slider).
+            library defaults (such runs are labelled "changed by you"; flags such as
+            ``centered`` / ``amsgrad`` as bools).
         throttle: minimum seconds between two redraws when an event loop runs.
         grid_size: contour resolution (points per axis).
         static_fallback: add a static HTML snapshot to the display data.
@@ -386,7 +240,7 @@ class ComparePanel(StaticExport, widgets.VBox):
             surf.start if start is None else start, surf.domain, surface_name=surf.name
         )
         exponent = self._check_loss_scale(loss_scale)
-        initial, fixed = self._check_hyperparameters(names, hyperparameters)
+        initial = self._check_hyperparameters(names, hyperparameters)
         if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
             raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
         self._grid_size = check_int("grid_size", grid_size, 10)
@@ -396,9 +250,8 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._colors = [COLORS[name] for name in names]
         self._surface = surf
         self._start = start
-        self._fixed = fixed  # name -> the flags (no slider), as floats 0/1
         self._static_fallback = bool(static_fallback)
-        self._precompile_on_display = _in_kernel() if precompile is None else bool(precompile)
+        self._precompile_on_display = in_kernel() if precompile is None else bool(precompile)
         self._surface_dirty = True
         self._quiet = 0
         self._tune = None  # the last tune: context, curves, values (see tune())
@@ -407,7 +260,10 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._sensitivity_drawn = None  # what the sensitivity view shows now
         self._tunes = 0  # how many tunes ran
         self._moved = {}
-        self._ghost_paths = {}
+        self._ghost_paths = {}  # name -> the k = 0 ghost drawn
+        self._pins = [None] * PINS  # per pin: {name: ghost label}, None = free
+        self._next_pin = 0
+        self._drawn = None  # the arrays drawn now: paths, loss steps, losses
         self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
 
         # -- controls ----------------------------------------------------------------------
@@ -415,8 +271,8 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._hp = {}
         for name in names:
             rule = _math.rule(name)
-            specs = {hp: SPECS[hp] for hp in rule.hyperparameters if hp not in rule.flags}
-            defaults = {hp: rule.defaults[hp] for hp in specs}
+            specs = {hp: SPECS[hp] for hp in rule.hyperparameters}
+            defaults = dict(rule.defaults)
             hub = Controls(specs, initial=initial[name], defaults=defaults)
             for hp, slider in hub.sliders.items():
                 slider.layout = widgets.Layout(width=_WIDTH)
@@ -450,19 +306,37 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._surface_select.observe(self._surface_chosen, names="value")
         self._steps.observe(lambda _: self._request(), names="value")
         self._loss_scale.observe(lambda _: self._request(), names="value")
+        self._pin = widgets.Button(
+            description="pin",
+            icon="thumb-tack",
+            tooltip="Keep the current paths as faint ghosts to compare with the next ones",
+            layout=widgets.Layout(width="100px"),
+        )
+        self._clear = widgets.Button(
+            description="clear",
+            icon="eraser",
+            tooltip="Remove the ghost paths",
+            layout=widgets.Layout(width="100px"),
+        )
         self._tune_button.on_click(lambda _: self.tune())
+        self._pin.on_click(lambda _: self.pin())
+        self._clear.on_click(lambda _: self.clear_ghosts())
         self._controls = {name: self._hp[name].sliders for name in names}
         self._controls.update(
             surface=self._surface_select,
             steps=self._steps,
             loss_scale=self._loss_scale,
             tune=self._tune_button,
+            pin=self._pin,
+            clear=self._clear,
         )
         for key_, control in (
             ("surface", self._surface_select),
             ("steps", self._steps),
             ("loss-scale", self._loss_scale),
             ("tune", self._tune_button),
+            ("pin", self._pin),
+            ("clear", self._clear),
         ):
             control.add_class(f"adaviz-{key_}")
 
@@ -472,27 +346,34 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._table.add_class("adaviz-readouts")
         self._code_box = widgets.HTML(layout=widgets.Layout(width="930px"))
         self._code_box.add_class("adaviz-code")
-        self._views = {
+        n = len(names)
+        self._views = {  # ghost slots: the k = 0 ghosts (contour only), then the pins'
             "surface": ContourView(
                 paths=names,
                 colors=self._colors,
-                ghosts=len(names),
+                ghosts=n * (1 + PINS),
                 title="paths on the loss surface (same start and budget)",
             ),
             "loss": LossView(
                 runs=names,
                 colors=self._colors,
-                ghosts=0,
+                ghosts=n * PINS,
                 height=230,
                 title="loss against step",
                 legend=False,
             ),
-            "step_size": _StepSizeView(names, self._colors),
-            "sensitivity": _SensitivityView(names, self._colors),
+            "step_size": CompareStepSizeView(names, self._colors),
+            "sensitivity": SensitivityView(names, self._colors),
         }
-        contour = self._views["surface"]
-        for i, color in enumerate(self._colors):  # the k = 0 ghost of run i in its colour
-            contour.figure.data[contour.ghost_index(i)].line.color = color
+        contour, loss_view = self._views["surface"], self._views["loss"]
+        for i, color in enumerate(self._colors):  # every ghost of run i in its colour
+            contour.figure.data[contour.ghost_index(i)].line.update(color=color, dash=K0_DASH)
+            for pin, dash in enumerate(PIN_DASHES[:PINS]):
+                slot = n * pin + i
+                contour.figure.data[contour.ghost_index(n + slot)].line.update(
+                    color=color, dash=dash
+                )
+                loss_view.figure.data[n + slot].line.update(color=color, dash=dash)
         contour.figure.data[contour.index["marker"]].visible = False
         self._request()
         self._redraw.flush()
@@ -515,7 +396,14 @@ class ComparePanel(StaticExport, widgets.VBox):
             for name, color in zip(names, self._colors, strict=True)
         ]
         top = widgets.HBox(
-            [self._surface_select, self._steps, self._loss_scale, self._tune_button],
+            [
+                self._surface_select,
+                self._steps,
+                self._loss_scale,
+                self._tune_button,
+                self._pin,
+                self._clear,
+            ],
             layout=widgets.Layout(flex_flow="row wrap"),
         )
         views = widgets.HBox(
@@ -581,9 +469,13 @@ class ComparePanel(StaticExport, widgets.VBox):
 
     def hyperparameters(self, name):
         """The values optimizer ``name`` runs with now (flags as bools)."""
-        values = dict(self._hp[name].values())
-        values.update({k: bool(v) for k, v in self._fixed[name].items()})
-        return values
+        return self._hp[name].values()
+
+    @property
+    def ghosts(self):
+        """Labels of the pinned ghost paths, oldest pin first (one per optimizer and pin)."""
+        order = [(self._next_pin + i) % PINS for i in range(PINS)]
+        return [label for p in order if self._pins[p] for label in self._pins[p].values()]
 
     @property
     def labels(self):
@@ -608,6 +500,40 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._start = check_start((x, y), surf.domain, surface_name=surf.name)
         self._request()
 
+    def pin(self):
+        """Keep every current path, and its loss curve, as a faint ghost in its optimizer's
+        colour, labelled with its settings (the oldest pin is replaced when all
+        :data:`PINS` are used). Returns ``{name: label}``."""
+        self.flush()
+        pin = self._next_pin
+        self._next_pin = (pin + 1) % PINS
+        n, k = len(self._names), float(self._loss_scale.value)
+        paths, steps, losses = self._drawn
+        labels = {}
+        for i, name in enumerate(self._names):
+            lr = _figures.fmt(self.hyperparameters(name)["lr"])
+            others = [text for hp, text in self._changed(name) if hp != "lr"]
+            label = ", ".join(
+                [f"ghost: {name}, lr = {lr}", *others] + ([f"k = {k:g}"] if k else [])
+            )
+            slot = n * pin + i
+            self._views["surface"].show_ghost(n + slot, *paths[i], label)
+            self._views["loss"].show_ghost(slot, steps[i], losses[i], label)
+            labels[name] = label
+        self._pins[pin] = labels
+        return labels
+
+    def clear_ghosts(self):
+        """Remove every pinned ghost (the k = 0 ghosts stay while k != 0)."""
+        self._pins = [None] * PINS
+        self._next_pin = 0
+        k0 = dict(self._ghost_paths)
+        self._views["surface"].hide_ghosts()  # every slot; the k = 0 ghosts come back
+        self._ghost_paths = {}
+        if k0:
+            self._draw_ghosts([k0[name] for name in self._names])
+        self._views["loss"].hide_ghosts()
+
     def tune(self):
         """Tune every optimizer's lr over :data:`LR_GRID` with the same objective, then run
         each at its best lr.
@@ -620,24 +546,13 @@ class ComparePanel(StaticExport, widgets.VBox):
             ``{name: {hyperparameter: value}}``: the values each optimizer now runs with.
             An optimizer whose every run diverged keeps its lr (its label says so).
         """
-        from adaviz import engine
-
         self.flush()
         steps = int(self._steps.value)
         scale = self.loss_scale
         results, curves = {}, {}
         for name in self._names:
             values = self.hyperparameters(name)
-            values["lr"] = LR_GRID
-            with _lock(self._surface):
-                runs = engine.simulate(
-                    self._surface,
-                    start=self._start,
-                    steps=capacity(steps),  # the objective reads the first `steps`
-                    optimizer=name,
-                    loss_scale=scale,
-                    **values,
-                )
+            runs = _tune_runs(self._surface, name, self._start, values, scale, steps)
             scores = objective(runs, steps)
             best = int(np.argmin(scores)) if np.isfinite(scores).any() else None
             curves[name] = (scores, None if best is None else float(LR_GRID[best]))
@@ -676,40 +591,21 @@ class ComparePanel(StaticExport, widgets.VBox):
         Returns:
             True when everything is ready (only meaningful with ``wait``).
         """
-        from adaviz import engine
-
         current = self._surface
         keys = self._catalogue if surfaces is None else list(surfaces)
         others = [self._get_surface(key) for key in keys]
         others = [surf for surf in others if surf is not current]
-        names, grid_size = self._names, self._grid_size
         steps = int(self._steps.value)
         tiers = sorted(CAPACITIES, key=lambda c: c != capacity(steps))
 
-        def tune_graph(surf, name, steps):
-            with _lock(surf):
-                engine.simulate(surf, steps=steps, optimizer=name, lr=LR_GRID)
+        def job(surf, name, c, tune=False):
+            return (surf, *_job(surf, name, surf.start, {}, 1.0, c, tune=tune))
 
-        jobs = [(_run, (current, name, current.start, {}, 1.0, c)) for c in tiers for name in names]
-        jobs += [(tune_graph, (current, name, c)) for c in tiers for name in names]
-        for c in tiers:
-            for surf in others:
-                jobs += [(_run, (surf, name, surf.start, {}, 1.0, c)) for name in names]
-                if c == tiers[0]:
-                    jobs.append((_background, (surf, grid_size)))
-
-        def work():
-            for fn, args in jobs:
-                try:
-                    fn(*args)
-                except Exception:  # noqa: BLE001 - compiled (and the error shown) on use
-                    pass
-
-        thread = threading.Thread(target=work, name="adaviz-compare-warmup", daemon=True)
-        thread.start()
-        if wait:
-            thread.join(timeout)
-        return not thread.is_alive()
+        names = self._names
+        jobs = [job(current, name, c, t) for t in (False, True) for c in tiers for name in names]
+        jobs += [job(surf, name, c) for c in tiers for surf in others for name in names]
+        WARMUP.start(jobs, backgrounds=[(surf, self._grid_size) for surf in others])
+        return WARMUP.wait(timeout) if wait else False
 
     # -- export hooks ----------------------------------------------------------------------
     @property
@@ -796,21 +692,15 @@ class ComparePanel(StaticExport, widgets.VBox):
                     f"hyperparameters names an optimizer that is not compared, {name!r}; "
                     f"compared: {', '.join(names)}"
                 )
-        initial, fixed = {}, {}
+        initial = {}
         for name in names:
             rule = _math.rule(name)
             values = dict(given.get(name) or {})
             checked = check_rule_hyperparameters(rule, values, others=_math.RULES.values())
             if "learning_rate" in values:
                 values["lr"] = values.pop("learning_rate")
-            initial[name] = {}
-            for hp in rule.hyperparameters:
-                if hp in rule.flags:
-                    continue
-                if hp in values:
-                    initial[name][hp] = SPECS[hp].check(checked[hp])
-            fixed[name] = {hp: checked[hp] for hp in rule.flags}
-        return initial, fixed
+            initial[name] = {hp: SPECS[hp].check(checked[hp]) for hp in values}
+        return initial
 
     # ======================================================================================
     # events and drawing
@@ -842,7 +732,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         rule = _math.rule(name)
         values = self.hyperparameters(name)
         tuned, found = (None, False) if self._tune is None else self._tune["values"][name]
-        if tuned is not None and _same(values, tuned):
+        if tuned is not None and same_settings(SPECS, values, tuned):
             lr = _figures.fmt(values["lr"])
             grid = f"{len(LR_GRID)} values in [{LR_GRID[0]:g}, {LR_GRID[-1]:g}]"
             elsewhere = self._context_change()
@@ -855,20 +745,31 @@ class ComparePanel(StaticExport, widgets.VBox):
             return f"tuned{where} (lr = {lr})", (
                 f"<b>tuned</b>{html.escape(where)}: lr = {lr}, the best of {grid}"
             )
-        if _same(values, rule.defaults):
+        if same_settings(SPECS, values, rule.defaults):
             whose = "adaviz.Adadelta's" if name == "adadelta" else "Keras 3's"
             return "library defaults", f"<b>library defaults</b> ({whose})"
-        changed = [
-            f"{hp} = {_figures.fmt(values[hp]) if hp not in rule.flags else values[hp]}"
+        changed = ", ".join(text for _, text in self._changed(name))
+        return "changed by you", f"<b>changed by you</b>: {html.escape(changed)}"
+
+    def _changed(self, name):
+        """``[(hyperparameter, "name = value")]`` of those ``name`` runs away from its defaults."""
+        rule = _math.rule(name)
+        values = self.hyperparameters(name)
+        return [
+            (hp, f"{hp} = {_figures.fmt(values[hp]) if hp not in rule.flags else values[hp]}")
             for hp in rule.hyperparameters
-            if not _same({hp: values[hp]}, {hp: rule.defaults[hp]})
+            if not same_settings(SPECS, {hp: values[hp]}, {hp: rule.defaults[hp]})
         ]
-        return "changed by you", f"<b>changed by you</b>: {html.escape(', '.join(changed))}"
 
     def _draw(self):
         """Run every rule and update every view: one message per figure, the contour first."""
         surface_changed = self._surface_dirty
         self._surface_dirty = False
+        clear = surface_changed and any(self._pins)
+        if clear:  # ghosts of another surface would mislead
+            self._pins = [None] * PINS
+            self._next_pin = 0
+            self._ghost_paths = {}
         surf = self._surface
         steps = int(self._steps.value)
         k = float(self._loss_scale.value)
@@ -877,14 +778,14 @@ class ComparePanel(StaticExport, widgets.VBox):
         f_star = surf.min_value
         gap = math.isfinite(f_star)
         for name in self._names:
-            both = _cut(self._engine_run(name, scale, steps), steps)
-            traj = self._trajectories[name] = _cut(both, steps, slice(1, 2))
-            base = _cut(both, steps, slice(0, 1))
-            self._moved[name] = _distance(base, traj)
-            n = _valid(traj)
+            both = _runs.cut(self._engine_run(name, scale, steps), steps)
+            traj = self._trajectories[name] = _runs.cut(both, steps, slice(1, 2))
+            base = _runs.cut(both, steps, slice(0, 1))
+            self._moved[name] = _runs.distance(base, traj)
+            n = _runs.valid(traj)
             pos = traj.positions[:n, 0]
             paths.append((_figures.floats(pos[:, 0]), _figures.floats(pos[:, 1])))
-            m0 = _valid(base)
+            m0 = _runs.valid(base)
             ghosts.append(
                 (
                     _figures.floats(base.positions[:m0, 0, 0]),
@@ -901,14 +802,19 @@ class ComparePanel(StaticExport, widgets.VBox):
         contour.update(
             paths,
             -1,
-            background=_background(surf, self._grid_size) if surface_changed else None,
+            background=WARMUP.background(surf, self._grid_size) if surface_changed else None,
+            clear_ghosts=clear,
         )
         self._draw_ghosts(ghosts if k != 0.0 else None)
         loss_view = self._views["loss"]
+        if clear:
+            loss_view.hide_ghosts()
         title = f"f − f* (f* = {_figures.fmt(f_star, 4)}, the surface's units)" if gap else "f"
         log = gap or all(bool(np.all(y[np.isfinite(y)] > 0)) for y in losses)
         loss_view.set_y_axis(title, log)
-        loss_view.update(loss_x, [_figures.positive_or_nan(y) if log else y for y in losses])
+        losses = [_figures.positive_or_nan(y) if log else y for y in losses]
+        loss_view.update(loss_x, losses)
+        self._drawn = (paths, loss_x, losses)
         self._views["step_size"].update(size_x, sizes)
         self._draw_sensitivity(gap, f_star)
         if surface_changed:
@@ -989,7 +895,7 @@ class ComparePanel(StaticExport, widgets.VBox):
                 empty,
                 empty,
                 [(np.nan, np.nan)] * len(self._names),
-                title="tuning: objective vs lr (press Tune)",
+                title=EMPTY_TITLE,
                 y_title="objective − f*" if gap else "objective",
                 log_y=gap,
             )
@@ -1056,20 +962,3 @@ class ComparePanel(StaticExport, widgets.VBox):
             "<b>copy as code</b> (Keras 3)<pre style='margin:2px 0'>import keras, adaviz\n"
             f"{lines}</pre>"
         )
-
-
-def _valid(traj):
-    """Number of valid positions of the (single) run: up to its divergence index."""
-    k = int(traj.diverged_at[0])
-    return traj.steps + 1 if k < 0 else k
-
-
-def _distance(base, other):
-    """Largest distance between two single-run paths (inf if exactly one diverged)."""
-    a, b = base.positions[:, 0], other.positions[:, 0]
-    if base.diverged[0] != other.diverged[0]:
-        return math.inf
-    n = min(_valid(base), _valid(other))
-    if n == 0:
-        return 0.0
-    return float(np.max(np.linalg.norm(a[:n] - b[:n], axis=-1)))
