@@ -23,7 +23,6 @@ core; the load average is printed too).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -32,56 +31,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
+from _timing import all_widgets, attach_comms, ms  # noqa: E402 - benchmarks/_timing.py
 
 import adaviz  # noqa: E402
 from adaviz import _math, engine  # noqa: E402
 from adaviz.panels import compare  # noqa: E402
-
-
-class EncodingComm:
-    """Stands in for the kernel comm: encodes every message like the kernel session."""
-
-    kernel = True
-
-    def __init__(self, comm_id):
-        self.comm_id = comm_id
-        self.bytes = 0
-        self.messages = 0
-
-    def send(self, data=None, buffers=None, **_):
-        self.messages += 1
-        self.bytes += len(json.dumps(data, default=str))
-        for b in buffers or ():
-            self.bytes += memoryview(b).nbytes
-
-    def on_msg(self, callback):
-        pass
-
-    def close(self, *args, **kwargs):
-        pass
-
-
-def all_widgets(root):
-    seen, stack = [], [root]
-    while stack:
-        w = stack.pop()
-        if any(w is s for s in seen):
-            continue
-        seen.append(w)
-        stack.extend(getattr(w, "children", ()) or ())
-    return seen
-
-
-def attach_comms(panel):
-    comms = []
-    for i, w in enumerate(all_widgets(panel)):
-        w.comm = EncodingComm(f"bench-{i}")
-        comms.append(w.comm)
-    return comms
-
-
-def ms(values, q):
-    return float(np.percentile(np.asarray(values), q)) * 1e3
 
 
 def paths_match_engine(panel):
@@ -140,7 +94,7 @@ def main():
     t0 = time.perf_counter()
     panel = adaviz.ComparePanel("rosenbrock", steps=1000)
     built = time.perf_counter() - t0
-    comms = attach_comms(panel)
+    comms = attach_comms(all_widgets(panel))
     changes, surfaces = control_changes(rng)
     t0 = time.perf_counter()
     for surface in surfaces:  # what panel.precompile() does in the background, for these
@@ -179,7 +133,7 @@ def main():
 
     # (b) tune with every rule
     tuner = adaviz.ComparePanel("rosenbrock", tuple(_math.RULES), steps=1000)
-    attach_comms(tuner)
+    attach_comms(all_widgets(tuner))
     t0 = time.perf_counter()
     tuner.tune()
     cold = time.perf_counter() - t0

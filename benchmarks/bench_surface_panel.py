@@ -33,50 +33,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
+from _timing import all_widgets, attach_comms, ms  # noqa: E402 - benchmarks/_timing.py
 from ipywidgets.widgets.widget import _remove_buffers  # noqa: E402
 
 import adaviz  # noqa: E402
 from adaviz import engine  # noqa: E402
 from adaviz.panels.surface import SurfacePanel  # noqa: E402
-
-
-class EncodingComm:
-    """Stands in for the kernel comm: encodes every message like the kernel session."""
-
-    kernel = True
-
-    def __init__(self, comm_id):
-        self.comm_id = comm_id
-        self.bytes = 0
-        self.messages = 0
-
-    def send(self, data=None, buffers=None, **_):
-        self.messages += 1
-        self.bytes += len(json.dumps(data, default=str))
-        for b in buffers or ():
-            self.bytes += memoryview(b).nbytes
-
-    def on_msg(self, callback):
-        pass
-
-    def close(self, *args, **kwargs):
-        pass
-
-
-def all_widgets(root):
-    seen, stack = [], [root]
-    while stack:
-        w = stack.pop()
-        if any(w is s for s in seen):
-            continue
-        seen.append(w)
-        stack.extend(getattr(w, "children", ()) or ())
-    return seen
-
-
-def percentile(values, q):
-    return float(np.percentile(np.asarray(values), q)) * 1e3
-
 
 FIRST_PANEL = """
 import time
@@ -122,12 +84,7 @@ def main():
         f"{first_s:.2f} s (fresh interpreter)"
     )
     panel = SurfacePanel("rosenbrock", steps=500)
-    widgets_ = all_widgets(panel) + list(panel.controls.values())
-    comms = []
-    for i, w in enumerate(widgets_):
-        comm = EncodingComm(f"bench-{i}")
-        w.comm = comm
-        comms.append(comm)
+    comms = attach_comms(all_widgets(panel) + list(panel.controls.values()))
     traces_before = engine.trace_count()
 
     rho = panel.controls["rho"]
@@ -185,14 +142,14 @@ def main():
         mismatches += not matches_engine(panel)  # (may compile the reference's graph)
     surface_times, steps_times = times["surface"], times["steps"]
 
-    med, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    med, p95 = ms(latencies, 50), ms(latencies, 95)
     print("SurfacePanel: rho.value = ... -> all four figures updated (500 steps, 100 changes)")
     print(
         f"  median {med:.1f} ms   p95 {p95:.1f} ms   max {max(latencies) * 1e3:.1f} ms"
         f"   (target p95 <= 50 ms: {'met' if p95 <= 50 else 'NOT met'})"
     )
     for label, times in (("surface", surface_times), ("steps", steps_times)):
-        m, p = percentile(times, 50), percentile(times, 95)
+        m, p = ms(times, 50), ms(times, 95)
         print(
             f"  {label} changes (20, after the panel was shown): median {m:.1f} ms   p95 "
             f"{p:.1f} ms   max {max(times) * 1e3:.1f} ms   (target p95 <= 50 ms: "
@@ -204,8 +161,8 @@ def main():
         f"{warmup:.1f} s"
     )
     print(f"  per change: {msgs:.0f} comm messages, {sent / 1e3:.0f} kB sent")
-    print(f"  engine alone: median {percentile(engine_times, 50):.1f} ms")
-    anchor_med = percentile(anchor, 50)
+    print(f"  engine alone: median {ms(engine_times, 50):.1f} ms")
+    anchor_med = ms(anchor, 50)
     print(
         f"  anchor (rebuild 4 FigureWidgets per change, interact-style): median "
         f"{anchor_med:.1f} ms -> in-place updates are {anchor_med / med:.1f}x faster"
