@@ -325,6 +325,7 @@ def simulate(
     optimizer="adadelta",
     loss_scale=1.0,
     dtype=tf.float32,
+    capacity=None,
     **hyperparameters,
 ):
     """Run an update rule on a 2D surface from one or many starts, compiled, and record everything.
@@ -339,6 +340,11 @@ def simulate(
             ``"rmsprop"``, ``"adam"``.
         loss_scale: run the rule on ``loss_scale * f``, > 0; a number or ``(N,)`` array.
         dtype: ``tf.float32`` (default) or ``tf.float64``.
+        capacity: the largest step count the compiled function is built for, >= ``steps``
+            (default: ``steps`` rounded up to a quarter of its power of two). The step
+            count is an argument of that function, so one ``capacity`` serves every
+            ``steps`` up to it with one compiled graph (each graph costs ~10 MB of memory
+            and a compile); the results do not depend on it.
         **hyperparameters: the rule's own, under Keras 3's names and with Keras 3's
             defaults (Adadelta: ``lr=1.0, rho=0.95, epsilon=1e-7, decay=0`` as
             :class:`adaviz.Adadelta`); ``learning_rate`` is an alias of ``lr``; ``None``
@@ -354,11 +360,16 @@ def simulate(
         ValueError: unknown surface or optimizer name; a hyperparameter the rule does not
             take; ``steps`` not an integer in range; ``start`` not of shape (2,) or (N, 2)
             or not finite; a hyperparameter or ``loss_scale`` out of range, or an array of
-            the wrong length; an unsupported dtype.
+            the wrong length; an unsupported dtype; ``capacity`` not an integer in
+            ``[steps, 1,000,000]``.
     """
     surface = get(surface)
     rule = _math.rule(optimizer)
     steps = check_int("steps", steps, 1)
+    if capacity is None:
+        capacity = _capacity(steps)
+    else:
+        capacity = check_int("capacity", capacity, steps, MAX_STEPS)
     dtype = _check_dtype(dtype)
     starts = _check_start(start, surface)
     given = {name: value for name, value in hyperparameters.items() if value is not None}
@@ -387,13 +398,18 @@ def simulate(
             f"steps must be <= {MAX_STEPS:,} and steps * N <= {_MAX_STEP_POINTS:,} (the "
             f"recorded arrays would not fit in memory), got steps={steps:,} with N={n:,}"
         )
+    if capacity * n > _MAX_STEP_POINTS:
+        raise ValueError(
+            f"capacity * N must be <= {_MAX_STEP_POINTS:,} (the recorded arrays would not fit "
+            f"in memory), got capacity={capacity:,} with N={n:,}"
+        )
     starts = np.broadcast_to(starts, (n, 2))
     hyper = {k: np.broadcast_to(v, (n,)).copy() for k, v in hyper.items()}
     scale = hyper.pop("loss_scale")
     np_dtype = dtype.as_numpy_dtype
     # hyperparameters enter in float64; each rule casts what it needs (Adadelta's lr_t is
     # formed in float64, as adaviz.Adadelta forms it)
-    out = _compiled(surface, rule, _capacity(steps), dtype)(
+    out = _compiled(surface, rule, capacity, dtype)(
         tf.constant(starts.T.astype(np_dtype)),
         tf.constant(scale),
         tf.constant(steps, tf.int32),

@@ -19,11 +19,12 @@ How it updates:
     ranges for that (:mod:`adaviz.panels.views.lines`).
 
 No compile while the user waits:
-    The engine compiles one XLA graph per surface and step bucket. The panel runs one of
-    a few fixed step counts (:data:`RUNGS`: 100, 500, 2000, 5000), the smallest that
-    covers the steps slider, and shows the first ``steps`` of that run, so four graphs per
-    surface serve every position of the slider (a run is at most 5x longer than needed,
-    a millisecond or two). Once the panel has been displayed in a kernel (or on
+    The engine compiles one XLA graph per surface and capacity (the most steps it can
+    record; the step count itself is an argument of the graph). The panel runs exactly
+    ``steps`` steps in the graph built for the steps slider's maximum (:data:`CAPACITY`),
+    so one graph per surface serves every position of the slider (each graph costs ~10 MB
+    of kernel memory, so one per surface rather than one per step bucket). Once the panel
+    has been displayed in a kernel (or on
     ``panel.precompile()``), a background thread compiles those graphs and renders the
     background images of every surface in the dropdown (the shown surface first), so
     moving the steps slider or choosing another surface later compiles nothing. The
@@ -78,9 +79,9 @@ from adaviz.panels.views.formula import formula_html
 
 #: steps slider range.
 STEPS_RANGE = (1, 5000)
-#: the step counts the engine runs (the smallest >= the steps slider), one compiled graph
-#: each per surface.
-RUNGS = (100, 500, 2000, 5000)
+#: the capacity of the engine graph the panel runs (every step count of the slider fits):
+#: one compiled graph per surface.
+CAPACITY = STEPS_RANGE[1]
 #: number of preallocated ghost traces (pins beyond that replace the oldest one).
 N_GHOSTS = 5
 #: default minimum time between two redraws when an event loop is running, in seconds.
@@ -98,7 +99,7 @@ def _code_number(value):
 
 
 def _cut(traj, steps):
-    """The first ``steps`` steps of a :class:`adaviz.Trajectory` run for longer (views)."""
+    """The first ``steps`` steps of a :class:`adaviz.Trajectory` run for longer."""
     total = traj.steps
     if steps == total:
         return traj
@@ -452,12 +453,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
         current = self._surface
         others = [self._get_surface(key) for key in self._catalogue]
         others = [s for s in others if s is not current]
-        rung = self._rung()
-        jobs = [(current, r) for r in RUNGS]  # the shown surface's steps slider first
-        jobs += [(s, rung) for s in others]
-        jobs += [(s, r) for s in others for r in RUNGS if r != rung]
         WARMUP.start(
-            [(s, ("adadelta", r), self._compile_job(s, r)) for s, r in jobs],
+            [(s, ("adadelta", CAPACITY), self._compile_job(s)) for s in [current, *others]],
             backgrounds=[(s, self._grid_size) for s in [current, *others]],
         )
         return WARMUP.wait(timeout) if wait else False
@@ -567,35 +564,29 @@ class SurfacePanel(StaticExport, widgets.VBox):
 
         v = self._hp.values()
         surf = self._surface
-        rung = self._rung()
-        traj = WARMUP.run(  # waits only while the background compiles this surface
+        return WARMUP.run(  # waits only while the background compiles this surface
             surf,
-            ("adadelta", rung),
+            ("adadelta", CAPACITY),
             lambda: engine.simulate(
                 surf,
                 start=self._start,
-                steps=rung,
+                steps=int(self._steps.value),
+                capacity=CAPACITY,
                 lr=v["lr"],
                 rho=v["rho"],
                 epsilon=v["epsilon"],
                 decay=v["decay"],
             ),
         )
-        return _cut(traj, int(self._steps.value))
 
     @staticmethod
-    def _compile_job(surface, steps):
+    def _compile_job(surface):
         def job():
             from adaviz import engine
 
-            engine.simulate(surface, steps=steps, lr=1.0, rho=0.95, epsilon=1e-7)
+            engine.simulate(surface, steps=1, capacity=CAPACITY, lr=1.0, rho=0.95, epsilon=1e-7)
 
         return job
-
-    def _rung(self):
-        """The step count the engine runs: the smallest of :data:`RUNGS` >= steps."""
-        steps = int(self._steps.value)
-        return next(r for r in RUNGS if r >= steps)
 
     def _compute_view(self, traj):
         """The arrays drawn, cut at the divergence step (1-D float, contiguous)."""
