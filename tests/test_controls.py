@@ -13,6 +13,7 @@ from adaviz.panels._controls import (
     HyperparameterControls,
     ParamSpec,
     flag,
+    ghost_buttons,
     make_slider,
     same_settings,
 )
@@ -140,3 +141,13 @@ def test_same_settings_treats_values_within_half_a_tick_as_one():
     assert same_settings({}, {"x": 1.0}, {"x": 1.0}) and not same_settings(
         {}, {"x": 1.0}, {"x": 1.01}
     )
+
+
+def test_ghost_buttons_are_pin_and_clear_as_in_the_surface_panel():
+    pin, clear = ghost_buttons("Keep the paths")
+    assert (pin.description, pin.icon, pin.tooltip) == ("pin", "thumb-tack", "Keep the paths")
+    assert (clear.description, clear.icon) == ("clear", "eraser")
+    clicks = []
+    pin.on_click(lambda _: clicks.append("pin"))
+    pin.click()
+    assert clicks == ["pin"]

@@ -149,6 +149,26 @@ def make_slider(spec, value, *, continuous_update=True, width=_WIDTH):
     return widgets.FloatSlider(min=spec.low, max=spec.high, **common)
 
 
+def ghost_buttons(
+    tooltip="Keep the current path as a faint ghost to compare with the next one",
+):
+    """The **pin** and **clear** buttons of a panel's ghosts (the same labels everywhere):
+    pin keeps what is drawn now as faint ghosts (``tooltip`` says what), clear removes them."""
+    pin = widgets.Button(
+        description="pin",
+        icon="thumb-tack",
+        tooltip=tooltip,
+        layout=widgets.Layout(width="100px"),
+    )
+    clear = widgets.Button(
+        description="clear",
+        icon="eraser",
+        tooltip="Remove the ghost paths",
+        layout=widgets.Layout(width="100px"),
+    )
+    return pin, clear
+
+
 # Slider ranges of Adadelta's hyperparameters. lr and epsilon are logarithmic.
 LR_EXP = (-4.0, 1.0)  # 1e-4 ... 10
 EPS_EXP = (-10.0, -1.0)  # 1e-10 ... 1e-1

@@ -73,6 +73,7 @@ from adaviz.panels._controls import (
     Controls,
     ParamSpec,
     flag,
+    ghost_buttons,
     make_slider,
     same_settings,
 )
@@ -80,6 +81,7 @@ from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
 from adaviz.panels._warmup import WARMUP, in_kernel
 from adaviz.panels.views import CompareStepSizeView, ContourView, LossView, SensitivityView
+from adaviz.panels.views import compare_readouts as readouts
 from adaviz.panels.views.sensitivity import EMPTY_TITLE
 
 #: steps slider range.
@@ -306,17 +308,8 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._surface_select.observe(self._surface_chosen, names="value")
         self._steps.observe(lambda _: self._request(), names="value")
         self._loss_scale.observe(lambda _: self._request(), names="value")
-        self._pin = widgets.Button(
-            description="pin",
-            icon="thumb-tack",
-            tooltip="Keep the current paths as faint ghosts to compare with the next ones",
-            layout=widgets.Layout(width="100px"),
-        )
-        self._clear = widgets.Button(
-            description="clear",
-            icon="eraser",
-            tooltip="Remove the ghost paths",
-            layout=widgets.Layout(width="100px"),
+        self._pin, self._clear = ghost_buttons(
+            "Keep the current paths as faint ghosts to compare with the next ones"
         )
         self._tune_button.on_click(lambda _: self.tune())
         self._pin.on_click(lambda _: self.pin())
@@ -925,40 +918,17 @@ class ComparePanel(StaticExport, widgets.VBox):
         )
 
     def _draw_text(self, steps, k):
+        scale = 10.0**k
         rows = []
         for name, color in zip(self._names, self._colors, strict=True):
             traj = self._trajectories[name]
-            _, detail = self._label(name)
-            if traj.diverged[0]:
-                result = f"diverged at step {int(traj.diverged_at[0])}"
-            else:
-                value = float(traj.loss[-1, 0]) / (10.0**k)
-                result = f"final loss {_figures.fmt(value, 4)}"
-            moved = self._moved[name]
-            moved_text = (
-                "—" if k == 0.0 else ("diverged" if not np.isfinite(moved) else _figures.fmt(moved))
-            )
-            rows.append(
-                f"<tr><td><b style='color:{color}'>■ {html.escape(name)}</b></td>"
-                f"<td>{detail}</td><td>{html.escape(result)}</td><td>{moved_text}</td></tr>"
-            )
-        objective_note = (
+            result = readouts.result_text(traj.diverged_at[0], float(traj.loss[-1, 0]) / scale)
+            moved = None if k == 0.0 else self._moved[name]
+            rows.append((name, color, self._label(name)[1], result, moved))
+        note = (
             f"Tune: each optimizer's lr over {len(LR_GRID)} values in [{LR_GRID[0]:g}, "
             f"{LR_GRID[-1]:g}], objective: mean loss over the last {TUNE_WINDOW:.0%} of the "
             "budget (diverged: ∞)."
         )
-        self._table.value = (
-            "<table style='border-collapse:collapse' cellpadding='3'>"
-            "<tr><th align='left'>optimizer</th><th align='left'>settings</th>"
-            f"<th align='left'>after {steps} steps</th>"
-            f"<th align='left'>path moved vs k = 0 (loss × {_figures.fmt(10.0**k)})</th></tr>"
-            + "".join(rows)
-            + f"</table><div style='color:#555'>{html.escape(objective_note)}</div>"
-        )
-        lines = "\n".join(
-            f"{html.escape(name)} = {html.escape(code)}" for name, code in self.code.items()
-        )
-        self._code_box.value = (
-            "<b>copy as code</b> (Keras 3)<pre style='margin:2px 0'>import keras, adaviz\n"
-            f"{lines}</pre>"
-        )
+        self._table.value = readouts.table_html(rows, steps, scale, note)
+        self._code_box.value = readouts.code_block_html(self.code)
