@@ -150,14 +150,16 @@ def close_panel(panel, close_self):
         return
     panel._adaviz_closed = True
     hook = getattr(panel, "_on_close", None)
-    if hook is not None:
-        hook()
-    found, coalescers = owned_widgets(panel)
-    for coalescer in coalescers:
-        coalescer.cancel()
-    for widget in found:
-        widget.close()
-    close_self()
+    try:
+        if hook is not None:
+            hook()
+    finally:  # (the widgets are closed even when the hook fails)
+        found, coalescers = owned_widgets(panel)
+        for coalescer in coalescers:
+            coalescer.cancel()
+        for widget in found:
+            widget.close()
+        close_self()
 
 
 def forget_outputs(panel):
