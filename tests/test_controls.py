@@ -14,6 +14,7 @@ from adaviz.panels._controls import (
     ParamSpec,
     flag,
     ghost_buttons,
+    loss_scale_exponent,
     make_slider,
     same_settings,
 )
@@ -151,3 +152,14 @@ def test_ghost_buttons_are_pin_and_clear_as_in_the_surface_panel():
     pin.on_click(lambda _: clicks.append("pin"))
     pin.click()
     assert clicks == ["pin"]
+
+
+def test_the_loss_scale_slider_shows_the_exponent_and_refuses_what_it_cannot_show():
+    assert loss_scale_exponent(100.0) == pytest.approx(2.0)
+    assert loss_scale_exponent(1e-3) == -3.0 and loss_scale_exponent(1) == 0.0
+    with pytest.raises(ValueError, match=r"loss_scale must be a finite number > 0, got -1.0"):
+        loss_scale_exponent(-1.0)
+    with pytest.raises(
+        ValueError, match=r"loss_scale must be in \[1e-3, 1e3\] for the panel's slider .*got 5000.0"
+    ):
+        loss_scale_exponent(5000.0)

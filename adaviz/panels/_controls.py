@@ -199,6 +199,24 @@ LOSS_SCALE = ParamSpec(
     "loss_scale", -3.0, 3.0, step=0.25, description="loss × 10^k, k", readout_format=".2f"
 )
 
+
+def loss_scale_exponent(loss_scale):
+    """The exponent ``k`` at which the :data:`LOSS_SCALE` slider shows ``loss_scale = 10**k``.
+
+    Raises:
+        ValueError: not a finite number > 0, or outside the slider's [1e-3, 1e3].
+    """
+    scale = check_hyperparameter("loss_scale", loss_scale)
+    k = math.log10(scale)
+    low, high = LOSS_SCALE.low, LOSS_SCALE.high
+    if not (low - 1e-12 <= k <= high + 1e-12):
+        raise ValueError(
+            f"loss_scale must be in [1e{low:g}, 1e{high:g}] for the panel's slider (10^k, k in "
+            f"[{low:g}, {high:g}]), got {loss_scale!r}"
+        )
+    return min(max(k, low), high)
+
+
 #: Preset name -> Adadelta hyperparameters (decay 0 throughout).
 PRESETS = {
     "Zeiler 2012 paper": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-6, "decay": 0.0},

@@ -61,7 +61,6 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import (
-    check_hyperparameter,
     check_int,
     check_rule_hyperparameters,
     check_start,
@@ -74,6 +73,7 @@ from adaviz.panels._controls import (
     ParamSpec,
     flag,
     ghost_buttons,
+    loss_scale_exponent,
     make_slider,
     same_settings,
 )
@@ -241,7 +241,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         start = check_start(
             surf.start if start is None else start, surf.domain, surface_name=surf.name
         )
-        exponent = self._check_loss_scale(loss_scale)
+        exponent = loss_scale_exponent(loss_scale)
         initial = self._check_hyperparameters(names, hyperparameters)
         if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
             raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
@@ -664,18 +664,6 @@ class ComparePanel(StaticExport, widgets.VBox):
                 raise ValueError(f"optimizers must name each rule once, got {name!r} twice")
             checked.append(name.lower())
         return tuple(checked)
-
-    @staticmethod
-    def _check_loss_scale(loss_scale):
-        scale = check_hyperparameter("loss_scale", loss_scale)
-        k = math.log10(scale)
-        low, high = LOSS_SCALE_EXP
-        if not (low - 1e-12 <= k <= high + 1e-12):
-            raise ValueError(
-                f"loss_scale must be in [1e-3, 1e3] for the panel's slider (10^k, k in "
-                f"[{low:g}, {high:g}]), got {loss_scale!r}"
-            )
-        return min(max(k, low), high)
 
     def _check_hyperparameters(self, names, hyperparameters):
         given = dict(hyperparameters or {})
