@@ -372,6 +372,7 @@ def test_pin_keeps_every_path_and_loss_as_ghosts_and_clear_removes_them():
             np.testing.assert_array_equal(ghost.x, pinned.positions[:n, 1, 0])
             np.testing.assert_array_equal(ghost.y, pinned.positions[:n, 1, 1])
             assert ghost.line.color == compare.COLORS[name] and ghost.opacity < 1
+            assert ghost.showlegend is False  # its label shows on hover
             loss = visible_trace(figs["loss"], label)
             want = pinned.loss[:n, 1].astype(np.float64) / scale - s.min_value
             np.testing.assert_array_equal(loss.y, np.where(want > 0, want, np.nan))

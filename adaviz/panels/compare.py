@@ -502,17 +502,22 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._next_pin = (pin + 1) % PINS
         n, k = len(self._names), float(self._loss_scale.value)
         paths, steps, losses = self._drawn
+        contour, loss_view = self._views["surface"], self._views["loss"]
         labels = {}
-        for i, name in enumerate(self._names):
-            lr = _figures.fmt(self.hyperparameters(name)["lr"])
-            others = [text for hp, text in self._changed(name) if hp != "lr"]
-            label = ", ".join(
-                [f"ghost: {name}, lr = {lr}", *others] + ([f"k = {k:g}"] if k else [])
-            )
-            slot = n * pin + i
-            self._views["surface"].show_ghost(n + slot, *paths[i], label)
-            self._views["loss"].show_ghost(slot, steps[i], losses[i], label)
-            labels[name] = label
+        # one message per figure; the ghosts' labels show on hover, not in the legend
+        # (a dozen more entries would squeeze the contour)
+        with contour.figure.batch_update(), loss_view.figure.batch_update():
+            for i, name in enumerate(self._names):
+                lr = _figures.fmt(self.hyperparameters(name)["lr"])
+                others = [text for hp, text in self._changed(name) if hp != "lr"]
+                label = ", ".join(
+                    [f"ghost: {name}, lr = {lr}", *others] + ([f"k = {k:g}"] if k else [])
+                )
+                slot = n * pin + i
+                contour.show_ghost(n + slot, *paths[i], label)
+                contour.figure.data[contour.ghost_index(n + slot)].showlegend = False
+                loss_view.show_ghost(slot, steps[i], losses[i], label)
+                labels[name] = label
         self._pins[pin] = labels
         return labels
 
