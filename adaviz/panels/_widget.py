@@ -254,7 +254,7 @@ const TYPED = {{
 }};
 function move(model, views, msg, buffers) {{
   // The new values go into the model's figure state in plotly's serialized form (a view
-  // drawn later starts from it) and, as typed arrays, to Plotly.animate on each drawn view.
+  // drawn later starts from it) and to Plotly.animate on each drawn view.
   const data = model.get("_widget_data") || [];
   const styles = msg.styles.map((style, k) => {{
     const trace = data[msg.traces[k]];
@@ -266,7 +266,9 @@ function move(model, views, msg, buffers) {{
         const view = buffers[value.buffer_index];
         const bytes = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
         stored = {{ dtype: value.dtype, shape: value.shape, buffer: new DataView(bytes) }};
-        value = new TYPED[value.dtype](bytes);
+        // a plain Array: plotly.js walks a typed array's elements as object keys when it
+        // merges the frame into the trace (Lib.expandObjectPaths), two regexes each
+        value = Array.from(new TYPED[value.dtype](bytes));
       }}
       values[prop] = value;
       if (trace) trace[prop] = stored;
