@@ -5,12 +5,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from adaviz.panels import _figures as F
-from adaviz.panels.views.lines import LineView, line
+from adaviz.panels.views._figure import FigureView, empty_scatter
 
 EMPTY_TITLE = "tuning: objective vs lr (press Tune)"
 
 
-class SensitivityView:
+class SensitivityView(FigureView):
     """The objective against lr (log x), one curve per run, the chosen lr as a star.
 
     Traces: ``name`` per run (the curves), then ``"{name} chosen lr"`` per run (one star
@@ -19,20 +19,27 @@ class SensitivityView:
 
     def __init__(self, names, colors, *, width=455, height=230):
         self.names = tuple(names)
-        curves, stars = [], []
-        for name, color in zip(self.names, colors, strict=True):
-            curve = line(
-                name, color, hovertemplate=f"{name}<br>lr %{{x:.3g}}<br>%{{y:.4e}}<extra></extra>"
+        pairs = list(zip(self.names, colors, strict=True))
+        curves = [
+            empty_scatter(
+                name,
+                "lines+markers",
+                line={"color": color, "width": 2},
+                marker={"size": 3, "color": color},
+                hovertemplate=f"{name}<br>lr %{{x:.3g}}<br>%{{y:.4e}}<extra></extra>",
             )
-            curves.append(curve.update(mode="lines+markers", marker={"size": 3, "color": color}))
-            star = line(
+            for name, color in pairs
+        ]
+        stars = [
+            empty_scatter(
                 f"{name} chosen lr",
-                color,
-                hovertemplate=f"{name}: chosen lr %{{x:.3g}}<extra></extra>",
+                "markers",
+                marker={"size": 13, "color": color, "symbol": "star", "line": {"width": 1}},
                 showlegend=False,
+                hovertemplate=f"{name}: chosen lr %{{x:.3g}}<extra></extra>",
             )
-            marker = {"size": 13, "color": color, "symbol": "star", "line": {"width": 1}}
-            stars.append(star.update(mode="markers", marker=marker))
+            for name, color in pairs
+        ]
         lay = F.layout(
             EMPTY_TITLE,
             width=width,
@@ -42,9 +49,6 @@ class SensitivityView:
             showlegend=False,
         )
         self.figure = go.Figure(data=curves + stars, layout=lay)
-
-    #: the figure becomes the shared ``FigureWidget`` (as every view's).
-    attach = LineView.attach
 
     def update(self, lrs, values, chosen, *, title, y_title, log_y):
         """Per run: its lr values, the objective there (drawn) and the chosen ``(lr, value)``
