@@ -675,4 +675,5 @@ class ModelPanel(StaticExport, widgets.VBox):
 
     def _on_close(self):
         """(``close()``, :mod:`adaviz.panels._lifecycle`) no training after close."""
-        self.pause()
+        if "_runner" in vars(self):  # (not when the constructor failed before it)
+            self.pause()
