@@ -107,31 +107,37 @@ def _check_state():
     return None
 
 
-def _check_animate():
-    method = getattr(go.FigureWidget, "_perform_batch_animate", None)
+def _method_problem(cls, name, *parameters):
+    """Why ``cls.name`` is not a method taking ``parameters``, or None when it is."""
+    method = getattr(cls, name, None)
     if method is None:
-        return "FigureWidget._perform_batch_animate is missing"
-    if list(inspect.signature(method).parameters) != ["self", "animation_opts"]:
-        return f"_perform_batch_animate{inspect.signature(method)} is not (self, animation_opts)"
+        return f"{cls.__name__}.{name} is missing"
+    if list(inspect.signature(method).parameters) != list(parameters):
+        return f"{name}{inspect.signature(method)} is not ({', '.join(parameters)})"
+    return None
+
+
+def _check_animate():
+    problem = _method_problem(go.FigureWidget, "_perform_batch_animate", "self", "animation_opts")
+    if problem:
+        return problem
     if getattr(go.Figure(), "_in_batch_mode", None) is not False:
         return "Figure._in_batch_mode is not a bool"
     return None
 
 
 def _check_move():
-    method = getattr(go.FigureWidget, "_send_animate_msg", None)
-    if method is None:
-        return "FigureWidget._send_animate_msg is missing"
-    expected = ["self", "styles_data", "relayout_data", "trace_indexes", "animation_opts"]
-    if list(inspect.signature(method).parameters) != expected:
-        return f"_send_animate_msg{inspect.signature(method)} is not ({', '.join(expected)})"
-    should_send = getattr(ipywidgets.Widget, "_should_send_property", None)
-    if should_send is None or list(inspect.signature(should_send).parameters) != [
+    problem = _method_problem(
+        go.FigureWidget,
+        "_send_animate_msg",
         "self",
-        "key",
-        "value",
-    ]:
-        return "ipywidgets.Widget._should_send_property(self, key, value) is missing"
+        "styles_data",
+        "relayout_data",
+        "trace_indexes",
+        "animation_opts",
+    ) or _method_problem(ipywidgets.Widget, "_should_send_property", "self", "key", "value")
+    if problem:
+        return problem
     if "_py2js_animate" not in go.FigureWidget.class_traits(sync=True):
         return "FigureWidget has no synced trait _py2js_animate"
     if _PLOTLY_GLOBAL not in _BUNDLE.read_bytes():

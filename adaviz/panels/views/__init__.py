@@ -18,7 +18,8 @@ is sent first). ``view.redraw_free`` says how the last update went.
   paths (one colour each), start/end/minima markers, a playback marker, ghost paths and
   click-to-set-start.
 * :class:`AccumulatorView`, :class:`StepSizeView`, :class:`LossView`: lines against step
-  on axes kept fixed between updates (:class:`LineView` in ``lines.py``).
+  on axes kept fixed between updates (:class:`LineView` in ``lines.py``; the first two
+  are a :class:`~adaviz.panels.views.lines.CoordinatePairView`: two quantities per coordinate).
 * :class:`CompareStepSizeView` (``step_size_compare.py``): several optimizers' realized step
   sizes; :class:`SensitivityView` (``sensitivity.py``): a tuning objective against lr.
 * :class:`HeatmapView` (``heatmap.py``): a metric over two hyperparameter axes, diverged

@@ -27,6 +27,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels import _figures as F
+from adaviz.panels.views import lines
+from adaviz.panels.views._figure import FigureView, empty_scatter
 from adaviz.panels.views.lines import _same_array, batch
 
 #: background image size in pixels, about the view's plot area.
@@ -136,25 +138,22 @@ def background(surf, grid_size=120, levels=LEVELS):
     )
 
 
-def _marker_trace(name, size, color, symbol, line_color, hover, **extra):
-    empty = np.zeros(0, dtype=np.float64)
-    return go.Scatter(
-        x=empty,
-        y=empty,
+def _marker_trace(name, size, color, symbol, line_color, hover, line_width=1.5, **extra):
+    return empty_scatter(
+        name,
         mode="markers",
-        name=name,
         marker={
             "size": size,
             "color": color,
             "symbol": symbol,
-            "line": {"color": line_color, "width": 1.5},
+            "line": {"color": line_color, "width": line_width},
         },
         hovertemplate=hover,
         **extra,
     )
 
 
-class ContourView:
+class ContourView(FigureView):
     """A loss surface (background image) with paths, markers, ghosts and click-to-start.
 
     Args:
@@ -179,22 +178,17 @@ class ContourView:
         self.colors = list(colors or [F.TRAJECTORY_COLOR] * len(self.paths))
         self.ghost_slots = int(ghosts)
         single = len(self.paths) == 1
-        empty = np.zeros(0, dtype=np.float64)
         traces = [
-            go.Scatter(
-                x=empty,
-                y=empty,
+            empty_scatter(
+                "loss surface",
                 mode="none",
-                name="loss surface",
                 showlegend=False,
                 # not hoverinfo "skip": that would also stop the clicks that set the start
                 hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>click to start here<extra></extra>",
             ),
-            go.Scatter(
-                x=empty,
-                y=empty,
+            empty_scatter(
+                "loss colour scale",
                 mode="markers",
-                name="loss colour scale",
                 showlegend=False,
                 hoverinfo="skip",
                 marker={
@@ -213,31 +207,12 @@ class ContourView:
                 },
             ),
         ]
-        for slot in range(self.ghost_slots):
-            traces.append(
-                go.Scatter(
-                    x=empty,
-                    y=empty,
-                    mode="lines",
-                    name=f"ghost {slot + 1}",
-                    visible=False,
-                    opacity=F.GHOST_OPACITY,
-                    line={
-                        "color": F.GHOST_COLORS[slot % len(F.GHOST_COLORS)],
-                        "width": 2,
-                        "dash": F.GHOST_DASHES[slot % len(F.GHOST_DASHES)],
-                    },
-                    hoverinfo="name",
-                )
-            )
+        traces += [lines.ghost_line(slot, 2.0) for slot in range(self.ghost_slots)]
         for name, color in zip(self.paths, self.colors, strict=True):
             traces.append(
-                go.Scatter(
-                    x=empty,
-                    y=empty,
-                    mode="lines",
-                    name=name,
-                    line={"color": color, "width": 2},
+                lines.line(
+                    name,
+                    color,
                     hovertemplate=(name if not single else "step")
                     + (" step" if not single else "")
                     + " %{pointNumber}<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
@@ -257,19 +232,10 @@ class ContourView:
                 "known minima", 14, F.MINIMUM_COLOR, "star", "black",
                 "minimum<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
             ),
-            go.Scatter(
-                x=empty,
-                y=empty,
-                mode="markers",
-                name="step marker",
-                marker={
-                    "size": 17,
-                    "color": F.MARKER_COLOR,
-                    "symbol": "circle-open",
-                    "line": {"color": F.MARKER_COLOR, "width": 3},
-                },
-                showlegend=False,
-                hovertemplate="playback<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
+            _marker_trace(
+                "step marker", 17, F.MARKER_COLOR, "circle-open", F.MARKER_COLOR,
+                "playback<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
+                line_width=3, showlegend=False,
             ),
         ]  # fmt: skip
         g, p = self.ghost_slots, len(self.paths)
@@ -314,15 +280,6 @@ class ContourView:
         self.redraw_free = False
 
     # -- public ------------------------------------------------------------------
-    def attach(self, css_class=None):
-        """Turn the figure into the shared ``FigureWidget``."""
-        from adaviz.panels._widget import FigureWidget
-
-        self.figure = FigureWidget(self.figure)
-        if css_class:
-            self.figure.add_class(css_class)
-        return self.figure
-
     def ghost_index(self, slot):
         """The trace index of ghost ``slot``."""
         return 2 + slot
@@ -403,12 +360,7 @@ class ContourView:
     def show_ghost(self, slot, x, y, label):
         """Show ghost ``slot`` with path ``(x, y)`` and legend ``label``."""
         with self.figure.batch_update():
-            trace = self.figure.data[self.ghost_index(slot)]
-            trace.x = x
-            trace.y = y
-            trace.name = label
-            trace.visible = True
-            trace.showlegend = True
+            lines.show_ghost(self.figure.data[self.ghost_index(slot)], x, y, label, showlegend=True)
 
     def hide_ghosts(self):
         """Hide every ghost."""
@@ -430,12 +382,7 @@ class ContourView:
         return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
 
     def _hide_ghosts(self):
-        empty = np.zeros(0, dtype=np.float64)
-        for slot in range(self.ghost_slots):
-            trace = self.figure.data[self.ghost_index(slot)]
-            trace.x = empty
-            trace.y = empty
-            trace.visible = False
+        lines.hide_ghosts(self.figure, [self.ghost_index(s) for s in range(self.ghost_slots)])
 
     def _draw_background(self, bg):
         fig = self.figure

@@ -1,6 +1,7 @@
 """LineView: lines against step on axes that stay fixed between updates.
 
-The base of the accumulator, step-size and loss views. The x range is the step range;
+The base of the accumulator, step-size and loss views (:class:`CoordinatePairView`: two
+quantities per coordinate, the accumulator and step-size views' shape). The x range is the step range;
 the y range is fitted to the data on a coarse grid (half decades on log axes, a 1-2-5
 grid on linear ones) and kept while the data stays inside it and fills it reasonably,
 so most updates change only the traces' x/y and go to the browser as a redraw-free move.
@@ -15,7 +16,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels import _figures as F
-from adaviz.panels._widget import FigureWidget, moving
+from adaviz.panels._widget import moving
+from adaviz.panels.views._figure import FigureView, empty_scatter
 
 #: a log range may be this many decades wider than the data before it is refitted.
 LOG_SLACK = 2.0
@@ -90,7 +92,7 @@ def batch(fig, redraw_free):
     return fig.batch_update()
 
 
-class LineView:
+class LineView(FigureView):
     """A figure of line traces against step with a playback cursor line.
 
     Args:
@@ -125,13 +127,6 @@ class LineView:
         self.redraw_free = False
 
     # -- public ------------------------------------------------------------------
-    def attach(self, css_class=None):
-        """Turn the figure into the shared ``FigureWidget`` (its state: the figure now)."""
-        self.figure = FigureWidget(self.figure)
-        if css_class:
-            self.figure.add_class(css_class)
-        return self.figure
-
     @property
     def log_y(self):
         return self._log
@@ -208,13 +203,78 @@ class LineView:
 
 def line(name, color, *, dash="solid", width=2.0, hovertemplate=None, **extra):
     """An empty ``go.Scatter`` line trace (data comes with the first update)."""
-    empty = np.zeros(0, dtype=np.float64)
-    return go.Scatter(
-        x=empty,
-        y=empty,
-        mode="lines",
-        name=name,
+    return empty_scatter(
+        name,
         line={"color": color, "width": width, "dash": dash},
         hovertemplate=hovertemplate,
         **extra,
     )
+
+
+def ghost_line(slot, width, **extra):
+    """The faint, hidden line trace of ghost ``slot`` (the slot-th ghost colour and dash);
+    :func:`show_ghost` fills it in, :func:`hide_ghosts` empties it again."""
+    return line(
+        f"ghost {slot + 1}",
+        F.GHOST_COLORS[slot % len(F.GHOST_COLORS)],
+        dash=F.GHOST_DASHES[slot % len(F.GHOST_DASHES)],
+        width=width,
+        visible=False,
+        opacity=F.GHOST_OPACITY,
+        hoverinfo="name",
+        **extra,
+    )
+
+
+def show_ghost(trace, x, y, label, **extra):
+    """Show the ghost ``trace`` with data ``(x, y)`` and legend/hover ``label``."""
+    trace.update(x=x, y=y, name=label, visible=True, **extra)
+
+
+def hide_ghosts(figure, indices):
+    """Hide the ghost traces at ``indices`` of ``figure`` (their data is emptied)."""
+    empty = np.zeros(0, dtype=np.float64)
+    for i in indices:
+        figure.data[i].update(x=empty, y=empty, visible=False)
+
+
+class CoordinatePairView(LineView):
+    """Two quantities per coordinate against step on a log axis: four traces, ``first``
+    then ``second`` (each in its own dash and width), one colour per coordinate.
+
+    Args:
+        labels: the two quantities' legend labels (a trace is named "<label> x|y").
+        dashes, widths: their line dash and width.
+        title, y_title, width, height: as for :class:`LineView`.
+
+    ``update(steps, first, second)``: ``steps`` the x values, ``first`` and ``second``
+    pairs (x, y) of 1-D float arrays of the same length.
+    """
+
+    def __init__(self, labels, dashes, widths, *, title, y_title, width, height):
+        traces = [
+            line(
+                f"{label} {coord}",
+                F.COORD_COLORS[coord],
+                dash=dash,
+                width=line_width,
+                hovertemplate=f"{label} {coord}<br>step %{{x}}<br>%{{y:.3e}}<extra></extra>",
+            )
+            for label, dash, line_width in zip(labels, dashes, widths, strict=True)
+            for coord in ("x", "y")
+        ]
+        super().__init__(
+            traces, title=title, y_title=y_title, log_y=True, width=width, height=height
+        )
+
+    def update(self, steps, first, second, cursor=None):
+        """Show new curves; returns True when it went as a redraw-free move."""
+        with self.updating(steps, first, second, cursor):
+            pass
+        return self.redraw_free
+
+    def updating(self, steps, first, second, cursor=None):
+        """:meth:`update` as a context manager: the message is sent when the block ends."""
+        series = [(i, steps, first[i]) for i in (0, 1)]
+        series += [(2 + i, steps, second[i]) for i in (0, 1)]
+        return self._updating(series, cursor)

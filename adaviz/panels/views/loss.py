@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from adaviz.panels import _figures as F
+from adaviz.panels.views import lines
 from adaviz.panels.views.lines import LineView, batch, line
 
 
@@ -33,19 +32,7 @@ class LossView(LineView):
             line(name, color, hovertemplate="step %{x}<br>%{y:.4e}<extra></extra>")
             for name, color in zip(runs, colors, strict=True)
         ]
-        for slot in range(ghosts):
-            traces.append(
-                line(
-                    f"ghost {slot + 1}",
-                    F.GHOST_COLORS[slot % len(F.GHOST_COLORS)],
-                    dash=F.GHOST_DASHES[slot % len(F.GHOST_DASHES)],
-                    width=1.5,
-                    visible=False,
-                    opacity=F.GHOST_OPACITY,
-                    showlegend=False,
-                    hoverinfo="name",
-                )
-            )
+        traces += [lines.ghost_line(slot, 1.5, showlegend=False) for slot in range(ghosts)]
         super().__init__(
             traces,
             title=title,
@@ -73,22 +60,12 @@ class LossView(LineView):
 
     def show_ghost(self, slot, x, y, label):
         """Show ghost ``slot`` with data ``(x, y)`` and legend/hover ``label``."""
-        fig = self.figure
         self._ghost_y[slot] = y
-        with fig.batch_update():
-            trace = fig.data[self.runs + slot]
-            trace.x = x
-            trace.y = y
-            trace.name = label
-            trace.visible = True
+        with self.figure.batch_update():
+            lines.show_ghost(self.figure.data[self.runs + slot], x, y, label)
 
     def hide_ghosts(self):
         """Hide every ghost (their data is emptied)."""
         self._ghost_y.clear()
-        empty = np.zeros(0, dtype=np.float64)
         with batch(self.figure, redraw_free=False):
-            for slot in range(self.ghost_slots):
-                trace = self.figure.data[self.runs + slot]
-                trace.x = empty
-                trace.y = empty
-                trace.visible = False
+            lines.hide_ghosts(self.figure, range(self.runs, self.runs + self.ghost_slots))
