@@ -2,7 +2,8 @@
 # `make test`      : set up .venv and run everything (what CI runs): lint, the whole suite,
 #                    the panel tests and one browser test against the oldest plotly supported,
 #                    unit tests on Python 3.10, and the Binder image built for real.
-# `make test-fast` : unit tests only: no browser, notebook, subprocess or network tests.
+# `make test-fast` : unit tests only: no browser, notebook, subprocess, network or slow
+#                    (integration) tests.
 # `make lint`      : ruff check + ruff format --check.
 PYTHON ?= python3
 VENV   := .venv
@@ -44,8 +45,10 @@ test: lint
 	@# the whole suite last: its summary is the run's closing line
 	$(BIN)/python -m pytest -m "not binder"
 
+# Two workers (pytest-xdist), each running whole files in order, so a file's module
+# fixtures and compiled graphs are made once, as in a serial run.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "$(FAST)"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "$(FAST) and not slow"
 
 $(OLDEST)/.done: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps --target $(OLDEST) 'plotly==$(PLOTLY_OLDEST)'

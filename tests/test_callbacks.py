@@ -175,6 +175,7 @@ def test_tensorboard_event_files(tmp_path):
     np.testing.assert_allclose([r[2] for r in found["loss"]], h["loss"], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_ten_thousand_steps_stay_at_the_bound():
     x = np.random.default_rng(1).standard_normal((10_000, 3)).astype(np.float32)
     model = small_model(2)

@@ -237,6 +237,7 @@ def test_restart_mode_reproduces_the_first_run_exactly():
     np.testing.assert_array_equal(fresh.history["loss"], first_loss)
 
 
+@pytest.mark.slow
 def test_ten_thousand_steps_whole_run_in_bounded_memory():
     panel = adaviz.ModelPanel(seed=4, data="xor", hidden=(4,), history_size=500)
     panel.step(10_000)
@@ -547,6 +548,7 @@ def test_model_that_does_not_fit_the_data_is_refused_untrained():
         adaviz.ModelPanel(_mlp(), data=(X, Y), loss="mse", validation_data=(X[:, :1], Y))
 
 
+@pytest.mark.subprocess
 def test_play_keeps_a_real_kernel_responsive():
     """In a real ipykernel: cells run and widget messages are handled while training plays."""
     from jupyter_client.manager import start_new_kernel

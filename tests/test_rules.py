@@ -107,14 +107,24 @@ KERAS_CASES = {
 
 
 def step_keras(make_optimizer, surface, steps):
-    """Positions of a float64 tf.Variable stepped by a Keras optimizer on the surface."""
+    """Positions of a float64 tf.Variable stepped by a Keras optimizer on the surface.
+
+    Each step is Keras's own ``apply_gradients`` in a plain ``tf.function`` (a TensorFlow
+    graph, no XLA): the same kernels as eager stepping, without eager's per-op dispatch.
+    """
     var = tf.Variable(np.asarray(surface.start, np.float64))
     opt = make_optimizer()
-    positions = [var.numpy()]
-    for _ in range(steps):
+    opt.build([var])  # the slots exist before the graph is traced
+
+    @tf.function(jit_compile=False)
+    def step():
         with tf.GradientTape() as tape:
             loss = surface.fn(var[0], var[1])
         opt.apply_gradients([(tape.gradient(loss, var), var)])
+
+    positions = [var.numpy()]
+    for _ in range(steps):
+        step()
         positions.append(var.numpy())
     return np.array(positions)
 

@@ -805,6 +805,7 @@ def test_custom_surface_named_like_a_builtin():
 
 
 # ------------------------------------------------------------ no compile on the critical path
+@pytest.mark.slow
 def test_background_compile_does_not_change_what_the_panel_draws():
     from adaviz.panels.views import background
 

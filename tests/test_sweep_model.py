@@ -172,6 +172,7 @@ def test_diverging_cells_are_flagged():
 
 
 # ------------------------------------------------------------------------ executors
+@pytest.mark.subprocess
 def test_spawn_process_pool_gives_the_identical_grid(in_process):
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:

@@ -217,6 +217,7 @@ def test_select_refuses_bad_cells(panel):
 
 
 # ------------------------------------------------------------------------ live models
+@pytest.mark.slow
 def test_for_model_fills_the_map_and_ends_equal_to_the_sweep():
     data = adaviz.datasets.make("moons", n=64, seed=2)
 

@@ -101,6 +101,7 @@ def test_continue_and_restart_reproduce_exactly():
     assert t.trace_count == 4  # batch size 32 was compiled before
 
 
+@pytest.mark.slow
 def test_whole_run_thinned_and_smoothed():
     small, whole = trainer(history_size=100, seed=4), trainer(history_size=6000, seed=4)
     small.run(5000)
