@@ -92,8 +92,6 @@ CAPACITIES = (1000, STEPS_RANGE[1])
 LR_GRID = np.logspace(-5.0, 1.0, 64)
 #: the objective averages the loss over this last fraction of the budget.
 TUNE_WINDOW = 0.1
-#: the loss-scale slider: k in [-3, 3], the loss multiplied by 10**k.
-LOSS_SCALE_EXP = (LOSS_SCALE.low, LOSS_SCALE.high)
 #: default minimum time between two redraws when an event loop is running, in seconds.
 THROTTLE = 0.04
 #: pins kept as ghosts (each: every optimizer's path and loss); a new pin replaces the oldest.

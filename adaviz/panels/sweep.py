@@ -40,7 +40,14 @@ import numpy as np
 from adaviz import _math
 from adaviz._validate import check_int
 from adaviz.panels import _figures as F
-from adaviz.panels._controls import ADADELTA, DEFAULTS, LOSS_SCALE, Controls, make_slider
+from adaviz.panels._controls import (
+    ADADELTA,
+    DEFAULTS,
+    LOSS_SCALE,
+    Controls,
+    loss_scale_exponent,
+    make_slider,
+)
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
 from adaviz.panels._sweep_axes import as_map, check_axes, default_axis
@@ -68,8 +75,6 @@ METRIC_LABELS = {
 }
 #: metrics drawn on a log colour scale (they span decades).
 LOG_METRICS = ("final_loss", "min_loss", "distance_to_minimum", "loss", "val_loss")
-#: loss-scale slider: the exponent k of 10**k.
-LOSS_SCALE_EXP = (LOSS_SCALE.low, LOSS_SCALE.high)
 
 _WIDTH = "330px"
 
@@ -152,7 +157,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         axes, given = check_axes(x, y, hyperparameters, resolution)
         fixed_names = [name for name in ADADELTA if name not in (x, y)]
         specs = {name: ADADELTA[name] for name in fixed_names}
-        exponent = _loss_scale_exponent(loss_scale)
+        exponent = loss_scale_exponent(loss_scale)
         if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
             raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
         self._hub = Controls(specs, initial=given, defaults=DEFAULTS)
@@ -488,20 +493,3 @@ class SweepPanel(StaticExport, widgets.VBox):
                 + f" → {METRIC_LABELS[s.metric]} {state}"
             )
         self._readout.value = "<br>".join(parts)
-
-
-def _loss_scale_exponent(loss_scale):
-    if (
-        isinstance(loss_scale, bool)
-        or not isinstance(loss_scale, (int, float))
-        or not math.isfinite(loss_scale)
-        or loss_scale <= 0
-    ):
-        raise ValueError(f"loss_scale must be a finite number > 0, got {loss_scale!r}")
-    k = math.log10(loss_scale)
-    if not LOSS_SCALE_EXP[0] <= k <= LOSS_SCALE_EXP[1]:
-        raise ValueError(
-            f"loss_scale must be in [1e{LOSS_SCALE_EXP[0]:g}, 1e{LOSS_SCALE_EXP[1]:g}] for the "
-            f"panel's slider, got {loss_scale!r}"
-        )
-    return k
