@@ -275,9 +275,9 @@ class ComparePanel(StaticExport, widgets.VBox):
             defaults = dict(rule.defaults)
             hub = Controls(specs, initial=initial[name], defaults=defaults)
             for hp, slider in hub.sliders.items():
-                slider.layout = widgets.Layout(width=_WIDTH)
+                slider.layout.width = _WIDTH
                 slider.add_class(f"adaviz-{name}-{hp.replace('_', '-')}")
-            hub.reset.layout = widgets.Layout(width="90px")
+            hub.reset.layout.width = "90px"
             hub.reset.add_class(f"adaviz-{name}-reset")
             hub.subscribe(lambda _changed: self._request())
             self._hp[name] = hub
