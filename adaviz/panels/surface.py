@@ -69,7 +69,8 @@ import numpy as np
 from adaviz import _math
 from adaviz._validate import check_int, check_start
 from adaviz.panels import _figures as F
-from adaviz.panels._controls import HyperparameterControls, check_in_slider_range
+from adaviz.panels._code import number
+from adaviz.panels._controls import HyperparameterControls, check_in_slider_range, ghost_buttons
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
 from adaviz.panels._warmup import WARMUP, in_kernel
@@ -92,10 +93,6 @@ _LEVELS = _contour.LEVELS
 _band_colors = _contour.band_colors
 
 _CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
-
-
-def _code_number(value):
-    return repr(float(f"{float(value):.6g}"))
 
 
 def _cut(traj, steps):
@@ -248,18 +245,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
             tooltip="Play the trajectory step by step",
         )
         self._link = widgets.link((self._play, "value"), (self._scrubber, "value"))
-        self._pin = widgets.Button(
-            description="pin",
-            icon="thumb-tack",
-            tooltip="Keep the current path as a faint ghost to compare with the next one",
-            layout=widgets.Layout(width="100px"),
-        )
-        self._clear = widgets.Button(
-            description="clear",
-            icon="eraser",
-            tooltip="Remove the ghost paths",
-            layout=widgets.Layout(width="100px"),
-        )
+        self._pin, self._clear = ghost_buttons()
         for control in (*self._hp.sliders.values(), self._hp.preset):
             control.layout.width = _CONTROL_WIDTH  # (a new Layout would orphan the old one)
         self._surface_select.observe(self._surface_chosen, names="value")
@@ -392,8 +378,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
         """The current settings as one line of Python."""
         v = self._hp.values()
         return (
-            f"adaviz.Adadelta(lr={_code_number(v['lr'])}, rho={_code_number(v['rho'])}, "
-            f"epsilon={_code_number(v['epsilon'])}, decay={_code_number(v['decay'])})"
+            f"adaviz.Adadelta(lr={number(v['lr'])}, rho={number(v['rho'])}, "
+            f"epsilon={number(v['epsilon'])}, decay={number(v['decay'])})"
         )
 
     @property
