@@ -38,11 +38,6 @@ SUBPROCESS_TESTS = {
     "tests/test_training.py::test_core_modules_import_no_panel_and_no_widget",
 }
 SUBPROCESS_FIXTURES = {"client"}  # tests/test_sweep_model.py: a Dask LocalCluster
-# Integration tests in other files (a panel's precompile of every surface and step bucket):
-# the ``slow`` tier, which ``make test`` runs and ``make test-fast`` leaves out.
-SLOW_TESTS = {
-    "tests/test_compare_panel.py::test_after_precompile_surface_and_steps_changes_compile_nothing",
-}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -52,5 +47,3 @@ def pytest_collection_modifyitems(config, items):
         nodeid = item.nodeid.split("[")[0]
         if nodeid in SUBPROCESS_TESTS or SUBPROCESS_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.subprocess)
-        if nodeid in SLOW_TESTS:
-            item.add_marker(pytest.mark.slow)

@@ -276,6 +276,7 @@ def test_the_budget_picks_one_of_two_capacities():
     assert panel.trajectories["adam"].steps == 1001
 
 
+@pytest.mark.slow  # a precompile of every surface and step capacity
 def test_after_precompile_surface_and_steps_changes_compile_nothing():
     panel = adaviz.ComparePanel("rosenbrock", ("adadelta", "momentum"), steps=300)
     assert panel.precompile(wait=True, timeout=600, surfaces=["himmelblau"])
