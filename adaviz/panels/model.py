@@ -51,7 +51,7 @@ import numpy as np
 from adaviz import training
 from adaviz._math import decayed_lr
 from adaviz._validate import check_int, check_real, lr_alias
-from adaviz.panels import _figures as F
+from adaviz.panels import _figures
 from adaviz.panels._controls import DEFAULTS, HyperparameterControls, check_in_slider_range
 from adaviz.panels._export import StaticExport
 from adaviz.panels._model_views import MAX_GHOSTS, MAX_POINTS, ModelViews, thin
@@ -499,7 +499,7 @@ class ModelPanel(StaticExport, widgets.VBox):
         ):
             values = []
             for _, s in self._trainer.changes:
-                text = F.fmt(s[key], digits) if key != "batch_size" else str(s[key])
+                text = _figures.fmt(s[key], digits) if key != "batch_size" else str(s[key])
                 if not values or values[-1] != text:
                     values.append(text)
             if key == "decay" and values == ["0"]:
@@ -651,8 +651,8 @@ class ModelPanel(StaticExport, widgets.VBox):
         parts = [f"<b>step</b> {count}"]
         for key, label in (("loss", "loss"), ("full_loss", "all data"), ("val_loss", "val")):
             if values[key] is not None:
-                parts.append(f"<b>{label}</b> {F.fmt(values[key], 4)}")
-        parts.append(f"<b>lr<sub>t</sub></b> {F.fmt(values['lr_t'])}")
+                parts.append(f"<b>{label}</b> {_figures.fmt(values[key], 4)}")
+        parts.append(f"<b>lr<sub>t</sub></b> {_figures.fmt(values['lr_t'])}")
         if values["steps_per_second"]:
             parts.append(f"{values['steps_per_second']:,.0f} steps/s")
         text = " · ".join(parts)

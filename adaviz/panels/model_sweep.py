@@ -19,7 +19,7 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int
-from adaviz.panels import _figures as F
+from adaviz.panels import _figures
 from adaviz.panels._controls import ADADELTA
 from adaviz.panels._export import StaticExport
 from adaviz.panels._sweep_axes import as_map, check_axes
@@ -76,7 +76,7 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         self._error = None
         self._thread = None
         self._done = threading.Event()
-        self._loop = F.running_loop()
+        self._loop = _figures.running_loop()
         grid = sweep_module._grid(_math.rule("adadelta"), {**fixed, **axes})[0]
         self._grid_axes = grid
         shape = tuple(len(v) for _, v in grid)

@@ -68,7 +68,7 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int, check_start
-from adaviz.panels import _figures as F
+from adaviz.panels import _figures
 from adaviz.panels._code import number
 from adaviz.panels._controls import HyperparameterControls, check_in_slider_range, ghost_buttons
 from adaviz.panels._export import StaticExport
@@ -406,8 +406,9 @@ class SurfacePanel(StaticExport, widgets.VBox):
         slot = self._next_ghost
         self._next_ghost = (slot + 1) % N_GHOSTS
         v = self._hp.values()
-        label = f"ghost: lr={F.fmt(v['lr'])}, ρ={F.fmt(v['rho'])}, ε={F.fmt(v['epsilon'], 2)}" + (
-            f", decay={F.fmt(v['decay'])}" if v["decay"] else ""
+        label = (
+            f"ghost: lr={_figures.fmt(v['lr'])}, ρ={_figures.fmt(v['rho'])}, ε={_figures.fmt(v['epsilon'], 2)}"
+            + (f", decay={_figures.fmt(v['decay'])}" if v["decay"] else "")
         )
         self._ghosts[slot] = label
         view = self._view
@@ -586,17 +587,17 @@ class SurfacePanel(StaticExport, widgets.VBox):
         return {
             "n": n,
             "diverged_at": None if k < 0 else k,
-            "steps": F.step_axis(n),
-            "step_numbers": F.step_axis(m + 1)[1:],
-            "px": F.floats(pos[:, 0]),
-            "py": F.floats(pos[:, 1]),
-            "loss": F.floats(loss - loss.dtype.type(f_star) if gap else loss),
+            "steps": _figures.step_axis(n),
+            "step_numbers": _figures.step_axis(m + 1)[1:],
+            "px": _figures.floats(pos[:, 0]),
+            "py": _figures.floats(pos[:, 1]),
+            "loss": _figures.floats(loss - loss.dtype.type(f_star) if gap else loss),
             "loss_gap": gap,
             "loss_log": gap or bool(np.all(loss > 0)),
-            "accum_grad": [F.floats(traj.accum_grad[:n, 0, i]) for i in (0, 1)],
-            "accum_delta": [F.floats(traj.accum_delta[:n, 0, i]) for i in (0, 1)],
-            "step_size": [F.floats(traj.step_size[:m, 0, i]) for i in (0, 1)],
-            "newton": [F.floats(traj.newton_step_size[:m, 0, i]) for i in (0, 1)],
+            "accum_grad": [_figures.floats(traj.accum_grad[:n, 0, i]) for i in (0, 1)],
+            "accum_delta": [_figures.floats(traj.accum_delta[:n, 0, i]) for i in (0, 1)],
+            "step_size": [_figures.floats(traj.step_size[:m, 0, i]) for i in (0, 1)],
+            "newton": [_figures.floats(traj.newton_step_size[:m, 0, i]) for i in (0, 1)],
         }
 
     def _draw(self):
@@ -627,7 +628,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
         views = self._views
         loss = views["loss"]
         if view["loss_gap"]:
-            title = f"loss − f* (f* = {F.fmt(surf.min_value, 4)})"
+            title = f"loss − f* (f* = {_figures.fmt(surf.min_value, 4)})"
         else:
             title = "loss (no known minimum)"
         axis = (title, view["loss_log"])
@@ -671,8 +672,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
     def _cursor_text(self, k):
         view = self._view
         text = (
-            f"step {k}: x = {F.fmt(view['px'][k], 4)}, y = {F.fmt(view['py'][k], 4)}, "
-            f"loss = {F.fmt(self._trajectory.loss[k, 0], 4)}"
+            f"step {k}: x = {_figures.fmt(view['px'][k], 4)}, y = {_figures.fmt(view['py'][k], 4)}, "
+            f"loss = {_figures.fmt(self._trajectory.loss[k, 0], 4)}"
         )
         if k < int(self._scrubber.value):
             text += " (path ends here)"

@@ -39,7 +39,7 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int
-from adaviz.panels import _figures as F
+from adaviz.panels import _figures
 from adaviz.panels._controls import (
     ADADELTA,
     DEFAULTS,
@@ -445,25 +445,25 @@ class SweepPanel(StaticExport, widgets.VBox):
         self._trajectory = t
         pos = t.positions[:, 0, :]
         ok = np.all(np.isfinite(pos), axis=1)
-        path = (F.floats(pos[ok, 0]), F.floats(pos[ok, 1]))
+        path = (_figures.floats(pos[ok, 0]), _figures.floats(pos[ok, 1]))
         n = t.steps
-        steps = F.step_axis(n + 1)
+        steps = _figures.step_axis(n + 1)
         ag, ad = t.accum_grad[:, 0, :], t.accum_delta[:, 0, :]
         ss, nss = t.step_size[:, 0, :], t.newton_step_size[:, 0, :]
-        numbers = F.floats(np.arange(1, n + 1))
+        numbers = _figures.floats(np.arange(1, n + 1))
         views = self._views
         views["surface"].update(
             [path], cursor=n, end_name="last point before divergence" if t.diverged[0] else "end"
         )
         views["accumulators"].update(
             steps,
-            (F.positive_or_nan(ag[:, 0]), F.positive_or_nan(ag[:, 1])),
-            (F.positive_or_nan(ad[:, 0]), F.positive_or_nan(ad[:, 1])),
+            (_figures.positive_or_nan(ag[:, 0]), _figures.positive_or_nan(ag[:, 1])),
+            (_figures.positive_or_nan(ad[:, 0]), _figures.positive_or_nan(ad[:, 1])),
         )
         views["step_size"].update(
             numbers,
-            (F.positive_or_nan(ss[:, 0]), F.positive_or_nan(ss[:, 1])),
-            (F.positive_or_nan(nss[:, 0]), F.positive_or_nan(nss[:, 1])),
+            (_figures.positive_or_nan(ss[:, 0]), _figures.positive_or_nan(ss[:, 1])),
+            (_figures.positive_or_nan(nss[:, 0]), _figures.positive_or_nan(nss[:, 1])),
         )
         views["heatmap"].set_selected(self._cell_xy(self._selected))
         self._write_readout()
@@ -478,18 +478,18 @@ class SweepPanel(StaticExport, widgets.VBox):
         try:
             index, best = s.best()
             parts.append(
-                f"best {METRIC_LABELS[s.metric]} {F.fmt(s.values[index])} at "
-                + ", ".join(f"{k}={F.fmt(v)}" for k, v in best.items())
+                f"best {METRIC_LABELS[s.metric]} {_figures.fmt(s.values[index])} at "
+                + ", ".join(f"{k}={_figures.fmt(v)}" for k, v in best.items())
             )
         except ValueError:
             pass
         if self._selected is not None:
             cell = s.settings(*self._selected)
             value = s.values[self._selected]
-            state = "diverged" if s.diverged[self._selected] else F.fmt(value)
+            state = "diverged" if s.diverged[self._selected] else _figures.fmt(value)
             parts.append(
                 f"selected {self._selected}: "
-                + ", ".join(f"{k}={F.fmt(v)}" for k, v in cell.items())
+                + ", ".join(f"{k}={_figures.fmt(v)}" for k, v in cell.items())
                 + f" → {METRIC_LABELS[s.metric]} {state}"
             )
         self._readout.value = "<br>".join(parts)

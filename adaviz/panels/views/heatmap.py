@@ -14,7 +14,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels import _figures as F
+from adaviz.panels import _figures
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
 __all__ = ["HeatmapView", "DIVERGED_COLOR", "NO_VALUE_COLOR", "HEATMAP_COLORSCALE", "is_log_axis"]
@@ -101,12 +101,12 @@ class HeatmapView(FigureView):
             ),
         ]
         self.index = {trace.name: i for i, trace in enumerate(traces)}
-        lay = F.layout(
+        lay = _figures.layout(
             title,
             width=width,
             height=height,
-            xaxis=F.axis("x"),
-            yaxis=F.axis("y"),
+            xaxis=_figures.axis("x"),
+            yaxis=_figures.axis("y"),
             legend=False,
         )
         lay["margin"] = {"l": 70, "r": 10, "t": 50, "b": 50}
@@ -155,8 +155,8 @@ class HeatmapView(FigureView):
                 taken), or None to hide them.
             selected: ``(x, y)`` of the selected cell, or None.
         """
-        x = F.floats(x)
-        y = F.floats(y)
+        x = _figures.floats(x)
+        y = _figures.floats(y)
         values = np.asarray(values, np.float64)
         diverged = np.asarray(diverged, bool)
         finite = np.isfinite(values)
@@ -176,10 +176,10 @@ class HeatmapView(FigureView):
         # the two status layers go as 1-D columns (x, y, z per cell): 1-D float arrays
         # travel to the browser as binary buffers, 2-D ones as nested lists
         gx, gy = np.meshgrid(x, y)
-        gx, gy = F.floats(gx), F.floats(gy)
-        no_value = F.floats(np.where(~finite & ~diverged, 1.0, np.nan))
+        gx, gy = _figures.floats(gx), _figures.floats(gy)
+        no_value = _figures.floats(np.where(~finite & ~diverged, 1.0, np.nan))
         at = np.ones(values.shape) if diverged_at is None else np.asarray(diverged_at, float)
-        red = F.floats(np.where(diverged, at, np.nan))
+        red = _figures.floats(np.where(diverged, at, np.nan))
         fig = self.figure
         d = fig.data
         ix = self.index

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels import _figures as F
+from adaviz.panels import _figures
 from adaviz.panels._widget import moving
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
@@ -107,13 +107,13 @@ class LineView(FigureView):
     def __init__(
         self, traces, *, title, y_title, log_y, width, height, x_title="step", legend=True
     ):
-        lay = F.layout(
+        lay = _figures.layout(
             title,
             width=width,
             height=height,
-            xaxis=F.axis(x_title, range=[0.0, 1.0]),
-            yaxis=F.axis(y_title, log=log_y, range=[-1.0, 1.0] if log_y else [0.0, 1.0]),
-            shapes=[F.cursor_line()],
+            xaxis=_figures.axis(x_title, range=[0.0, 1.0]),
+            yaxis=_figures.axis(y_title, log=log_y, range=[-1.0, 1.0] if log_y else [0.0, 1.0]),
+            shapes=[_figures.cursor_line()],
             showlegend=legend,
         )
         self.figure = go.Figure(data=traces, layout=lay)
@@ -216,11 +216,11 @@ def ghost_line(slot, width, **extra):
     :func:`show_ghost` fills it in, :func:`hide_ghosts` empties it again."""
     return line(
         f"ghost {slot + 1}",
-        F.GHOST_COLORS[slot % len(F.GHOST_COLORS)],
-        dash=F.GHOST_DASHES[slot % len(F.GHOST_DASHES)],
+        _figures.GHOST_COLORS[slot % len(_figures.GHOST_COLORS)],
+        dash=_figures.GHOST_DASHES[slot % len(_figures.GHOST_DASHES)],
         width=width,
         visible=False,
-        opacity=F.GHOST_OPACITY,
+        opacity=_figures.GHOST_OPACITY,
         hoverinfo="name",
         **extra,
     )
@@ -255,7 +255,7 @@ class CoordinatePairView(LineView):
         traces = [
             line(
                 f"{label} {coord}",
-                F.COORD_COLORS[coord],
+                _figures.COORD_COLORS[coord],
                 dash=dash,
                 width=line_width,
                 hovertemplate=f"{label} {coord}<br>step %{{x}}<br>%{{y:.3e}}<extra></extra>",

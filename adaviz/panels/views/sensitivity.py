@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from adaviz.panels import _figures as F
+from adaviz.panels import _figures
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
 EMPTY_TITLE = "tuning: objective vs lr (press Tune)"
@@ -40,12 +40,12 @@ class SensitivityView(FigureView):
             )
             for name, color in pairs
         ]
-        lay = F.layout(
+        lay = _figures.layout(
             EMPTY_TITLE,
             width=width,
             height=height,
-            xaxis=F.axis("lr (log)", log=True),
-            yaxis=F.axis("objective − f*", log=True),
+            xaxis=_figures.axis("lr (log)", log=True),
+            yaxis=_figures.axis("objective − f*", log=True),
             showlegend=False,
         )
         self.figure = go.Figure(data=curves + stars, layout=lay)
@@ -57,9 +57,9 @@ class SensitivityView(FigureView):
         with self.figure.batch_update():
             for i in range(n):
                 curve, star = self.figure.data[i], self.figure.data[n + i]
-                curve.x, curve.y = F.floats(lrs[i]), F.floats(values[i])
+                curve.x, curve.y = _figures.floats(lrs[i]), _figures.floats(values[i])
                 x, y = chosen[i]
-                star.x, star.y = F.floats([x]), F.floats([y])
+                star.x, star.y = _figures.floats([x]), _figures.floats([y])
             self.figure.layout.title.text = title
             self.figure.layout.yaxis.title.text = y_title
             self.figure.layout.yaxis.type = "log" if log_y else "linear"
