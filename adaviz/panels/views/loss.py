@@ -42,6 +42,9 @@ class LossView(LineView):
             height=height,
             legend=legend,
         )
+        # a short plot over a few decades: at most ~3 labelled ticks, so that the log axis
+        # labels decades instead of 2, 5, 20, 50 ... squeezed on top of one another
+        self.figure.layout.yaxis.nticks = 3
         self.runs = len(runs)
         self.ghost_slots = ghosts
         self._ghost_y = {}  # slot -> y of a visible ghost (kept inside the y range)
