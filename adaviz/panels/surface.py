@@ -59,7 +59,6 @@ Views created late (Voila, a reloaded tab) get the figures as they are now (see
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import html
 import math
 
@@ -68,7 +67,7 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int, check_start
-from adaviz.panels import _figures
+from adaviz.panels import _figures, _runs
 from adaviz.panels._code import number
 from adaviz.panels._controls import HyperparameterControls, check_in_slider_range, ghost_buttons
 from adaviz.panels._export import StaticExport
@@ -95,30 +94,8 @@ _band_colors = _contour.band_colors
 _CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
 
 
-def _cut(traj, steps):
-    """The first ``steps`` steps of a :class:`adaviz.Trajectory` run for longer."""
-    total = traj.steps
-    if steps == total:
-        return traj
-
-    def cut(value):
-        if isinstance(value, dict):
-            return {k: cut(v) for k, v in value.items()}
-        if isinstance(value, np.ndarray) and value.ndim >= 2:
-            if value.shape[0] == total + 1:
-                return value[: steps + 1]
-            if value.shape[0] == total:
-                return value[:steps]
-        return value
-
-    changes = {}
-    for field in dataclasses.fields(traj):
-        value = getattr(traj, field.name)
-        if field.name == "diverged_at":
-            changes["diverged_at"] = np.where(value > steps, -1, value)
-        else:
-            changes[field.name] = cut(value)
-    return dataclasses.replace(traj, **changes)
+#: the first ``steps`` steps of a longer run (the kit's one implementation)
+_cut = _runs.cut
 
 
 class SurfacePanel(StaticExport, widgets.VBox):
