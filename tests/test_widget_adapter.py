@@ -56,7 +56,7 @@ def test_installed_plotly_is_in_the_declared_range_and_needs_no_fallback():
     expected = os.environ.get("ADAVIZ_EXPECT_PLOTLY")
     assert expected in (None, plotly.__version__), (expected, plotly.__version__, plotly.__file__)
     # Every plotly this project tests has the internals the adapter expects.
-    assert _widget.INTERNALS == {"bundle": None, "state": None, "animate": None, "move": None}, (
+    assert _widget.INTERNALS == dict.fromkeys(["bundle", "state", "animate", "move", "direct"]), (
         plotly.__version__,
         _widget.INTERNALS,
     )
@@ -220,7 +220,7 @@ print(json.dumps({
 @pytest.mark.subprocess
 def test_forced_fallback_is_plotlys_own_figure_widget_and_still_correct():
     got = run_python(FALLBACK_PROBE, ADAVIZ_PLOTLY_FALLBACK="1")
-    assert set(got["internals"]) == {"bundle", "state", "animate", "move"}
+    assert set(got["internals"]) == {"bundle", "state", "animate", "move", "direct"}
     assert all(reason for reason in got["internals"].values()), got["internals"]
     assert got["esm_is_plotlys"] and not got["loader"]
     assert got["moving"] == ["_py2js_update"]  # batch_update: a full Plotly.update
@@ -281,8 +281,8 @@ def test_fallback_switch_names_features(monkeypatch):
     for value, expected in [
         ("", set()),
         ("0", set()),
-        ("1", {"bundle", "state", "animate", "move"}),
-        ("all", {"bundle", "state", "animate", "move"}),
+        ("1", {"bundle", "state", "animate", "move", "direct"}),
+        ("all", {"bundle", "state", "animate", "move", "direct"}),
         ("state, animate", {"state", "animate"}),
     ]:
         monkeypatch.setenv("ADAVIZ_PLOTLY_FALLBACK", value)
@@ -293,4 +293,5 @@ def test_fallback_switch_names_features(monkeypatch):
         "state": None,
         "animate": "ADAVIZ_PLOTLY_FALLBACK is set",
         "move": "needs the animate feature",
+        "direct": "needs the move feature",
     }

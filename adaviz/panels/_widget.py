@@ -31,7 +31,15 @@ Three things differ from ``plotly.graph_objects.FigureWidget``:
   ten messages and tens of ms of browser work per figure for a move of a few traces.
   Here the figure sends one custom message with the new x/y as binary buffers; the
   figure's module (the stub above) updates the model's figure state (which a view drawn
-  later starts from) and calls ``Plotly.animate`` on each drawn view itself.
+  later starts from) and applies the move to each drawn view itself. ``Plotly.animate``
+  would first derive the whole figure again from its input (plotly.js's supplyDefaults:
+  every trace, the layout, fonts, axes; about 60 % of its cost), though only x/y of a few
+  scatter traces changed. So the module puts the new x/y into plotly.js's input and derived
+  traces itself and runs the rest of plotly's transition: each moved trace's calc, then
+  the plot of the moved traces (``direct``). It checks, move by move, that the figure is
+  as that needs (scatter traces, visible, no per-point hover text, no error bars, nothing
+  pending) and else calls ``Plotly.animate``. Either way every trace is then put back at
+  its own depth: plotly.js stacks the traces a move redrew on top of the others.
 
 Each of these relies on plotly internals, which are checked when this module is imported
 (:data:`INTERNALS`). A feature whose internals are not what this module expects falls back
@@ -42,7 +50,7 @@ Switches read at import, for tests and for trouble-shooting:
 
 * ``ADAVIZ_PLOTLY_FALLBACK=1``: use plotly's own behaviour for every feature (or only for
   the features named, e.g. ``state,animate``; ``move`` alone keeps plotly's animate message
-  for moves);
+  for moves; ``direct`` alone applies every move with ``Plotly.animate``);
 * ``ADAVIZ_NO_LOADER=1``: create no loader widget, so every page takes the path a
   front-end without the loader takes (each figure fetches the bundle from the kernel).
 """
@@ -178,17 +186,21 @@ _FEATURES = {
     "state": _check_state,
     "animate": _check_animate,
     "move": _check_move,
+    "direct": lambda: None,  # checked in the browser, move by move (``direct`` in the stub)
 }
 # a move is an animate handled by the figure's own module (the stub of the bundle feature)
-_NEEDS = {"move": ("bundle", "animate")}
+_NEEDS = {"move": ("bundle", "animate"), "direct": ("move",)}
 _PLOTLY_GLOBAL = b"window.Plotly="
 
 
 #: Feature -> None when plotly's internals for it are as expected, else why not (then the
 #: feature is plotly's own behaviour). ``bundle``: one plotly.js per page; ``state``: the
 #: full state is the current figure; ``animate``: redraw-free moves; ``move``: a move is
-#: one message, applied by the figure's module (else plotly's own animate message).
+#: one message, applied by the figure's module (else plotly's own animate message);
+#: ``direct``: the module applies a move without ``Plotly.animate``'s re-derivation of the
+#: whole figure, where the browser finds plotly.js's internals as expected.
 INTERNALS = _check_all()
+DIRECT_MOVES = INTERNALS["direct"] is None
 NO_LOADER = os.environ.get("ADAVIZ_NO_LOADER", "") not in ("", "0")
 
 # One key per plotly bundle, so two plotly versions on one page never share a module.
@@ -208,7 +220,7 @@ function slot() {
   if (!g[KEY]) {
     let resolve, reject;
     const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
-    g[KEY] = { promise, resolve, reject, via: null };
+    g[KEY] = { promise, resolve, reject, via: null, moves: { direct: 0, animate: 0 } };
   }
   return g[KEY];
 }
@@ -235,6 +247,7 @@ export default () => ({{
 _FIGURE_ESM = f"""
 const KEY = {_KEY};
 const WAIT_MS = {BUNDLE_WAIT_MS};
+const FAST = {json.dumps(DIRECT_MOVES)};
 {_SLOT_JS}
 function fetchThrough(model, s) {{
   // No loader on this page: ask the kernel for plotly.js through this figure's own model.
@@ -283,12 +296,98 @@ function move(model, views, msg, buffers) {{
   }});
   const Plotly = globalThis.Plotly;
   if (!Plotly) return;  // nothing drawn yet
+  const counts = slot().moves;
   for (const el of views) {{
     if (!el._fullLayout) continue;  // not drawn yet: it starts from the state above
-    Plotly.animate(el, {{ data: styles, traces: msg.traces }}, msg.options).catch((err) => {{
-      if (err) console.error("[adaviz] move failed", err);  // (undefined: a newer move came)
-    }});
+    if (FAST && direct(Plotly, el, styles, msg.traces, msg.options)) {{
+      counts.direct += 1;
+      continue;
+    }}
+    counts.animate += 1;
+    Plotly.animate(el, {{ data: styles, traces: msg.traces }}, msg.options)
+      .then(() => restack(el))
+      .catch((err) => {{
+        if (err) console.error("[adaviz] move failed", err);  // (undefined: a newer move came)
+      }});
   }}
+}}
+function restack(el) {{
+  // plotly.js draws the moved traces of a move on top of the others; put every trace
+  // back at its own depth (trace order), as a full redraw draws them
+  const index = new Map((el._fullData || []).map((trace, i) => [trace.uid, i]));
+  const depth = (group) => {{
+    for (const name of group.classList) {{
+      if (name.startsWith("trace") && index.has(name.slice(5))) return index.get(name.slice(5));
+    }}
+    return -1;
+  }};
+  for (const layer of el.querySelectorAll(".scatterlayer")) {{
+    const groups = [...layer.children];
+    const sorted = [...groups].sort((a, b) => depth(a) - depth(b));
+    if (sorted.some((group, i) => group !== groups[i])) {{
+      for (const group of sorted) layer.appendChild(group);
+    }}
+  }}
+}}
+function direct(Plotly, el, styles, traces, options) {{
+  // Plotly.animate without its first step: it re-derives the whole figure from its input
+  // (supplyDefaults, most of its cost) although only x/y of some scatter traces changed.
+  // Here those x/y go into the input and the derived traces directly, then the rest of
+  // plotly's own transition runs for the moved traces: each one's calc by its trace
+  // module, then each base plot module's plot of them. Anything unexpected: false, and
+  // the caller uses Plotly.animate (which re-derives everything from the input).
+  const full = el._fullLayout;
+  const fullData = el._fullData;
+  const calcdata = el.calcdata;
+  if (!Array.isArray(fullData) || !Array.isArray(calcdata) || !el.data) return false;
+  const modules = full._basePlotModules;
+  if (!Array.isArray(modules) || !modules.every((m) => typeof m.plot === "function")) return false;
+  if (el._transitioning || (el._promises && el._promises.length)) return false;
+  const isArray = (v) => Array.isArray(v) || ArrayBuffer.isView(v);
+  const updates = [];
+  for (let k = 0; k < traces.length; k++) {{
+    const t = traces[k];
+    const trace = fullData[t];
+    const input = el.data[t];
+    if (!trace || !input || trace._input !== input || trace.type !== "scatter") return false;
+    if (trace.visible !== true || typeof input.mode !== "string" || !calcdata[t]) return false;
+    if (!trace._module || typeof trace._module.calc !== "function") return false;
+    // per-point values that plotly's hover step would spread over the points
+    for (const name of ["hoverinfo", "hovertemplate", "hovertext", "text"]) {{
+      if (isArray(trace[name])) return false;
+    }}
+    if ((trace.error_x && trace.error_x.visible) || (trace.error_y && trace.error_y.visible)) return false;
+    const style = styles[k];
+    for (const prop of Object.keys(style)) {{
+      if ((prop !== "x" && prop !== "y") || !Array.isArray(style[prop])) return false;
+    }}
+    const x = style.x || trace.x;
+    const y = style.y || trace.y;
+    if (!isArray(x) || !isArray(y) || !x.length || x.length !== y.length) return false;
+    updates.push([t, input, trace, style, x.length]);
+  }}
+  try {{
+    for (const [t, input, trace, style, length] of updates) {{
+      for (const prop of Object.keys(style)) {{
+        input[prop] = style[prop];
+        trace[prop] = style[prop];
+      }}
+      trace._length = length;
+      const cd = trace._module.calc(el, trace);
+      if (!Array.isArray(cd) || !cd[0]) throw new Error("no calcdata");
+      if (!cd[0].t) cd[0].t = {{}};
+      cd[0].trace = trace;
+      calcdata[t] = cd;
+    }}
+    const done = () => () => {{}};
+    for (const m of modules) m.plot(el, traces.slice(), options.transition, done);
+    restack(el);
+  }} catch (err) {{
+    console.warn("[adaviz] direct move failed, using Plotly.animate", err);
+    return false;
+  }}
+  if (typeof full._rehover === "function") full._rehover();
+  return true;
 }}
 export default () => {{
   let ready = null;
