@@ -147,6 +147,14 @@ def test_loss_scale_slider_scales_every_loss_and_reports_how_far_each_path_moved
     # the paper's claim, seen in the readout: Adadelta barely moves, SGD's path does
     assert panel.moved["adadelta"] < 0.05 < 1.0 < panel.moved["sgd"]
     assert "path moved vs k = 0" in panel._table.value
+    # the k = 0 ghosts follow a new budget and a new lr (sent with the paths)
+    panel.controls["steps"].value = 600
+    panel.controls["sgd"]["lr"].value = 2e-5
+    assert_figures_are_the_engines(panel)
+    for name in RULES3:
+        t, steps = engine_runs(panel, name)
+        ghost = trace(panel.figures["surface"], f"{name} at k = 0")
+        np.testing.assert_array_equal(ghost.y, t.positions[: steps + 1, 0, 1])
     panel.controls["loss_scale"].value = 0.0
     assert all(not t.visible for t in panel.figures["surface"].data if "k = 0" in str(t.name))
 

@@ -164,6 +164,42 @@ def test_contour_view_background_paths_markers_and_clicks():
     assert clicks == [(1.5, -0.5)]
 
 
+def test_contour_ghosts_go_with_the_paths_and_a_drawn_background_is_not_sent_again():
+    surf = adaviz.surfaces.get("booth")
+    bg = background(surf, grid_size=10)
+    view = ContourView(paths=("a", "b"), ghosts=2)
+    view.update([(f64(0, 1), f64(0, 1)), (f64(0, 2), f64(0, 2))], background=bg)
+    view.attach()
+    sent = Sent(view.figure)
+    a, b = (f64(0, 1, 2), f64(0, 1, 1)), (f64(0, -1), f64(0, -2))
+    ghost = view.figure.data[view.ghost_index(1)]
+    # a new ghost: one full update carries it with the paths
+    view.update([a, b], background=bg, ghosts={1: (f64(3, 4), f64(5, 6), "b at k = 0")})
+    assert sent.kinds() == ["_py2js_update"]
+    assert ghost.visible and ghost.name == "b at k = 0" and ghost.showlegend
+    np.testing.assert_array_equal(ghost.y, [5.0, 6.0])
+    # the same ghost with new data and the background drawn already: one redraw-free move
+    view.update([b, a], background=bg, ghosts={1: (f64(3, 4, 5), f64(1, 2, 3), "b at k = 0")})
+    ((kind, msg),) = sent.log
+    assert kind == "_py2js_animate" and view.ghost_index(1) in msg["style_traces"]
+    assert all(set(s) <= {"x", "y"} for s in msg["style_data"])
+    np.testing.assert_array_equal(ghost.x, [3.0, 4.0, 5.0])
+    sent.log.clear()
+    # another background with the same domain: the click grid is not sent again
+    other = bg._replace(image=bg.image + "x")
+    view.update([b, a], background=other)
+    ((kind, msg),) = sent.log
+    assert kind == "_py2js_update"
+    assert view.index["grid"] not in msg["style_traces"]
+    assert view.figure.layout.images[0].source == other.image
+    # hide_ghosts forgets them: the next ghost is shown (full update) again
+    view.hide_ghosts()
+    assert not ghost.visible
+    sent.log.clear()
+    view.update([a, b], ghosts={1: (f64(3, 4), f64(5, 6), "b at k = 0")})
+    assert sent.kinds() == ["_py2js_update"] and ghost.visible
+
+
 def test_single_path_is_named_trajectory_and_ghosts_rotate_in_slots():
     view = ContourView(ghosts=2)
     assert view.figure.data[view.index["trajectory"]].name == "trajectory"

@@ -96,6 +96,8 @@ TUNE_WINDOW = 0.1
 THROTTLE = 0.04
 #: pins kept as ghosts (each: every optimizer's path and loss); a new pin replaces the oldest.
 PINS = 2
+#: engine runs kept per optimizer (a surface or setting chosen again runs nothing).
+RUNS_KEPT = 4
 #: the dash of the k = 0 ghosts, and of each pin's ghosts.
 K0_DASH, PIN_DASHES = "dash", ("dot", "dashdot")
 
@@ -256,7 +258,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._quiet = 0
         self._tune = None  # the last tune: context, curves, values (see tune())
         self._trajectories = {}
-        self._runs = {}  # name -> (what the run depends on, the engine's Trajectory)
+        self._runs = {}  # name -> {what a run depends on: the engine's Trajectory}
         self._sensitivity_drawn = None  # what the sensitivity view shows now
         self._tunes = 0  # how many tunes ran
         self._moved = {}
@@ -527,7 +529,12 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._views["surface"].hide_ghosts()  # every slot; the k = 0 ghosts come back
         self._ghost_paths = {}
         if k0:
-            self._draw_ghosts([k0[name] for name in self._names])
+            contour = self._views["surface"]
+            with contour.figure.batch_update():
+                for slot, (x, y, label) in self._changed_ghosts(
+                    [k0[name] for name in self._names]
+                ).items():
+                    contour.show_ghost(slot, x, y, label)
         self._views["loss"].hide_ghosts()
 
     def tune(self):
@@ -783,13 +790,16 @@ class ComparePanel(StaticExport, widgets.VBox):
             sizes.append(tuple(_figures.positive_or_nan(traj.step_size[:m, 0, i]) for i in (0, 1)))
             size_x.append(_figures.step_axis(m + 1)[1:])
         contour = self._views["surface"]
+        if k == 0.0 and self._ghost_paths:
+            contour.hide_ghosts()
+            self._ghost_paths = {}
         contour.update(
             paths,
             -1,
             background=WARMUP.background(surf, self._grid_size) if surface_changed else None,
             clear_ghosts=clear,
+            ghosts=self._changed_ghosts(ghosts) if k != 0.0 else None,
         )
-        self._draw_ghosts(ghosts if k != 0.0 else None)
         loss_view = self._views["loss"]
         if clear:
             loss_view.hide_ghosts()
@@ -810,7 +820,8 @@ class ComparePanel(StaticExport, widgets.VBox):
 
     def _engine_run(self, name, scale, steps):
         """The engine's runs of ``name`` (k = 0 and current k), reused while nothing they
-        depend on changed (a slider of another optimizer, or the budget within a capacity)."""
+        depend on changed (a slider of another optimizer, or the budget within a capacity),
+        and when the settings of one of the last :data:`RUNS_KEPT` come back."""
         values = self.hyperparameters(name)
         key = (
             id(self._surface),
@@ -819,28 +830,25 @@ class ComparePanel(StaticExport, widgets.VBox):
             scale,
             tuple(sorted(values.items())),
         )
-        cached = self._runs.get(name)
-        if cached is None or cached[0] != key:
-            cached = self._runs[name] = (
-                key,
-                _run(self._surface, name, self._start, values, scale, steps),
-            )
-        return cached[1]
+        kept = self._runs.setdefault(name, {})
+        run = kept.pop(key, None)  # (re-inserted: the most recently used is last)
+        if run is None:
+            run = _run(self._surface, name, self._start, values, scale, steps)
+        kept[key] = run
+        while len(kept) > RUNS_KEPT:
+            del kept[next(iter(kept))]
+        return run
 
-    def _draw_ghosts(self, ghosts):
-        """Show the k = 0 paths as ghosts (None: hide them); sent only when they changed."""
-        contour = self._views["surface"]
-        if ghosts is None:
-            if self._ghost_paths:
-                contour.hide_ghosts()
-                self._ghost_paths = {}
-            return
+    def _changed_ghosts(self, ghosts):
+        """``{slot: (x, y, label)}`` of the k = 0 ghosts whose path is not the one drawn."""
+        changed = {}
         for i, (name, (x, y)) in enumerate(zip(self._names, ghosts, strict=True)):
             old = self._ghost_paths.get(name)
             if old is not None and np.array_equal(old[0], x) and np.array_equal(old[1], y):
                 continue
-            contour.show_ghost(i, x, y, f"{name} at k = 0")
+            changed[i] = (x, y, f"{name} at k = 0")
             self._ghost_paths[name] = (x, y)
+        return changed
 
     def _context(self):
         """What a tune depends on besides the hyperparameters: surface, budget, k, start."""
@@ -869,11 +877,15 @@ class ComparePanel(StaticExport, widgets.VBox):
 
     def _draw_sensitivity(self, gap, f_star):
         view = self._views["sensitivity"]
-        drawn = (self._tunes, self._surface.name, self._context_change())
+        empty = self._tune is None or self._tune["context"][0] != self._surface.name
+        if empty:
+            drawn = ("empty", gap)
+        else:
+            drawn = (self._tunes, self._surface.name, self._context_change(), gap)
         if drawn == self._sensitivity_drawn:
             return  # nothing it shows changed
         self._sensitivity_drawn = drawn
-        if self._tune is None or self._tune["context"][0] != self._surface.name:
+        if empty:
             empty = [np.zeros(0)] * len(self._names)
             view.update(
                 empty,

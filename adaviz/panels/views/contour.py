@@ -276,6 +276,9 @@ class ContourView(FigureView):
         self._start = None
         self._end_name = "end"
         self._drawn = {}  # path name -> copies of the (x, y) currently set
+        self._background = None  # the Background drawn
+        self._grid = None  # the click grid's (x, y) drawn
+        self._ghost_labels = {}  # slot -> label of a ghost shown by update(ghosts=...)
         #: whether the last update went to the browser as a redraw-free move.
         self.redraw_free = False
 
@@ -298,37 +301,76 @@ class ContourView(FigureView):
             self.figure.data[self.index[name]].on_click(clicked)
         return clicked
 
-    def update(self, paths, cursor=0, *, end_name="end", background=None, clear_ghosts=False):
+    def update(
+        self,
+        paths,
+        cursor=0,
+        *,
+        end_name="end",
+        background=None,
+        clear_ghosts=False,
+        ghosts=None,
+    ):
         """Draw ``paths`` (one ``(x, y)`` pair of 1-D float arrays per path trace).
 
         Args:
             paths: the paths, in the order of ``self.paths``.
             cursor: the step whose point the playback marker shows (clipped to each path).
             end_name: the end marker's legend name (e.g. "last point before divergence").
-            background: a new :class:`Background` (a new surface: full redraw).
+            background: a new :class:`Background` (a new surface: full redraw, unless it
+                is the one drawn).
             clear_ghosts: hide every ghost.
+            ghosts: ``{slot: (x, y, label)}`` ghosts to show in the same message (a
+                ghost already shown with that label moves with the paths, redraw-free).
 
         Returns:
             True when the update went to the browser as a redraw-free move.
         """
         with self.updating(
-            paths, cursor, end_name=end_name, background=background, clear_ghosts=clear_ghosts
+            paths,
+            cursor,
+            end_name=end_name,
+            background=background,
+            clear_ghosts=clear_ghosts,
+            ghosts=ghosts,
         ):
             pass
         return self.redraw_free
 
     @contextlib.contextmanager
-    def updating(self, paths, cursor=0, *, end_name="end", background=None, clear_ghosts=False):
+    def updating(
+        self,
+        paths,
+        cursor=0,
+        *,
+        end_name="end",
+        background=None,
+        clear_ghosts=False,
+        ghosts=None,
+    ):
         """:meth:`update` as a context manager: the message is sent when the block ends."""
         fig = self.figure
         ix = self.index
-        full = background is not None or clear_ghosts or end_name != self._end_name
+        if background is not None and background is self._background:
+            background = None  # drawn already: nothing of it is sent again
+        ghosts = dict(ghosts or {})
+        if clear_ghosts:
+            self._ghost_labels = {}
+        relabel = any(self._ghost_labels.get(slot) != g[2] for slot, g in ghosts.items())
+        full = background is not None or clear_ghosts or end_name != self._end_name or relabel
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             if background is not None:
                 self._draw_background(background)
             if clear_ghosts:
                 self._hide_ghosts()
+            for slot, (x, y, label) in ghosts.items():
+                trace = fig.data[self.ghost_index(slot)]
+                if self._ghost_labels.get(slot) == label:  # shown: only its data moves
+                    trace.x, trace.y = x, y
+                else:
+                    lines.show_ghost(trace, x, y, label, showlegend=True)
+                    self._ghost_labels[slot] = label
             d = fig.data
             for name, (x, y) in zip(self.paths, paths, strict=True):
                 old = self._drawn.get(name)  # a path that did not change is not sent again
@@ -359,11 +401,13 @@ class ContourView(FigureView):
 
     def show_ghost(self, slot, x, y, label):
         """Show ghost ``slot`` with path ``(x, y)`` and legend ``label``."""
+        self._ghost_labels.pop(slot, None)
         with self.figure.batch_update():
             lines.show_ghost(self.figure.data[self.ghost_index(slot)], x, y, label, showlegend=True)
 
     def hide_ghosts(self):
         """Hide every ghost."""
+        self._ghost_labels = {}
         with self.figure.batch_update():
             self._hide_ghosts()
 
@@ -385,15 +429,21 @@ class ContourView(FigureView):
         lines.hide_ghosts(self.figure, [self.ghost_index(s) for s in range(self.ghost_slots)])
 
     def _draw_background(self, bg):
+        self._background = bg
         fig = self.figure
         ix = self.index
         (xmin, xmax), (ymin, ymax) = bg.domain
         fig.layout.images[0].update(
             source=bg.image, x=xmin, y=ymax, sizex=xmax - xmin, sizey=ymax - ymin
         )
-        grid = fig.data[ix["grid"]]
-        grid.x = bg.grid_x
-        grid.y = bg.grid_y
+        drawn = self._grid
+        if drawn is None or not (
+            _same_array(drawn[0], bg.grid_x) and _same_array(drawn[1], bg.grid_y)
+        ):
+            grid = fig.data[ix["grid"]]  # 2 x grid_size² values: sent only when they change
+            grid.x = bg.grid_x
+            grid.y = bg.grid_y
+            self._grid = (bg.grid_x, bg.grid_y)
         bar = fig.data[ix["colorbar"]]
         bar.x = np.array([xmin, xmin], dtype=np.float64)
         bar.y = np.array([ymin, ymin], dtype=np.float64)
