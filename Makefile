@@ -57,7 +57,7 @@ $(OLDEST)/.done: $(STAMP)
 test-plotly-oldest: $(OLDEST)/.done
 	ADAVIZ_EXPECT_PLOTLY=$(PLOTLY_OLDEST) PYTHONPATH=$(abspath $(OLDEST)) $(BIN)/python -m pytest -q \
 	  tests/test_widget_adapter.py tests/test_surface_panel.py \
-	  tests/test_browser.py::test_dashboard_in_voila
+	  tests/test_browser.py::test_dashboard_in_voila "tests/test_browser_moves.py::test_a_move_draws_what_plotly_draws_from_the_same_figure[direct]"
 
 $(VENV310)/.done: pyproject.toml
 	@test -n "$(PY310)" || { echo "no Python 3.10 found (set PY310=/path/to/python3.10)"; exit 1; }
