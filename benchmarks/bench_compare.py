@@ -35,7 +35,7 @@ from _timing import all_widgets, attach_comms, ms  # noqa: E402 - benchmarks/_ti
 
 import adaviz  # noqa: E402
 from adaviz import _math, engine  # noqa: E402
-from adaviz.panels import compare  # noqa: E402
+from adaviz.panels import _compare_runs, compare  # noqa: E402
 
 
 def paths_match_engine(panel):
@@ -135,7 +135,9 @@ def main():
     for _ in range(30):
         t0 = time.perf_counter()
         for name in panel.optimizers:
-            compare._run(panel.surface, name, panel.start, panel.hyperparameters(name), 10.0, 1000)
+            _compare_runs.run(
+                panel.surface, name, panel.start, panel.hyperparameters(name), 10.0, 1000
+            )
         engine_times.append(time.perf_counter() - t0)
 
     # (b) tune with every rule

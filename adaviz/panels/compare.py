@@ -6,8 +6,8 @@ optimizer), a loss-scale slider ``k`` (every optimizer runs on ``10**k * f``), a
 button, pin / clear buttons for ghosts, per optimizer a compact set of its own controls
 (log sliders for lr and epsilon, a checkbox for rmsprop's ``centered`` and adam's
 ``amsgrad``), four views and a table saying how each run is set. It is a controller: controls
-(:mod:`adaviz.panels._controls`) -> engine (:func:`adaviz.simulate`) -> views
-(:mod:`adaviz.panels.views`).
+(:mod:`adaviz.panels._compare_controls`) -> engine (:mod:`adaviz.panels._compare_runs`)
+-> views (:mod:`adaviz.panels.views`, ghosts in :mod:`adaviz.panels._compare_ghosts`).
 
 Honest labels:
     Each run is labelled **library defaults** (Keras 3's; adaviz.Adadelta's legacy tf.keras
@@ -59,47 +59,45 @@ import math
 import ipywidgets as widgets
 import numpy as np
 
-from adaviz import _math
-from adaviz._validate import (
-    check_int,
-    check_rule_hyperparameters,
-    check_start,
-)
-from adaviz.panels import _figures, _runs
+from adaviz._validate import check_int, check_start
+from adaviz.panels import _compare_controls as controls
+from adaviz.panels import _compare_runs as runs
+from adaviz.panels import _figures
 from adaviz.panels._code import constructor
-from adaviz.panels._controls import (
-    LOSS_SCALE,
-    Controls,
-    ParamSpec,
-    flag,
-    ghost_buttons,
-    loss_scale_exponent,
-    make_slider,
-    same_settings,
+from adaviz.panels._compare_controls import SPECS
+from adaviz.panels._compare_ghosts import PINS, Ghosts
+from adaviz.panels._compare_ghosts import slots as ghost_slots
+from adaviz.panels._compare_runs import (
+    CAPACITIES,
+    LR_GRID,
+    STEPS_RANGE,
+    TUNE_WINDOW,
+    capacity,
+    objective,
 )
+from adaviz.panels._controls import LOSS_SCALE, ghost_buttons, loss_scale_exponent, make_slider
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
+from adaviz.panels._surface_menu import SurfaceMenu
 from adaviz.panels._warmup import WARMUP, in_kernel
 from adaviz.panels.views import CompareStepSizeView, ContourView, LossView, SensitivityView
 from adaviz.panels.views import compare_readouts as readouts
-from adaviz.panels.views.sensitivity import EMPTY_TITLE
 
-#: steps slider range.
-STEPS_RANGE = (10, 5000)
-#: step counts the engine runs for the views (the smallest >= the budget is used).
-CAPACITIES = (1000, STEPS_RANGE[1])
-#: the lr values every optimizer is tuned over: 64, log-spaced over 6 decades.
-LR_GRID = np.logspace(-5.0, 1.0, 64)
-#: the objective averages the loss over this last fraction of the budget.
-TUNE_WINDOW = 0.1
+__all__ = [
+    "CAPACITIES",
+    "COLORS",
+    "LR_GRID",
+    "PINS",
+    "SPECS",
+    "STEPS_RANGE",
+    "TUNE_WINDOW",
+    "ComparePanel",
+    "capacity",
+    "objective",
+]
+
 #: default minimum time between two redraws when an event loop is running, in seconds.
 THROTTLE = 0.04
-#: pins kept as ghosts (each: every optimizer's path and loss); a new pin replaces the oldest.
-PINS = 2
-#: engine runs kept per optimizer (a surface or setting chosen again runs nothing).
-RUNS_KEPT = 4
-#: the dash of the k = 0 ghosts, and of each pin's ghosts.
-K0_DASH, PIN_DASHES = "dash", ("dot", "dashdot")
 
 #: one colour per rule, the same in every view (Okabe-Ito, plus a brown).
 COLORS = {
@@ -112,84 +110,7 @@ COLORS = {
     "adam": "#D55E00",
 }
 
-#: the control of each hyperparameter; lr, epsilon and the accumulator start are log sliders,
-#: the flags checkboxes.
-SPECS = {
-    # 1/21 decade: every value of LR_GRID (a tick every 2/21 decade) is a slider tick, so a
-    # tuned lr is shown, echoed back by the browser and run unchanged
-    "lr": ParamSpec("lr", 1e-5, 10.0, log=True, step=1.0 / 21.0, description="lr"),
-    "epsilon": ParamSpec(
-        "epsilon", 1e-10, 1e-1, log=True, step=0.1, description="ε", readout_format=".1e"
-    ),
-    "rho": ParamSpec("rho", 0.0, 1.0, step=0.005, description="ρ", readout_format=".3f"),
-    "decay": ParamSpec("decay", 0.0, 0.1, step=0.001, description="decay", readout_format=".3f"),
-    "momentum": ParamSpec(
-        "momentum", 0.0, 0.999, step=0.001, description="momentum", readout_format=".3f"
-    ),
-    "beta_1": ParamSpec("beta_1", 0.0, 0.999, step=0.001, description="β₁", readout_format=".3f"),
-    "beta_2": ParamSpec("beta_2", 0.0, 0.9999, step=0.0001, description="β₂", readout_format=".4f"),
-    "initial_accumulator_value": ParamSpec(
-        "initial_accumulator_value", 1e-4, 10.0, log=True, step=0.1, description="a₀"
-    ),
-    "centered": flag("centered", "centered"),
-    "amsgrad": flag("amsgrad", "amsgrad"),
-}
-
 _WIDTH = "300px"
-
-
-def objective(trajectory, steps=None):
-    """The tuning objective of each run: the mean loss over the last 10 % of ``steps``.
-
-    In the surface's own units (the loss divided by the run's loss scale), over the
-    positions after steps ``steps - w + 1 ... steps``, ``w = ceil(0.1 * steps)``; ``inf``
-    for a run that diverged by then. Returns an ``(N,)`` float64 array.
-    """
-    steps = trajectory.steps if steps is None else int(steps)
-    window = max(1, math.ceil(TUNE_WINDOW * steps))
-    loss = trajectory.loss[steps - window + 1 : steps + 1].astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        value = np.mean(loss / trajectory.loss_scale, axis=0)
-    diverged = (trajectory.diverged_at >= 0) & (trajectory.diverged_at <= steps)
-    return np.where(diverged | ~np.isfinite(value), np.inf, value)
-
-
-def capacity(steps):
-    """The step count the panel runs for a budget of ``steps``: the smallest of
-    :data:`CAPACITIES` that holds it."""
-    return next(c for c in CAPACITIES if c >= steps)
-
-
-def _job(surface, name, start, values, scale, steps, *, tune=False):
-    """``(key, fn)``: the panel's engine call for one rule, run by ``fn()``, under
-    :data:`WARMUP`'s ``key``. The draw: ``loss_scale = [1, scale]``; Tune (``tune``): every
-    lr of :data:`LR_GRID` at ``scale``; both for ``capacity(steps)`` steps."""
-    from adaviz import engine
-
-    steps = capacity(steps)  # Tune's objective reads the first `steps` of them
-
-    def call():
-        return engine.simulate(
-            surface,
-            start=start,
-            steps=steps,
-            optimizer=name,
-            loss_scale=scale if tune else [1.0, scale],
-            **(dict(values, lr=LR_GRID) if tune else values),
-        )
-
-    return ("compare-tune" if tune else "compare", name, steps), call
-
-
-def _run(surface, name, start, values, scale, steps):
-    """The draw's engine call for one rule (waits only while the background thread
-    compiles this surface)."""
-    return WARMUP.run(surface, *_job(surface, name, start, values, scale, steps))
-
-
-def _tune_runs(surface, name, start, values, scale, steps):
-    """Tune's engine call for one rule: every lr of :data:`LR_GRID`."""
-    return WARMUP.run(surface, *_job(surface, name, start, values, scale, steps, tune=True))
 
 
 class ComparePanel(StaticExport, widgets.VBox):
@@ -231,23 +152,20 @@ class ComparePanel(StaticExport, widgets.VBox):
         static_fallback=True,
         precompile=None,
     ):
-        from adaviz import surfaces as surfaces_module
-
         # -- validate everything before building any widget ------------------------------
-        self._catalogue = {name: None for name in surfaces_module.names()}
-        key, surf = self._register_surface(surface)
-        names = self._check_optimizers(optimizers)
+        self._menu = SurfaceMenu()
+        key, surf = self._menu.register(surface)
+        names = controls.check_optimizers(optimizers)
         steps = check_int("steps", steps, *STEPS_RANGE)
         start = check_start(
             surf.start if start is None else start, surf.domain, surface_name=surf.name
         )
         exponent = loss_scale_exponent(loss_scale)
-        initial = self._check_hyperparameters(names, hyperparameters)
+        initial = controls.check_hyperparameters(names, hyperparameters)
         if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
             raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
         self._grid_size = check_int("grid_size", grid_size, 10)
 
-        self._surfaces_module = surfaces_module
         self._names = names
         self._colors = [COLORS[name] for name in names]
         self._surface = surf
@@ -257,34 +175,22 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._surface_dirty = True
         self._quiet = 0
         self._tune = None  # the last tune: context, curves, values (see tune())
-        self._trajectories = {}
-        self._runs = {}  # name -> {what a run depends on: the engine's Trajectory}
-        self._sensitivity_drawn = None  # what the sensitivity view shows now
         self._tunes = 0  # how many tunes ran
+        self._trajectories = {}
         self._moved = {}
-        self._ghost_paths = {}  # name -> the k = 0 ghost drawn
-        self._pins = [None] * PINS  # per pin: {name: ghost label}, None = free
-        self._next_pin = 0
+        self._runs = runs.RunCache()
+        self._sensitivity_drawn = None  # what the sensitivity view shows now
         self._drawn = None  # the arrays drawn now: paths, loss steps, losses
         self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
 
         # -- controls ----------------------------------------------------------------------
-        style = {"description_width": "initial"}
         self._hp = {}
         for name in names:
-            rule = _math.rule(name)
-            specs = {hp: SPECS[hp] for hp in rule.hyperparameters}
-            defaults = dict(rule.defaults)
-            hub = Controls(specs, initial=initial[name], defaults=defaults)
-            for hp, slider in hub.sliders.items():
-                slider.layout.width = _WIDTH
-                slider.add_class(f"adaviz-{name}-{hp.replace('_', '-')}")
-            hub.reset.layout.width = "90px"
-            hub.reset.add_class(f"adaviz-{name}-reset")
-            hub.subscribe(lambda _changed: self._request())
-            self._hp[name] = hub
+            self._hp[name] = controls.rule_controls(name, initial[name], _WIDTH)
+            self._hp[name].subscribe(lambda _changed: self._request())
+        style = {"description_width": "initial"}
         self._surface_select = widgets.Dropdown(
-            options=[(k.replace("_", " "), k) for k in self._catalogue],
+            options=self._menu.options(),
             value=key,
             description="surface",
             style=style,
@@ -305,33 +211,27 @@ class ComparePanel(StaticExport, widgets.VBox):
             icon="search",
             tooltip="For every optimizer: its best lr of 64 (1e-5 ... 10), same objective",
         )
-        self._surface_select.observe(self._surface_chosen, names="value")
-        self._steps.observe(lambda _: self._request(), names="value")
-        self._loss_scale.observe(lambda _: self._request(), names="value")
         self._pin, self._clear = ghost_buttons(
             "Keep the current paths as faint ghosts to compare with the next ones"
         )
+        self._surface_select.observe(self._surface_chosen, names="value")
+        self._steps.observe(lambda _: self._request(), names="value")
+        self._loss_scale.observe(lambda _: self._request(), names="value")
         self._tune_button.on_click(lambda _: self.tune())
         self._pin.on_click(lambda _: self.pin())
         self._clear.on_click(lambda _: self.clear_ghosts())
+        top = {
+            "surface": self._surface_select,
+            "steps": self._steps,
+            "loss_scale": self._loss_scale,
+            "tune": self._tune_button,
+            "pin": self._pin,
+            "clear": self._clear,
+        }
+        for key_, control in top.items():
+            control.add_class(f"adaviz-{key_.replace('_', '-')}")
         self._controls = {name: self._hp[name].sliders for name in names}
-        self._controls.update(
-            surface=self._surface_select,
-            steps=self._steps,
-            loss_scale=self._loss_scale,
-            tune=self._tune_button,
-            pin=self._pin,
-            clear=self._clear,
-        )
-        for key_, control in (
-            ("surface", self._surface_select),
-            ("steps", self._steps),
-            ("loss-scale", self._loss_scale),
-            ("tune", self._tune_button),
-            ("pin", self._pin),
-            ("clear", self._clear),
-        ):
-            control.add_class(f"adaviz-{key_}")
+        self._controls.update(top)
 
         # -- text and views ----------------------------------------------------------------
         self._title = widgets.HTML(layout=widgets.Layout(width="930px"))
@@ -339,18 +239,18 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._table.add_class("adaviz-readouts")
         self._code_box = widgets.HTML(layout=widgets.Layout(width="930px"))
         self._code_box.add_class("adaviz-code")
-        n = len(names)
-        self._views = {  # ghost slots: the k = 0 ghosts (contour only), then the pins'
+        contour_ghosts, loss_ghosts = ghost_slots(len(names))
+        self._views = {
             "surface": ContourView(
                 paths=names,
                 colors=self._colors,
-                ghosts=n * (1 + PINS),
+                ghosts=contour_ghosts,
                 title="paths on the loss surface (same start and budget)",
             ),
             "loss": LossView(
                 runs=names,
                 colors=self._colors,
-                ghosts=n * PINS,
+                ghosts=loss_ghosts,
                 height=230,
                 title="loss against step",
                 legend=False,
@@ -358,47 +258,28 @@ class ComparePanel(StaticExport, widgets.VBox):
             "step_size": CompareStepSizeView(names, self._colors),
             "sensitivity": SensitivityView(names, self._colors),
         }
-        contour, loss_view = self._views["surface"], self._views["loss"]
-        for i, color in enumerate(self._colors):  # every ghost of run i in its colour
-            contour.figure.data[contour.ghost_index(i)].line.update(color=color, dash=K0_DASH)
-            for pin, dash in enumerate(PIN_DASHES[:PINS]):
-                slot = n * pin + i
-                contour.figure.data[contour.ghost_index(n + slot)].line.update(
-                    color=color, dash=dash
-                )
-                loss_view.figure.data[n + slot].line.update(color=color, dash=dash)
+        contour = self._views["surface"]
+        self._ghosts = Ghosts(contour, self._views["loss"], names, self._colors)
         contour.figure.data[contour.index["marker"]].visible = False
         self._request()
         self._redraw.flush()
         for name, view in self._views.items():
             view.attach(f"adaviz-figure-{name.replace('_', '-')}")
         contour.on_click(self._set_start_from_click)
+        self._lay_out(list(top.values()))
 
-        # -- layout ------------------------------------------------------------------------
+    def _lay_out(self, top):
         figures = self.figures
         per_rule = [
             widgets.VBox(
                 [
-                    widgets.HTML(
-                        f"<b style='color:{color}'>■ {html.escape(name)}</b>",
-                    ),
+                    widgets.HTML(f"<b style='color:{color}'>■ {html.escape(name)}</b>"),
                     *self._hp[name].sliders.values(),
                     self._hp[name].reset,
                 ]
             )
-            for name, color in zip(names, self._colors, strict=True)
+            for name, color in zip(self._names, self._colors, strict=True)
         ]
-        top = widgets.HBox(
-            [
-                self._surface_select,
-                self._steps,
-                self._loss_scale,
-                self._tune_button,
-                self._pin,
-                self._clear,
-            ],
-            layout=widgets.Layout(flex_flow="row wrap"),
-        )
         views = widgets.HBox(
             [
                 figures["surface"],
@@ -408,7 +289,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         super().__init__(
             [
                 self._title,
-                top,
+                widgets.HBox(top, layout=widgets.Layout(flex_flow="row wrap")),
                 widgets.HBox(per_rule, layout=widgets.Layout(flex_flow="row wrap")),
                 views,
                 self._table,
@@ -467,8 +348,7 @@ class ComparePanel(StaticExport, widgets.VBox):
     @property
     def ghosts(self):
         """Labels of the pinned ghost paths, oldest pin first (one per optimizer and pin)."""
-        order = [(self._next_pin + i) % PINS for i in range(PINS)]
-        return [label for p in order if self._pins[p] for label in self._pins[p].values()]
+        return self._ghosts.labels
 
     @property
     def labels(self):
@@ -498,44 +378,13 @@ class ComparePanel(StaticExport, widgets.VBox):
         colour, labelled with its settings (the oldest pin is replaced when all
         :data:`PINS` are used). Returns ``{name: label}``."""
         self.flush()
-        pin = self._next_pin
-        self._next_pin = (pin + 1) % PINS
-        n, k = len(self._names), float(self._loss_scale.value)
-        paths, steps, losses = self._drawn
-        contour, loss_view = self._views["surface"], self._views["loss"]
-        labels = {}
-        # one message per figure; the ghosts' labels show on hover, not in the legend
-        # (a dozen more entries would squeeze the contour)
-        with contour.figure.batch_update(), loss_view.figure.batch_update():
-            for i, name in enumerate(self._names):
-                lr = _figures.fmt(self.hyperparameters(name)["lr"])
-                others = [text for hp, text in self._changed(name) if hp != "lr"]
-                label = ", ".join(
-                    [f"ghost: {name}, lr = {lr}", *others] + ([f"k = {k:g}"] if k else [])
-                )
-                slot = n * pin + i
-                contour.show_ghost(n + slot, *paths[i], label)
-                contour.figure.data[contour.ghost_index(n + slot)].showlegend = False
-                loss_view.show_ghost(slot, steps[i], losses[i], label)
-                labels[name] = label
-        self._pins[pin] = labels
-        return labels
+        k = float(self._loss_scale.value)
+        labels = [controls.ghost_label(n, self.hyperparameters(n), k) for n in self._names]
+        return self._ghosts.pin(*self._drawn, labels)
 
     def clear_ghosts(self):
         """Remove every pinned ghost (the k = 0 ghosts stay while k != 0)."""
-        self._pins = [None] * PINS
-        self._next_pin = 0
-        k0 = dict(self._ghost_paths)
-        self._views["surface"].hide_ghosts()  # every slot; the k = 0 ghosts come back
-        self._ghost_paths = {}
-        if k0:
-            contour = self._views["surface"]
-            with contour.figure.batch_update():
-                for slot, (x, y, label) in self._changed_ghosts(
-                    [k0[name] for name in self._names]
-                ).items():
-                    contour.show_ghost(slot, x, y, label)
-        self._views["loss"].hide_ghosts()
+        self._ghosts.clear()
 
     def tune(self):
         """Tune every optimizer's lr over :data:`LR_GRID` with the same objective, then run
@@ -550,28 +399,28 @@ class ComparePanel(StaticExport, widgets.VBox):
             An optimizer whose every run diverged keeps its lr (its label says so).
         """
         self.flush()
-        steps = int(self._steps.value)
-        scale = self.loss_scale
-        results, curves = {}, {}
-        for name in self._names:
-            values = self.hyperparameters(name)
-            runs = _tune_runs(self._surface, name, self._start, values, scale, steps)
-            scores = objective(runs, steps)
-            best = int(np.argmin(scores)) if np.isfinite(scores).any() else None
-            curves[name] = (scores, None if best is None else float(LR_GRID[best]))
-            if best is not None:
-                results[name] = float(LR_GRID[best])
+        steps, scale = int(self._steps.value), self.loss_scale
+        curves = {
+            name: runs.best_lr(
+                self._surface, name, self._start, self.hyperparameters(name), scale, steps
+            )
+            for name in self._names
+        }
         self._quiet += 1
         try:
-            for name, lr in results.items():
-                self._hp[name].set_values(lr=lr)
+            for name, (_scores, lr) in curves.items():
+                if lr is not None:
+                    self._hp[name].set_values(lr=lr)
         finally:
             self._quiet -= 1
         self._tunes += 1
         self._tune = {
             "context": self._context(),
             "curves": curves,
-            "values": {name: (self.hyperparameters(name), name in results) for name in self._names},
+            "values": {
+                name: (self.hyperparameters(name), curves[name][1] is not None)
+                for name in self._names
+            },
         }
         self._request()
         self.flush()
@@ -595,18 +444,9 @@ class ComparePanel(StaticExport, widgets.VBox):
             True when everything is ready (only meaningful with ``wait``).
         """
         current = self._surface
-        keys = self._catalogue if surfaces is None else list(surfaces)
-        others = [self._get_surface(key) for key in keys]
-        others = [surf for surf in others if surf is not current]
-        steps = int(self._steps.value)
-        tiers = sorted(CAPACITIES, key=lambda c: c != capacity(steps))
-
-        def job(surf, name, c, tune=False):
-            return (surf, *_job(surf, name, surf.start, {}, 1.0, c, tune=tune))
-
-        names = self._names
-        jobs = [job(current, name, c, t) for t in (False, True) for c in tiers for name in names]
-        jobs += [job(surf, name, c) for c in tiers for surf in others for name in names]
+        keys = self._menu.catalogue if surfaces is None else list(surfaces)
+        others = [s for s in (self._menu.get(key) for key in keys) if s is not current]
+        jobs = runs.warmup_jobs(current, others, self._names, int(self._steps.value))
         WARMUP.start(jobs, backgrounds=[(surf, self._grid_size) for surf in others])
         return WARMUP.wait(timeout) if wait else False
 
@@ -633,67 +473,6 @@ class ComparePanel(StaticExport, widgets.VBox):
             self.precompile()
 
     # ======================================================================================
-    # validation
-    # ======================================================================================
-    def _register_surface(self, surface):
-        from adaviz import surfaces as surfaces_module
-
-        if isinstance(surface, surfaces_module.Surface):
-            key = surface.name
-            if key in self._catalogue and self._catalogue[key] is not surface:
-                key = f"{surface.name} (yours)"
-            self._catalogue[key] = surface
-            return key, surface
-        surf = surfaces_module.get(surface)
-        return surf.name, surf
-
-    def _get_surface(self, key):
-        surf = self._catalogue.get(key)
-        if surf is None:
-            surf = self._catalogue[key] = self._surfaces_module.get(key)
-        return surf
-
-    @staticmethod
-    def _check_optimizers(optimizers):
-        valid = ", ".join(_math.RULES)
-        if isinstance(optimizers, str):
-            optimizers = (optimizers,)
-        try:
-            names = list(optimizers)
-        except TypeError:
-            raise ValueError(
-                f"optimizers must be a list of names among {valid}, got {optimizers!r}"
-            ) from None
-        if not names:
-            raise ValueError(f"optimizers must name at least one of {valid}, got {optimizers!r}")
-        checked = []
-        for name in names:
-            if not isinstance(name, str) or name.lower() not in _math.RULES:
-                raise ValueError(f"optimizers must be among {valid}, got {name!r}")
-            if name.lower() in checked:
-                raise ValueError(f"optimizers must name each rule once, got {name!r} twice")
-            checked.append(name.lower())
-        return tuple(checked)
-
-    def _check_hyperparameters(self, names, hyperparameters):
-        given = dict(hyperparameters or {})
-        for name in given:
-            if name not in names:
-                raise ValueError(
-                    f"hyperparameters names an optimizer that is not compared, {name!r}; "
-                    f"compared: {', '.join(names)}"
-                )
-        initial = {}
-        for name in names:
-            rule = _math.rule(name)
-            values = dict(given.get(name) or {})
-            checked = check_rule_hyperparameters(rule, values, others=_math.RULES.values())
-            if "learning_rate" in values:
-                values["lr"] = values.pop("learning_rate")
-            initial[name] = {hp: SPECS[hp].check(checked[hp]) for hp in values}
-        return initial
-
-    # ======================================================================================
     # events and drawing
     # ======================================================================================
     def _request(self):
@@ -706,7 +485,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         )
 
     def _surface_chosen(self, change):
-        surf = self._get_surface(change["new"])
+        surf = self._menu.get(change["new"])
         self._surface = surf
         self._start = np.asarray(surf.start, dtype=np.float64)
         self._surface_dirty = True
@@ -717,138 +496,6 @@ class ComparePanel(StaticExport, widgets.VBox):
             self.set_start(x, y)
         except ValueError:
             pass  # a click on the margin outside the domain: ignore
-
-    def _label(self, name):
-        """(short label, html detail) of optimizer ``name`` from the values it runs with."""
-        rule = _math.rule(name)
-        values = self.hyperparameters(name)
-        tuned, found = (None, False) if self._tune is None else self._tune["values"][name]
-        if tuned is not None and same_settings(SPECS, values, tuned):
-            lr = _figures.fmt(values["lr"])
-            grid = f"{len(LR_GRID)} values in [{LR_GRID[0]:g}, {LR_GRID[-1]:g}]"
-            elsewhere = self._context_change()
-            where = f" for {elsewhere}" if elsewhere else ""
-            if not found:
-                return f"tuned{where}: every lr diverged", (
-                    f"<b>tuning failed</b>{html.escape(where)}: every lr of the {grid} "
-                    f"diverged; lr kept at {lr}"
-                )
-            return f"tuned{where} (lr = {lr})", (
-                f"<b>tuned</b>{html.escape(where)}: lr = {lr}, the best of {grid}"
-            )
-        if same_settings(SPECS, values, rule.defaults):
-            whose = "adaviz.Adadelta's" if name == "adadelta" else "Keras 3's"
-            return "library defaults", f"<b>library defaults</b> ({whose})"
-        changed = ", ".join(text for _, text in self._changed(name))
-        return "changed by you", f"<b>changed by you</b>: {html.escape(changed)}"
-
-    def _changed(self, name):
-        """``[(hyperparameter, "name = value")]`` of those ``name`` runs away from its defaults."""
-        rule = _math.rule(name)
-        values = self.hyperparameters(name)
-        return [
-            (hp, f"{hp} = {_figures.fmt(values[hp]) if hp not in rule.flags else values[hp]}")
-            for hp in rule.hyperparameters
-            if not same_settings(SPECS, {hp: values[hp]}, {hp: rule.defaults[hp]})
-        ]
-
-    def _draw(self):
-        """Run every rule and update every view: one message per figure, the contour first."""
-        surface_changed = self._surface_dirty
-        self._surface_dirty = False
-        clear = surface_changed and any(self._pins)
-        if clear:  # ghosts of another surface would mislead
-            self._pins = [None] * PINS
-            self._next_pin = 0
-            self._ghost_paths = {}
-        surf = self._surface
-        steps = int(self._steps.value)
-        k = float(self._loss_scale.value)
-        scale = 10.0**k
-        paths, ghosts, losses, loss_x, sizes, size_x = [], [], [], [], [], []
-        f_star = surf.min_value
-        gap = math.isfinite(f_star)
-        for name in self._names:
-            both = _runs.cut(self._engine_run(name, scale, steps), steps)
-            traj = self._trajectories[name] = _runs.cut(both, steps, slice(1, 2))
-            base = _runs.cut(both, steps, slice(0, 1))
-            self._moved[name] = _runs.distance(base, traj)
-            n = _runs.valid(traj)
-            pos = traj.positions[:n, 0]
-            paths.append((_figures.floats(pos[:, 0]), _figures.floats(pos[:, 1])))
-            m0 = _runs.valid(base)
-            ghosts.append(
-                (
-                    _figures.floats(base.positions[:m0, 0, 0]),
-                    _figures.floats(base.positions[:m0, 0, 1]),
-                )
-            )
-            loss = traj.loss[:n, 0].astype(np.float64) / scale
-            losses.append(_figures.floats(loss - f_star if gap else loss))
-            loss_x.append(_figures.step_axis(n))
-            m = min(n, steps)
-            sizes.append(tuple(_figures.positive_or_nan(traj.step_size[:m, 0, i]) for i in (0, 1)))
-            size_x.append(_figures.step_axis(m + 1)[1:])
-        contour = self._views["surface"]
-        if k == 0.0 and self._ghost_paths:
-            contour.hide_ghosts()
-            self._ghost_paths = {}
-        contour.update(
-            paths,
-            -1,
-            background=WARMUP.background(surf, self._grid_size) if surface_changed else None,
-            clear_ghosts=clear,
-            ghosts=self._changed_ghosts(ghosts) if k != 0.0 else None,
-        )
-        loss_view = self._views["loss"]
-        if clear:
-            loss_view.hide_ghosts()
-        title = f"f − f* (f* = {_figures.fmt(f_star, 4)}, the surface's units)" if gap else "f"
-        log = gap or all(bool(np.all(y[np.isfinite(y)] > 0)) for y in losses)
-        loss_view.set_y_axis(title, log)
-        losses = [_figures.positive_or_nan(y) if log else y for y in losses]
-        loss_view.update(loss_x, losses)
-        self._drawn = (paths, loss_x, losses)
-        self._views["step_size"].update(size_x, sizes)
-        self._draw_sensitivity(gap, f_star)
-        if surface_changed:
-            self._title.value = (
-                f"<b style='font-size:15px'>{html.escape(', '.join(self._names))} on "
-                f"{html.escape(surf.name)}</b> — same start, same budget of steps"
-            )
-        self._draw_text(steps, k)
-
-    def _engine_run(self, name, scale, steps):
-        """The engine's runs of ``name`` (k = 0 and current k), reused while nothing they
-        depend on changed (a slider of another optimizer, or the budget within a capacity),
-        and when the settings of one of the last :data:`RUNS_KEPT` come back."""
-        values = self.hyperparameters(name)
-        key = (
-            id(self._surface),
-            tuple(self._start),
-            capacity(steps),
-            scale,
-            tuple(sorted(values.items())),
-        )
-        kept = self._runs.setdefault(name, {})
-        run = kept.pop(key, None)  # (re-inserted: the most recently used is last)
-        if run is None:
-            run = _run(self._surface, name, self._start, values, scale, steps)
-        kept[key] = run
-        while len(kept) > RUNS_KEPT:
-            del kept[next(iter(kept))]
-        return run
-
-    def _changed_ghosts(self, ghosts):
-        """``{slot: (x, y, label)}`` of the k = 0 ghosts whose path is not the one drawn."""
-        changed = {}
-        for i, (name, (x, y)) in enumerate(zip(self._names, ghosts, strict=True)):
-            old = self._ghost_paths.get(name)
-            if old is not None and np.array_equal(old[0], x) and np.array_equal(old[1], y):
-                continue
-            changed[i] = (x, y, f"{name} at k = 0")
-            self._ghost_paths[name] = (x, y)
-        return changed
 
     def _context(self):
         """What a tune depends on besides the hyperparameters: surface, budget, k, start."""
@@ -863,17 +510,62 @@ class ComparePanel(StaticExport, widgets.VBox):
         """'' when the last tune was made in the current context, else where it was made."""
         if self._tune is None:
             return ""
-        then, now = self._tune["context"], self._context()
-        parts = []
-        if then[0] != now[0]:
-            parts.append(then[0])
-        if then[1] != now[1]:
-            parts.append(f"{then[1]} steps")
-        if then[2] != now[2]:
-            parts.append(f"k = {then[2]:g}")
-        if then[3] != now[3] and then[0] == now[0]:
-            parts.append(f"start ({then[3][0]:.3g}, {then[3][1]:.3g})")
-        return ", ".join(parts)
+        return controls.context_change(self._tune["context"], self._context())
+
+    def _label(self, name):
+        """(short label, html detail) of optimizer ``name`` from the values it runs with."""
+        tuned, found = (None, False) if self._tune is None else self._tune["values"][name]
+        where = self._context_change() if tuned is not None else ""
+        return controls.label(name, self.hyperparameters(name), tuned, found, where)
+
+    def _draw(self):
+        """Run every rule and update every view: one message per figure, the contour first."""
+        surface_changed = self._surface_dirty
+        self._surface_dirty = False
+        clear = surface_changed and self._ghosts.forget()
+        surf = self._surface
+        steps = int(self._steps.value)
+        k = float(self._loss_scale.value)
+        scale = 10.0**k
+        f_star = surf.min_value
+        gap = math.isfinite(f_star)
+        drawn = []
+        for name in self._names:
+            values = self.hyperparameters(name)
+            both = self._runs.get(surf, name, self._start, values, scale, steps)
+            d = runs.drawn(both, steps, scale, f_star)
+            self._trajectories[name] = d["run"]
+            self._moved[name] = d["moved"]
+            drawn.append(d)
+        paths = [d["path"] for d in drawn]
+        contour = self._views["surface"]
+        if k == 0.0:
+            self._ghosts.hide_k0()
+        contour.update(
+            paths,
+            -1,
+            background=WARMUP.background(surf, self._grid_size) if surface_changed else None,
+            clear_ghosts=clear,
+            ghosts=self._ghosts.k0_changes([d["ghost"] for d in drawn]) if k != 0.0 else None,
+        )
+        loss_view = self._views["loss"]
+        if clear:
+            loss_view.hide_ghosts()
+        losses = [d["loss"] for d in drawn]
+        title = f"f − f* (f* = {_figures.fmt(f_star, 4)}, the surface's units)" if gap else "f"
+        log = gap or all(bool(np.all(y[np.isfinite(y)] > 0)) for y in losses)
+        loss_view.set_y_axis(title, log)
+        losses = [_figures.positive_or_nan(y) if log else y for y in losses]
+        loss_x = [d["loss_steps"] for d in drawn]
+        loss_view.update(loss_x, losses)
+        self._drawn = (paths, loss_x, losses)
+        self._views["step_size"].update(
+            [d["size_steps"] for d in drawn], [d["step_size"] for d in drawn]
+        )
+        self._draw_sensitivity(gap, f_star)
+        if surface_changed:
+            self._title.value = readouts.title_html(self._names, surf.name)
+        self._draw_text(steps, k)
 
     def _draw_sensitivity(self, gap, f_star):
         view = self._views["sensitivity"]
@@ -886,38 +578,16 @@ class ComparePanel(StaticExport, widgets.VBox):
             return  # nothing it shows changed
         self._sensitivity_drawn = drawn
         if empty:
-            empty = [np.zeros(0)] * len(self._names)
-            view.update(
-                empty,
-                empty,
-                [(np.nan, np.nan)] * len(self._names),
-                title=EMPTY_TITLE,
-                y_title="objective − f*" if gap else "objective",
-                log_y=gap,
-            )
+            view.show_empty(gap)
             return
-        curves = self._tune["curves"]
-        lrs, ys, chosen = [], [], []
-        for name in self._names:
-            scores, best = curves[name]
-            y = np.where(np.isfinite(scores), scores - f_star if gap else scores, np.nan)
-            lrs.append(LR_GRID)
-            ys.append(_figures.positive_or_nan(y) if gap else y)
-            if best is None:
-                chosen.append((np.nan, np.nan))
-            else:
-                chosen.append((best, float(y[int(np.argmin(scores))])))
         steps = self._tune["context"][1]
-        window = max(1, math.ceil(TUNE_WINDOW * steps))
         elsewhere = self._context_change()
-        view.update(
-            lrs,
-            ys,
-            chosen,
-            title=f"tuning: mean loss over the last {window} of {steps} steps vs lr"
-            + (f" (tuned for {elsewhere})" if elsewhere else " (star: chosen)"),
-            y_title="objective − f* (surface units)" if gap else "objective (surface units)",
-            log_y=gap,
+        view.show_tune(
+            LR_GRID,
+            [self._tune["curves"][name] for name in self._names],
+            f_star,
+            title=f"tuning: mean loss over the last {runs.tune_window(steps)} of {steps} "
+            "steps vs lr" + (f" (tuned for {elsewhere})" if elsewhere else " (star: chosen)"),
         )
 
     def _draw_text(self, steps, k):
@@ -928,10 +598,6 @@ class ComparePanel(StaticExport, widgets.VBox):
             result = readouts.result_text(traj.diverged_at[0], float(traj.loss[-1, 0]) / scale)
             moved = None if k == 0.0 else self._moved[name]
             rows.append((name, color, self._label(name)[1], result, moved))
-        note = (
-            f"Tune: each optimizer's lr over {len(LR_GRID)} values in [{LR_GRID[0]:g}, "
-            f"{LR_GRID[-1]:g}], objective: mean loss over the last {TUNE_WINDOW:.0%} of the "
-            "budget (diverged: ∞)."
-        )
+        note = readouts.tune_note(LR_GRID, TUNE_WINDOW)
         self._table.value = readouts.table_html(rows, steps, scale, note)
         self._code_box.value = readouts.code_block_html(self.code)

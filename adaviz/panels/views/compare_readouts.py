@@ -47,3 +47,21 @@ def code_block_html(code):
         "<b>copy as code</b> (Keras 3)<pre style='margin:2px 0'>import keras, adaviz\n"
         f"{lines}</pre>"
     )
+
+
+def title_html(names, surface_name):
+    """The panel's title: the rules compared on the surface, same start and budget."""
+    return (
+        f"<b style='font-size:15px'>{html.escape(', '.join(names))} on "
+        f"{html.escape(surface_name)}</b> — same start, same budget of steps"
+    )
+
+
+def tune_note(grid, window):
+    """What Tune does, under the table: the lr ``grid`` and the objective's ``window``
+    (a fraction of the budget)."""
+    return (
+        f"Tune: each optimizer's lr over {len(grid)} values in [{grid[0]:g}, "
+        f"{grid[-1]:g}], objective: mean loss over the last {window:.0%} of the "
+        "budget (diverged: ∞)."
+    )

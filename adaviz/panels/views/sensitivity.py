@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels import _figures
@@ -63,3 +64,38 @@ class SensitivityView(FigureView):
             self.figure.layout.title.text = title
             self.figure.layout.yaxis.title.text = y_title
             self.figure.layout.yaxis.type = "log" if log_y else "linear"
+
+    def show_empty(self, gap):
+        """No tune for this surface yet: no curves, the title says to press Tune (``gap``:
+        the objective is drawn above the surface's known minimum f*, on a log axis)."""
+        empty = [np.zeros(0)] * len(self.names)
+        self.update(
+            empty,
+            empty,
+            [(np.nan, np.nan)] * len(self.names),
+            title=EMPTY_TITLE,
+            y_title="objective − f*" if gap else "objective",
+            log_y=gap,
+        )
+
+    def show_tune(self, lrs, curves, f_star, *, title):
+        """Per run its objective ``scores`` at the values ``lrs`` and the lr chosen (None:
+        none), ``curves[i] = (scores, best)``; drawn above ``f_star`` (on a log axis)
+        when it is finite, diverged runs (``inf``) left out."""
+        gap = bool(np.isfinite(f_star))
+        ys, chosen = [], []
+        for scores, best in curves:
+            y = np.where(np.isfinite(scores), scores - f_star if gap else scores, np.nan)
+            ys.append(_figures.positive_or_nan(y) if gap else y)
+            if best is None:
+                chosen.append((np.nan, np.nan))
+            else:
+                chosen.append((best, float(y[int(np.argmin(scores))])))
+        self.update(
+            [lrs] * len(curves),
+            ys,
+            chosen,
+            title=title,
+            y_title="objective − f* (surface units)" if gap else "objective (surface units)",
+            log_y=gap,
+        )
