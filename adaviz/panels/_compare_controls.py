@@ -5,11 +5,22 @@ from __future__ import annotations
 
 import html
 
+import ipywidgets as widgets
+
 from adaviz import _math
 from adaviz._validate import check_rule_hyperparameters
 from adaviz.panels import _figures
-from adaviz.panels._compare_runs import LR_GRID
-from adaviz.panels._controls import Controls, ParamSpec, flag, same_settings
+from adaviz.panels._compare_runs import LR_GRID, STEPS_RANGE
+from adaviz.panels._controls import (
+    LOSS_SCALE,
+    Controls,
+    ParamSpec,
+    flag,
+    ghost_buttons,
+    make_slider,
+    same_settings,
+    steps_slider,
+)
 
 #: the control of each hyperparameter; lr, epsilon and the accumulator start are log sliders,
 #: the flags checkboxes.
@@ -101,6 +112,38 @@ def rule_controls(name, initial, width):
     hub.reset.layout.width = "90px"
     hub.reset.add_class(f"adaviz-{name}-reset")
     return hub
+
+
+def panel_controls(surfaces, surface, steps, exponent, width):
+    """The controls every rule shares, ``{"surface", "steps", "loss_scale", "tune", "pin",
+    "clear": widget}`` (CSS class ``adaviz-<key>``, ``_`` as ``-``): the surface dropdown
+    (``surfaces`` its options, ``surface`` chosen), the budget slider at ``steps``, the
+    loss-scale slider at exponent ``exponent``, the Tune button and the pin / clear buttons."""
+    style = {"description_width": "initial"}
+    pin, clear = ghost_buttons(
+        "Keep the current paths as faint ghosts to compare with the next ones"
+    )
+    top = {
+        "surface": widgets.Dropdown(
+            options=surfaces,
+            value=surface,
+            description="surface",
+            style=style,
+            layout=widgets.Layout(width=width),
+        ),
+        "steps": steps_slider(steps, *STEPS_RANGE, description="steps (budget)", width=width),
+        "loss_scale": make_slider(LOSS_SCALE, exponent, width=width),
+        "tune": widgets.Button(
+            description="Tune",
+            icon="search",
+            tooltip="For every optimizer: its best lr of 64 (1e-5 ... 10), same objective",
+        ),
+        "pin": pin,
+        "clear": clear,
+    }
+    for key, control in top.items():
+        control.add_class(f"adaviz-{key.replace('_', '-')}")
+    return top
 
 
 def changed(name, values):

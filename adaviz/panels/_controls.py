@@ -149,6 +149,20 @@ def make_slider(spec, value, *, continuous_update=True, width=_WIDTH):
     return widgets.FloatSlider(min=spec.low, max=spec.high, **common)
 
 
+def steps_slider(value, low, high, *, description="steps", width=_WIDTH):
+    """The step-budget slider: an ``IntSlider`` from ``low`` to ``high`` that sends its
+    value when released (each budget is a new run)."""
+    return widgets.IntSlider(
+        value=value,
+        min=low,
+        max=high,
+        description=description,
+        continuous_update=False,
+        style=_STYLE,
+        layout=widgets.Layout(width=width),
+    )
+
+
 def ghost_buttons(
     tooltip="Keep the current path as a faint ghost to compare with the next one",
 ):

@@ -37,12 +37,12 @@ Ghosts (as in SurfacePanel):
 
 Updates:
     The engine runs :func:`capacity` steps (1,000 for budgets up to 1,000, else 5,000)
-    and the views show the first ``steps``, so the steps slider needs two compiled graphs
-    per rule and surface, not one per step bucket. ``panel.precompile()`` (done when the
-    panel is displayed in a kernel) compiles, in a background thread that never touches
-    widgets: the current surface's other capacity and its Tune graphs first, then the other
-    surfaces of the dropdown. Redraws go through :class:`adaviz.panels._schedule.Coalescer`. One
-    colour per optimizer (:data:`COLORS`) in every view.
+    and the views show the first ``steps``: two compiled graphs per rule and surface,
+    which ``panel.precompile()`` prepares in the background (done when displayed in a
+    kernel). A change runs only the rules whose runs it changes (the last few runs of each
+    are kept) and sends each figure one message, a redraw-free move when only data
+    changed. Redraws go through :class:`adaviz.panels._schedule.Coalescer`. One colour per
+    optimizer (:data:`COLORS`) in every view.
 
 Contract: ``panel.controls[name][hyperparameter]`` (sliders), ``panel.controls["surface"]``,
 ``["steps"]``, ``["loss_scale"]``, ``["tune"]``, ``["pin"]``, ``["clear"]``; ``panel.figures`` (``surface``, ``loss``,
@@ -75,7 +75,7 @@ from adaviz.panels._compare_runs import (
     capacity,
     objective,
 )
-from adaviz.panels._controls import LOSS_SCALE, ghost_buttons, loss_scale_exponent, make_slider
+from adaviz.panels._controls import loss_scale_exponent
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
 from adaviz.panels._surface_menu import SurfaceMenu
@@ -188,48 +188,16 @@ class ComparePanel(StaticExport, widgets.VBox):
         for name in names:
             self._hp[name] = controls.rule_controls(name, initial[name], _WIDTH)
             self._hp[name].subscribe(lambda _changed: self._request())
-        style = {"description_width": "initial"}
-        self._surface_select = widgets.Dropdown(
-            options=self._menu.options(),
-            value=key,
-            description="surface",
-            style=style,
-            layout=widgets.Layout(width=_WIDTH),
-        )
-        self._steps = widgets.IntSlider(
-            value=steps,
-            min=STEPS_RANGE[0],
-            max=STEPS_RANGE[1],
-            description="steps (budget)",
-            continuous_update=False,
-            style=style,
-            layout=widgets.Layout(width=_WIDTH),
-        )
-        self._loss_scale = make_slider(LOSS_SCALE, exponent, width=_WIDTH)
-        self._tune_button = widgets.Button(
-            description="Tune",
-            icon="search",
-            tooltip="For every optimizer: its best lr of 64 (1e-5 ... 10), same objective",
-        )
-        self._pin, self._clear = ghost_buttons(
-            "Keep the current paths as faint ghosts to compare with the next ones"
-        )
+        top = controls.panel_controls(self._menu.options(), key, steps, exponent, _WIDTH)
+        self._surface_select, self._steps = top["surface"], top["steps"]
+        self._loss_scale, self._tune_button = top["loss_scale"], top["tune"]
+        self._pin, self._clear = top["pin"], top["clear"]
         self._surface_select.observe(self._surface_chosen, names="value")
         self._steps.observe(lambda _: self._request(), names="value")
         self._loss_scale.observe(lambda _: self._request(), names="value")
         self._tune_button.on_click(lambda _: self.tune())
         self._pin.on_click(lambda _: self.pin())
         self._clear.on_click(lambda _: self.clear_ghosts())
-        top = {
-            "surface": self._surface_select,
-            "steps": self._steps,
-            "loss_scale": self._loss_scale,
-            "tune": self._tune_button,
-            "pin": self._pin,
-            "clear": self._clear,
-        }
-        for key_, control in top.items():
-            control.add_class(f"adaviz-{key_.replace('_', '-')}")
         self._controls = {name: self._hp[name].sliders for name in names}
         self._controls.update(top)
 
