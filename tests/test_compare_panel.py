@@ -171,6 +171,37 @@ def test_a_new_surface_redraws_every_path_from_its_start():
         panel.set_start(100.0, 0.0)
 
 
+def test_a_surface_chosen_again_redraws_the_runs_it_kept():
+    panel = adaviz.ComparePanel("rosenbrock", ("adadelta", "adam"), steps=300)
+    first = panel.trajectories["adam"]
+    panel.controls["surface"].value = "booth"
+    assert_figures_are_the_engines(panel)
+    assert not np.shares_memory(first.positions, panel.trajectories["adam"].positions)
+    panel.controls["surface"].value = "rosenbrock"  # kept: drawn from the same run
+    assert np.shares_memory(first.positions, panel.trajectories["adam"].positions)
+    assert_figures_are_the_engines(panel)
+    panel.controls["adam"]["lr"].value = 0.01  # a new setting: a new run
+    assert not np.shares_memory(first.positions, panel.trajectories["adam"].positions)
+    assert_figures_are_the_engines(panel)
+
+
+def test_a_surface_of_ones_own_joins_the_dropdown_under_its_name():
+    bowl = adaviz.Surface(
+        lambda x, y: x**2 + y**2, ((-1.0, 1.0), (-1.0, 1.0)), minima=[(0.0, 0.0)], name="bowl"
+    )
+    panel = adaviz.ComparePanel(bowl, ("sgd",), steps=50)
+    select = panel.controls["surface"]
+    assert select.value == "bowl" and panel.surface is bowl
+    assert {"bowl", "rosenbrock"} <= {key for _, key in select.options}
+    assert_figures_are_the_engines(panel)
+    # a surface of one's own named like a built-in one is offered beside it
+    own = adaviz.Surface(lambda x, y: x**2 + y**2, ((-2.0, 2.0), (-2.0, 2.0)), name="booth")
+    panel = adaviz.ComparePanel(own, ("sgd",), steps=50)
+    assert panel.controls["surface"].value == "booth (yours)" and panel.surface is own
+    select.value = "booth"  # (the first panel) the built-in one
+    assert panel.surface is own and adaviz.surfaces.get("booth") is not own
+
+
 def independent_objective(t, steps, scale):
     """Mean of f over the last 10 % of the budget, surface units; inf when diverged."""
     w = math.ceil(0.1 * steps)

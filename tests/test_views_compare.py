@@ -57,3 +57,23 @@ def test_the_table_says_each_result_and_how_far_each_path_moved():
     assert "<td>—</td>" in readouts.table_html([rows[0][:4] + (None,)], 10, 1.0, "")
     code = readouts.code_block_html({"sgd": "keras.optimizers.SGD(learning_rate=0.01)"})
     assert "sgd = keras.optimizers.SGD(learning_rate=0.01)" in code
+
+
+def test_sensitivity_view_shows_a_tune_above_f_star_and_its_empty_state():
+    view = SensitivityView(NAMES, COLORS)
+    lrs = np.logspace(-5, 1, 4)
+    curves = [(np.array([3.0, 2.0, 1.5, np.inf]), 1e-1), (np.full(4, np.inf), None)]
+    view.show_tune(lrs, curves, 1.0, title="tuned")
+    fig = view.figure
+    np.testing.assert_array_equal(fig.data[0].y, [2.0, 1.0, 0.5, np.nan])  # above f* = 1
+    assert np.isnan(fig.data[1].y).all() and np.isnan(fig.data[3].x[0])  # no star
+    assert (fig.data[2].x[0], fig.data[2].y[0]) == (1e-1, 0.5)
+    assert fig.layout.yaxis.type == "log" and fig.layout.title.text == "tuned"
+    view.show_tune(lrs, curves[:1] * 2, float("nan"), title="no f*")
+    np.testing.assert_array_equal(fig.data[0].y, [3.0, 2.0, 1.5, np.nan])
+    assert fig.layout.yaxis.type == "linear" and fig.layout.yaxis.title.text.startswith(
+        "objective ("
+    )
+    view.show_empty(gap=True)
+    assert len(fig.data[0].x) == 0 and fig.layout.title.text.endswith("(press Tune)")
+    assert fig.layout.yaxis.title.text == "objective − f*"
