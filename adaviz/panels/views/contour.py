@@ -301,52 +301,29 @@ class ContourView(FigureView):
             self.figure.data[self.index[name]].on_click(clicked)
         return clicked
 
-    def update(
-        self,
-        paths,
-        cursor=0,
-        *,
-        end_name="end",
-        background=None,
-        clear_ghosts=False,
-        ghosts=None,
-    ):
+    def update(self, paths, cursor=0, **options):
         """Draw ``paths`` (one ``(x, y)`` pair of 1-D float arrays per path trace).
 
         Args:
             paths: the paths, in the order of ``self.paths``.
             cursor: the step whose point the playback marker shows (clipped to each path).
-            end_name: the end marker's legend name (e.g. "last point before divergence").
-            background: a new :class:`Background` (a new surface: full redraw, unless it
-                is the one drawn).
-            clear_ghosts: hide every ghost.
-            ghosts: ``{slot: (x, y, label)}`` ghosts to show in the same message (a
-                ghost already shown with that label moves with the paths, redraw-free).
+            **options: keyword-only, as :meth:`updating` takes them: ``end_name``, the end
+                marker's legend name (e.g. "last point before divergence"); ``background``,
+                a new :class:`Background` (a new surface: full redraw, unless it is the one
+                drawn); ``clear_ghosts``, hide every ghost; ``ghosts``, ``{slot: (x, y,
+                label)}`` ghosts to show in the same message (a ghost already shown with
+                that label moves with the paths, redraw-free).
 
         Returns:
             True when the update went to the browser as a redraw-free move.
         """
-        with self.updating(
-            paths,
-            cursor,
-            end_name=end_name,
-            background=background,
-            clear_ghosts=clear_ghosts,
-            ghosts=ghosts,
-        ):
+        with self.updating(paths, cursor, **options):
             pass
         return self.redraw_free
 
     @contextlib.contextmanager
     def updating(
-        self,
-        paths,
-        cursor=0,
-        *,
-        end_name="end",
-        background=None,
-        clear_ghosts=False,
-        ghosts=None,
+        self, paths, cursor=0, *, end_name="end", background=None, clear_ghosts=False, ghosts=None
     ):
         """:meth:`update` as a context manager: the message is sent when the block ends."""
         fig = self.figure
