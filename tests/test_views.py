@@ -192,6 +192,12 @@ def test_contour_ghosts_go_with_the_paths_and_a_drawn_background_is_not_sent_aga
     assert kind == "_py2js_update"
     assert view.index["grid"] not in msg["style_traces"]
     assert view.figure.layout.images[0].source == other.image
+    # without a playback marker its trace stays hidden and empty
+    plain = ContourView(paths=("a",), marker=False)
+    plain.update([a], cursor=1, background=bg)
+    plain.set_cursor(2)
+    marker = plain.figure.data[plain.index["marker"]]
+    assert marker.visible is False and len(marker.x) == 0
     # hide_ghosts forgets them: the next ghost is shown (full update) again
     view.hide_ghosts()
     assert not ghost.visible

@@ -213,6 +213,7 @@ class ComparePanel(StaticExport, widgets.VBox):
                 paths=names,
                 colors=self._colors,
                 ghosts=contour_ghosts,
+                marker=False,
                 title="paths on the loss surface (same start and budget)",
             ),
             "loss": LossView(
@@ -228,7 +229,6 @@ class ComparePanel(StaticExport, widgets.VBox):
         }
         contour = self._views["surface"]
         self._ghosts = Ghosts(contour, self._views["loss"], names, self._colors)
-        contour.figure.data[contour.index["marker"]].visible = False
         self._request()
         self._redraw.flush()
         for name, view in self._views.items():

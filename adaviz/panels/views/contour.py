@@ -160,6 +160,7 @@ class ContourView(FigureView):
         paths: names of the path traces (one per run); ``("trajectory",)`` by default.
         colors: one line colour per path.
         ghosts: number of ghost slots.
+        marker: show the playback step marker (False: its trace stays hidden and empty).
         width, height: pixels.
         title: figure title.
     """
@@ -170,11 +171,13 @@ class ContourView(FigureView):
         paths=("trajectory",),
         colors=None,
         ghosts=5,
+        marker=True,
         width=480,
         height=585,
         title="path on the loss surface (click to set the start)",
     ):
         self.paths = tuple(paths)
+        self.marker = bool(marker)
         self.colors = list(colors or [_figures.TRAJECTORY_COLOR] * len(self.paths))
         self.ghost_slots = int(ghosts)
         single = len(self.paths) == 1
@@ -235,7 +238,7 @@ class ContourView(FigureView):
             _marker_trace(
                 "step marker", 17, _figures.MARKER_COLOR, "circle-open", _figures.MARKER_COLOR,
                 "playback<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
-                line_width=3, showlegend=False,
+                line_width=3, showlegend=False, **({} if marker else {"visible": False}),
             ),
         ]  # fmt: skip
         g, p = self.ghost_slots, len(self.paths)
@@ -364,12 +367,13 @@ class ContourView(FigureView):
                 self._end_name = end_name
                 d[ix["end"]].name = end_name
             self._paths = list(paths)
-            d[ix["marker"]].x, d[ix["marker"]].y = self._points(paths, cursor)
+            if self.marker:
+                d[ix["marker"]].x, d[ix["marker"]].y = self._points(paths, cursor)
             yield
 
     def set_cursor(self, cursor):
         """Move the playback marker to step ``cursor`` of each path (a redraw-free move)."""
-        if self._paths is None:
+        if self._paths is None or not self.marker:
             return
         fig = self.figure
         with batch(fig, redraw_free=True):
