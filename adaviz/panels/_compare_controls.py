@@ -191,18 +191,3 @@ def label(name, values, tuned=None, found=False, where=""):
         return "library defaults", f"<b>library defaults</b> ({whose})"
     text = ", ".join(text for _, text in changed(name, values))
     return "changed by you", f"<b>changed by you</b>: {html.escape(text)}"
-
-
-def context_change(then, now):
-    """'' when a tune made in context ``then`` (surface, budget, k, start) holds in
-    ``now``, else where it was made ("beale, 300 steps, k = 1")."""
-    parts = []
-    if then[0] != now[0]:
-        parts.append(then[0])
-    if then[1] != now[1]:
-        parts.append(f"{then[1]} steps")
-    if then[2] != now[2]:
-        parts.append(f"k = {then[2]:g}")
-    if then[3] != now[3] and then[0] == now[0]:
-        parts.append(f"start ({then[3][0]:.3g}, {then[3][1]:.3g})")
-    return ", ".join(parts)

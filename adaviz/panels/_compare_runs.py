@@ -7,6 +7,7 @@ job has, so a draw waits only for the one graph the background thread is compili
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -92,6 +93,41 @@ def best_lr(surface, name, start, values, scale, steps):
     if not np.isfinite(scores).any():
         return scores, None
     return scores, float(LR_GRID[int(np.argmin(scores))])
+
+
+@dataclasses.dataclass(frozen=True)
+class Tune:
+    """What one tune found and set (see :func:`best_lr`).
+
+    Attributes:
+        number: how many tunes ran before it and it (1 for the first).
+        context: where it was made: ``(surface name, budget, k, start)``.
+        curves: per rule ``(scores, best lr or None)``, the objective over :data:`LR_GRID`.
+        values: per rule the values it set (its lr when none was found).
+    """
+
+    number: int
+    context: tuple
+    curves: dict
+    values: dict
+
+    def found(self, name):
+        """Whether the tune found an lr for rule ``name`` (some run did not diverge)."""
+        return self.curves[name][1] is not None
+
+    def where(self, now):
+        """'' when it holds in context ``now``, else where it was made ("beale, 300 steps,
+        k = 1", the start only on the same surface)."""
+        then, parts = self.context, []
+        if then[0] != now[0]:
+            parts.append(then[0])
+        if then[1] != now[1]:
+            parts.append(f"{then[1]} steps")
+        if then[2] != now[2]:
+            parts.append(f"k = {then[2]:g}")
+        if then[3] != now[3] and then[0] == now[0]:
+            parts.append(f"start ({then[3][0]:.3g}, {then[3][1]:.3g})")
+        return ", ".join(parts)
 
 
 def warmup_jobs(current, others, names, steps):

@@ -174,8 +174,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._precompile_on_display = in_kernel() if precompile is None else bool(precompile)
         self._surface_dirty = True
         self._quiet = 0
-        self._tune = None  # the last tune: context, curves, values (see tune())
-        self._tunes = 0  # how many tunes ran
+        self._tune = None  # the last runs.Tune
         self._trajectories = {}
         self._moved = {}
         self._runs = runs.RunCache()
@@ -381,15 +380,12 @@ class ComparePanel(StaticExport, widgets.VBox):
                     self._hp[name].set_values(lr=lr)
         finally:
             self._quiet -= 1
-        self._tunes += 1
-        self._tune = {
-            "context": self._context(),
-            "curves": curves,
-            "values": {
-                name: (self.hyperparameters(name), curves[name][1] is not None)
-                for name in self._names
-            },
-        }
+        self._tune = runs.Tune(
+            number=1 if self._tune is None else self._tune.number + 1,
+            context=self._context(),
+            curves=curves,
+            values={name: self.hyperparameters(name) for name in self._names},
+        )
         self._request()
         self.flush()
         return {name: self.hyperparameters(name) for name in self._names}
@@ -476,15 +472,16 @@ class ComparePanel(StaticExport, widgets.VBox):
 
     def _context_change(self):
         """'' when the last tune was made in the current context, else where it was made."""
-        if self._tune is None:
-            return ""
-        return controls.context_change(self._tune["context"], self._context())
+        return "" if self._tune is None else self._tune.where(self._context())
 
     def _label(self, name):
         """(short label, html detail) of optimizer ``name`` from the values it runs with."""
-        tuned, found = (None, False) if self._tune is None else self._tune["values"][name]
-        where = self._context_change() if tuned is not None else ""
-        return controls.label(name, self.hyperparameters(name), tuned, found, where)
+        values, tune = self.hyperparameters(name), self._tune
+        if tune is None:
+            return controls.label(name, values)
+        return controls.label(
+            name, values, tune.values[name], tune.found(name), self._context_change()
+        )
 
     def _draw(self):
         """Run every rule and update every view: one message per figure, the contour first."""
@@ -537,22 +534,20 @@ class ComparePanel(StaticExport, widgets.VBox):
 
     def _draw_sensitivity(self, gap, f_star):
         view = self._views["sensitivity"]
-        empty = self._tune is None or self._tune["context"][0] != self._surface.name
-        if empty:
-            drawn = ("empty", gap)
-        else:
-            drawn = (self._tunes, self._surface.name, self._context_change(), gap)
+        tune = self._tune
+        empty = tune is None or tune.context[0] != self._surface.name
+        drawn = ("empty", gap) if empty else (tune.number, self._context_change(), gap)
         if drawn == self._sensitivity_drawn:
             return  # nothing it shows changed
         self._sensitivity_drawn = drawn
         if empty:
             view.show_empty(gap)
             return
-        steps = self._tune["context"][1]
+        steps = tune.context[1]
         elsewhere = self._context_change()
         view.show_tune(
             LR_GRID,
-            [self._tune["curves"][name] for name in self._names],
+            [tune.curves[name] for name in self._names],
             f_star,
             title=f"tuning: mean loss over the last {runs.tune_window(steps)} of {steps} "
             "steps vs lr" + (f" (tuned for {elsewhere})" if elsewhere else " (star: chosen)"),
