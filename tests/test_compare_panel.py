@@ -437,6 +437,22 @@ def test_pin_keeps_every_path_and_loss_as_ghosts_and_clear_removes_them():
     assert_figures_are_the_engines(panel)
 
 
+def test_pins_stay_on_both_views_when_the_loss_scale_goes_back_to_zero():
+    panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=300)
+    controls = panel.controls
+    controls["loss_scale"].value = 1.0
+    labels = panel.pin()
+    controls["loss_scale"].value = 0.0  # the k = 0 ghosts go, the pins stay
+    figs = panel.figures
+    assert not [t.name for t in figs["surface"].data if "k = 0" in str(t.name) and t.visible]
+    for name, label in labels.items():
+        for fig in (figs["surface"], figs["loss"]):
+            ghost = visible_trace(fig, label)
+            assert len(ghost.x) > 1 and ghost.line.color == compare.COLORS[name], name
+    assert panel.ghosts == list(labels.values())
+    assert_figures_are_the_engines(panel)
+
+
 def test_centered_and_amsgrad_are_checkboxes_that_labels_code_and_figures_follow():
     panel = adaviz.ComparePanel("rosenbrock", ("rmsprop", "adam"), steps=300)
     centered, amsgrad = panel.controls["rmsprop"]["centered"], panel.controls["adam"]["amsgrad"]

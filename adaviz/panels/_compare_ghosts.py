@@ -59,9 +59,9 @@ class Ghosts:
         return changed
 
     def hide_k0(self):
-        """Hide the k = 0 ghosts (k is 0 again)."""
+        """Hide the k = 0 ghosts (k is 0 again); the pins stay."""
         if self._k0:
-            self.contour.hide_ghosts()
+            self.contour.hide_ghosts(range(len(self.names)))
             self._k0 = {}
 
     def forget(self):

@@ -386,11 +386,15 @@ class ContourView(FigureView):
         with self.figure.batch_update():
             lines.show_ghost(self.figure.data[self.ghost_index(slot)], x, y, label, showlegend=True)
 
-    def hide_ghosts(self):
-        """Hide every ghost."""
-        self._ghost_labels = {}
+    def hide_ghosts(self, slots=None):
+        """Hide every ghost, or only the ghosts in ``slots``."""
+        if slots is None:
+            self._ghost_labels = {}
+        else:
+            for slot in slots:
+                self._ghost_labels.pop(slot, None)
         with self.figure.batch_update():
-            self._hide_ghosts()
+            self._hide_ghosts(slots)
 
     # -- internals ------------------------------------------------------------------
     @staticmethod
@@ -406,8 +410,9 @@ class ContourView(FigureView):
             ys.append(y[i])
         return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
 
-    def _hide_ghosts(self):
-        lines.hide_ghosts(self.figure, [self.ghost_index(s) for s in range(self.ghost_slots)])
+    def _hide_ghosts(self, slots=None):
+        slots = range(self.ghost_slots) if slots is None else slots
+        lines.hide_ghosts(self.figure, [self.ghost_index(s) for s in slots])
 
     def _draw_background(self, bg):
         self._background = bg
