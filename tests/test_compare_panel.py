@@ -197,7 +197,7 @@ def test_a_surface_of_ones_own_joins_the_dropdown_under_its_name():
     # a surface of one's own named like a built-in one is offered beside it
     own = adaviz.Surface(lambda x, y: x**2 + y**2, ((-2.0, 2.0), (-2.0, 2.0)), name="booth")
     panel = adaviz.ComparePanel(own, ("sgd",), steps=50)
-    assert panel.controls["surface"].value == "booth (yours)" and panel.surface is own
+    assert panel.controls["surface"].value == "booth (custom)" and panel.surface is own
     select.value = "booth"  # (the first panel) the built-in one
     assert panel.surface is own and adaviz.surfaces.get("booth") is not own
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 class SurfaceMenu:
     """Dropdown key -> :class:`adaviz.Surface`: every built-in name (loaded on first use)
-    and each ``adaviz.Surface`` given (``"<name> (yours)"`` when its name is a built-in one)."""
+    and each ``adaviz.Surface`` given, under its name (``"<name> (custom)"``, then
+    ``"<name> (custom 2)"`` ..., when a built-in or another surface has that name)."""
 
     def __init__(self):
         from adaviz import surfaces
@@ -17,16 +18,25 @@ class SurfaceMenu:
         """``(key, Surface)`` of a built-in name or an ``adaviz.Surface`` (then offered).
 
         Raises:
-            ValueError: an unknown name (the valid ones are listed).
+            ValueError: an unknown name (the valid ones are listed), or neither a name nor
+                a Surface.
         """
-        if isinstance(surface, self._surfaces.Surface):
-            key = surface.name
-            if key in self.catalogue and self.catalogue[key] is not surface:
-                key = f"{surface.name} (yours)"
-            self.catalogue[key] = surface
-            return key, surface
-        surf = self._surfaces.get(surface)
-        return surf.name, surf
+        mod = self._surfaces
+        if isinstance(surface, str):
+            surf = mod.get(surface)  # ValueError listing the valid names
+            return surf.name, surf
+        if not isinstance(surface, mod.Surface):
+            raise ValueError(
+                "surface must be a built-in name "
+                f"({', '.join(mod.names())}) or an adaviz.Surface, got {surface!r}"
+            )
+        base = str(surface.name or "custom surface")
+        key, i = base, 1
+        while key in self.catalogue and self.catalogue[key] is not surface:
+            i += 1
+            key = f"{base} (custom)" if i == 2 else f"{base} (custom {i - 1})"
+        self.catalogue[key] = surface
+        return key, surface
 
     def get(self, key):
         """The surface of dropdown ``key``."""

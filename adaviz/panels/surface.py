@@ -69,9 +69,15 @@ from adaviz import _math
 from adaviz._validate import check_int, check_start
 from adaviz.panels import _figures, _runs
 from adaviz.panels._code import number
-from adaviz.panels._controls import HyperparameterControls, check_in_slider_range, ghost_buttons
+from adaviz.panels._controls import (
+    HyperparameterControls,
+    check_in_slider_range,
+    ghost_buttons,
+    steps_slider,
+)
 from adaviz.panels._export import StaticExport
 from adaviz.panels._schedule import Coalescer
+from adaviz.panels._surface_menu import SurfaceMenu
 from adaviz.panels._warmup import WARMUP, in_kernel
 from adaviz.panels.views import AccumulatorView, ContourView, LossView, StepSizeView, readouts
 from adaviz.panels.views import contour as _contour
@@ -141,9 +147,6 @@ class SurfacePanel(StaticExport, widgets.VBox):
         static_fallback=True,
         precompile=None,
     ):
-        from adaviz import surfaces as surfaces_module
-
-        self._surfaces_module = surfaces_module
         # -- validate everything before building any widget ----------------------------
         if learning_rate is not None:
             if lr is not None:
@@ -152,8 +155,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
                     f"learning_rate={learning_rate!r})"
                 )
             lr = learning_rate
-        self._catalogue = {}  # dropdown value -> Surface (None: built-in, resolved lazily)
-        key, surf = self._register_surface(surface)
+        self._menu = SurfaceMenu()
+        key, surf = self._menu.register(surface)
         start = check_start(
             surf.start if start is None else start, surf.domain, surface_name=surf.name
         )
@@ -183,26 +186,16 @@ class SurfacePanel(StaticExport, widgets.VBox):
         # -- controls -------------------------------------------------------------------
         self._hp = HyperparameterControls(initial=hyper)
         self._hp.subscribe(lambda _changed: self._request())
-        for builtin in surfaces_module.names():
-            self._catalogue.setdefault(builtin, None)
         style = {"description_width": "initial"}
         width = widgets.Layout(width=_CONTROL_WIDTH)
         self._surface_select = widgets.Dropdown(
-            options=[(k.replace("_", " "), k) for k in self._catalogue],
+            options=self._menu.options(),
             value=key,
             description="surface",
             style=style,
             layout=width,
         )
-        self._steps = widgets.IntSlider(
-            value=steps,
-            min=STEPS_RANGE[0],
-            max=STEPS_RANGE[1],
-            description="steps",
-            continuous_update=False,
-            style=style,
-            layout=widgets.Layout(width=_CONTROL_WIDTH),
-        )
+        self._steps = steps_slider(steps, *STEPS_RANGE, width=_CONTROL_WIDTH)
         self._scrubber = widgets.IntSlider(
             value=0,
             min=0,
@@ -415,7 +408,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
             True when every surface is ready.
         """
         current = self._surface
-        others = [self._get_surface(key) for key in self._catalogue]
+        others = [self._menu.get(key) for key in self._menu.catalogue]
         others = [s for s in others if s is not current]
         WARMUP.start(
             [(s, ("adadelta", CAPACITY), self._compile_job(s)) for s in [current, *others]],
@@ -457,7 +450,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
         )
 
     def _surface_chosen(self, change):
-        surf = self._get_surface(change["new"])
+        surf = self._menu.get(change["new"])
         self._surface = surf
         self._start = check_start(surf.start, surf.domain, surface_name=surf.name)
         self._surface_dirty = True
@@ -483,38 +476,6 @@ class SurfacePanel(StaticExport, widgets.VBox):
         xs, ys = list(points.xs), list(points.ys)
         if xs:
             self._set_start_from_click(float(xs[0]), float(ys[0]))
-
-    # ==================================================================================
-    # surfaces
-    # ==================================================================================
-    def _register_surface(self, surface):
-        """Resolve ``surface`` (name or Surface) to (dropdown key, Surface)."""
-        mod = self._surfaces_module
-        if isinstance(surface, str):
-            surf = mod.get(surface)  # ValueError listing the valid names
-            key = surf.name
-        elif isinstance(surface, mod.Surface):
-            surf = surface
-            base = str(getattr(surface, "name", None) or "custom surface")
-            key = base
-            taken = set(mod.names()) | set(self._catalogue)
-            i = 2
-            while key in taken and self._catalogue.get(key) is not surface:
-                key = f"{base} (custom)" if i == 2 else f"{base} (custom {i - 1})"
-                i += 1
-        else:
-            raise ValueError(
-                "surface must be a built-in name "
-                f"({', '.join(mod.names())}) or an adaviz.Surface, got {surface!r}"
-            )
-        self._catalogue[key] = surf
-        return key, surf
-
-    def _get_surface(self, key):
-        surf = self._catalogue.get(key)
-        if surf is None:
-            surf = self._catalogue[key] = self._surfaces_module.get(key)
-        return surf
 
     @staticmethod
     def _play_step(steps):
