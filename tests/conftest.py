@@ -4,19 +4,31 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-# adaviz first: it imports TensorFlow quietly and sets TF_CPP_MIN_LOG_LEVEL=2 unless the
-# developer set a level (then TensorFlow logs what they asked for).
-from adaviz._tf import import_tensorflow  # noqa: E402
 
-tf = import_tensorflow()
+def _set_up_tensorflow():
+    # adaviz first: it imports TensorFlow quietly and sets TF_CPP_MIN_LOG_LEVEL=2 unless the
+    # developer set a level (then TensorFlow logs what they asked for).
+    from adaviz._tf import import_tensorflow
 
-_cpus = tf.config.list_physical_devices("CPU")
-try:
-    tf.config.set_logical_device_configuration(
-        _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
+    tf = import_tensorflow()
+    cpus = tf.config.list_physical_devices("CPU")
+    try:
+        tf.config.set_logical_device_configuration(
+            cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
+        )
+    except RuntimeError:  # devices already initialised by an earlier import
+        pass
+
+
+def _is_xdist_controller(config):
+    """Whether this process only hands tests to pytest-xdist workers (``-n 2``): it runs
+    none itself, so it need not spend seconds of a shared CPU importing TensorFlow."""
+    return (
+        not hasattr(config, "workerinput")
+        and config.getoption("dist", "no") != "no"
+        and bool(config.getoption("tx", None))
+        and not config.getoption("collectonly", False)
     )
-except RuntimeError:  # devices already initialised by an earlier import
-    pass
 
 
 def pytest_configure(config):
@@ -29,6 +41,9 @@ def pytest_configure(config):
         "binder: builds the Binder environment for real (make binder-test)",
     ):
         config.addinivalue_line("markers", line)
+    # before any test module is imported (collection comes after pytest_configure)
+    if not _is_xdist_controller(config):
+        _set_up_tensorflow()
 
 
 # Tests in other files that start another interpreter (a fresh Python, or Dask worker
