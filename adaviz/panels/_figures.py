@@ -51,8 +51,9 @@ def axis(title, *, log=False, **extra):
         "linecolor": "#888888",
         "ticks": "outside",
         "exponentformat": "power",
-        # log axes over a decade or two: label 20, 50 ... in full, not as tiny bare digits
-        "minorloglabels": "complete",
+        # log axes label whole decades only: on a short axis over a decade or two plotly
+        # also labels 2 and 5 times each decade, and those labels ran into each other
+        "minorloglabels": "none",
     }
     spec.update(extra)
     return spec

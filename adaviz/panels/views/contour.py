@@ -255,10 +255,13 @@ class ContourView(FigureView):
             xaxis=_figures.axis("x (parameter 1, no unit)", showgrid=False),
             yaxis=_figures.axis("y (parameter 2, no unit)", showgrid=False),
         )
-        lay["legend"].update(
-            {"orientation": "h", "y": -0.1, "yanchor": "top", "x": 0.0, "xanchor": "left"}
-        )
         lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
+        # the legend's top 46 px under the plot area, below the x-axis title, whatever the
+        # figure's height (legend y is in units of the plot area's height)
+        below = -46.0 / (height - lay["margin"]["t"] - lay["margin"]["b"])
+        lay["legend"].update(
+            {"orientation": "h", "y": below, "yanchor": "top", "x": 0.0, "xanchor": "left"}
+        )
         lay["images"] = [
             {
                 "source": _data_uri(png(np.full((1, 1, 3), 255, np.uint8))),
