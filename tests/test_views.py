@@ -238,3 +238,24 @@ def test_formula_structure_and_fallback():
         to_mathml(r"\unknowncommand x")
     assert formula_html(r"\int x") == r"<code>\int x</code>"
     assert formula_html("") == ""
+
+
+def test_contour_first_points_and_last_points_redraw_the_legend():
+    """A move leaves the legend as it was drawn, and the legend skips traces without
+    points: the first path drawn into an empty view (a SweepPanel before a cell is
+    chosen) and an emptied view are full updates; paths after that are moves."""
+    bg = background(adaviz.surfaces.get("booth"), grid_size=10)
+    view = ContourView(ghosts=0)
+    empty = (f64(), f64())
+    view.update([empty], background=bg)
+    view.attach()
+    sent = Sent(view.figure)
+    path = (f64(0, 1, 2), f64(0, 1, 1))
+    assert view.update([path]) is False
+    assert sent.kinds() == ["_py2js_update"]
+    sent.log.clear()
+    assert view.update([(f64(0, 2), f64(0, 2))]) is True
+    assert [k for k, _ in sent.log] == ["_py2js_animate"]
+    sent.log.clear()
+    assert view.update([empty]) is False
+    assert sent.kinds() == ["_py2js_update"]

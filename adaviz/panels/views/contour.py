@@ -340,7 +340,17 @@ class ContourView(FigureView):
         if clear_ghosts:
             self._ghost_labels = {}
         relabel = any(self._ghost_labels.get(slot) != g[2] for slot, g in ghosts.items())
-        full = background is not None or clear_ghosts or end_name != self._end_name or relabel
+        # a move does not redraw the legend, which leaves out traces without points: the
+        # first points drawn (or the last removed) need a full update to show in it
+        drawn = self._paths is not None and any(len(x) for x, _ in self._paths)
+        legend = drawn != any(len(x) for x, _ in paths)
+        full = (
+            background is not None
+            or clear_ghosts
+            or end_name != self._end_name
+            or relabel
+            or legend
+        )
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             if background is not None:
