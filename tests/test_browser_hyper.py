@@ -296,6 +296,8 @@ def test_compare_dashboard_in_voila(page, root_dir, tmp_path):
                 path=str(bh.ARTIFACTS / "compare_panel.png")
             )
             check_heatmap_click(page, fx=0.6, fy=0.25)
+            page.mouse.move(1, 1)  # no hover label or mode bar over the picture
+            page.wait_for_timeout(300)
             page.locator(SWEEP_PANEL).first.screenshot(path=str(bh.ARTIFACTS / "sweep_panel.png"))
             bh.screenshot(page, "voila-dashboard_compare")
             # Voila shows no code: no code-cell inputs or editors in the page.
