@@ -27,13 +27,11 @@ Run: ``.venv/bin/python benchmarks/bench_model_panel.py``
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402

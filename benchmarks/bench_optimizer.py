@@ -14,17 +14,15 @@ this one run; never used as a timed test.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
+import adaviz  # first: it imports TensorFlow without the C++ start-up lines
+
+tf = adaviz._tf.import_tensorflow()
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import adaviz  # noqa: E402
 
 SHAPES = [(1024, 1024)] * 10 + [(1024,)] * 10
 
