@@ -51,9 +51,9 @@ def axis(title, *, log=False, **extra):
         "linecolor": "#888888",
         "ticks": "outside",
         "exponentformat": "power",
-        # log axes label whole decades only: on a short axis over a decade or two plotly
-        # also labels 2 and 5 times each decade, and those labels ran into each other
-        "minorloglabels": "none",
+        # log axes over a decade or two: label 20, 50 ... in full, not as tiny bare digits
+        # (vertical ones label decades only, see layout)
+        "minorloglabels": "complete",
     }
     spec.update(extra)
     return spec
@@ -61,6 +61,10 @@ def axis(title, *, log=False, **extra):
 
 def layout(title, *, width, height, xaxis, yaxis, legend=True, **extra):
     """A compact figure layout for a notebook column (white background, legend on top)."""
+    if yaxis.get("type") == "log":
+        # whole decades only: on a short vertical axis over a decade or two plotly also
+        # labels 2 and 5 times each decade, and those labels ran into each other
+        yaxis = {**yaxis, "minorloglabels": "none"}
     spec = {
         "title": {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 14}},
         "width": width,
