@@ -86,7 +86,9 @@ class StepSizeHistogramView:
         self.figure = figure(
             traces,
             "Effective step sizes lr·RMS[Δx]/RMS[g], last step",
-            xaxis=axis("step size (log scale)", log=True),
+            # at most about three labels a decade: over a decade or so plotly labels every
+            # digit (3, 4, 5 ... x 10^-2), and the labels ran into each other
+            xaxis=axis("step size (log scale)", log=True, nticks=3),
             yaxis=axis("number of parameters"),
             title_font_size=12,
         )
