@@ -154,7 +154,7 @@ class RunCache:
     def get(self, surface, name, start, values, scale, steps):
         """The runs of ``name`` at loss scales 1 and ``scale`` (see :func:`run`)."""
         key = (
-            id(surface),
+            surface,  # the object (by identity), not its id: an id can be reused
             tuple(float(v) for v in start),
             capacity(steps),
             scale,
