@@ -368,7 +368,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
                 )
 
     def _make_views(self):
-        from adaviz.panels._model_views import ModelViews
+        from adaviz.panels.model.views import ModelViews
 
         self._views = ModelViews(
             self.layer_names, loss_title="loss (epoch mean so far)", loss_summaries=False

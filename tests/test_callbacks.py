@@ -204,7 +204,7 @@ def test_panel_shows_the_history():
         fig in box.children[1].children + box.children[2].children for fig in figures.values()
     )
     h = monitor.history
-    from adaviz.panels._model_views import MAX_GHOSTS
+    from adaviz.panels.model.views import MAX_GHOSTS
 
     np.testing.assert_allclose(figures["loss"].data[MAX_GHOSTS].y, h["loss"])
     np.testing.assert_allclose(figures["accumulators"].data[2].y, h["accum_grad_rms"][:, 1])
