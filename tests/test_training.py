@@ -195,6 +195,83 @@ def test_trainer_bad_arguments(kwargs, message):
         trainer(**kwargs)
 
 
+def mlp(outputs=1):
+    return training.default_model(2, (8,), seed=0, outputs=outputs)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (
+            (mlp, "no_such_loss", X, Y),
+            {},
+            r"loss must be a Keras loss name .* got 'no_such_loss'",
+        ),
+        (
+            (mlp, None, X, Y[:-1]),
+            {},
+            r"x and y \(data\) must have the same number of samples, "
+            r"got len\(x\)=200 and len\(y\)=199",
+        ),
+        ((mlp, None, X.astype(str), Y), {}, r"x \(data\) must hold numbers .* dtype <U"),
+        ((mlp, None, X, Y.astype(str)), {}, r"y \(data\) must hold numbers .* dtype <U"),
+        (
+            ("a model", None, X, Y),
+            {},
+            r"model must be a Keras 3 keras.Model \(uncompiled is fine\), got builtins.str",
+        ),
+        (
+            (lambda: mlp(3), "mse", X, Y),
+            {},
+            r"model output of shape \(n, 3\) does not fit y \(data\) of shape \(200,\)",
+        ),
+        (
+            (mlp, None, np.where(np.arange(400).reshape(200, 2) == 7, np.nan, X), Y),
+            {},
+            r"x \(data\) must be finite, got nan at flat index 7",
+        ),
+        (
+            (mlp, None, X, np.where(np.arange(200) == 3, np.inf, Y)),
+            {},
+            r"y \(data\) must be finite, got inf at flat index 3",
+        ),
+        (
+            (mlp, None, X, Y),
+            {"x_val": X[:10]},
+            r"x_val and y_val go together: x_val was given and y_val is None",
+        ),
+        (
+            (mlp, None, X, Y),
+            {"x_val": X[:10], "y_val": np.full(10, np.nan)},
+            r"y \(validation data\) must be finite, got nan",
+        ),
+    ],
+)
+def test_trainer_checks_model_loss_and_data_before_anything_runs(args, kwargs, message):
+    build, *rest = args
+    model = build() if callable(build) else build
+    with pytest.raises(ValueError, match=message):
+        training.Trainer(model, *rest, **kwargs)
+
+
+def test_trainer_takes_a_loss_by_name():
+    t = training.Trainer(training.default_model(1, (8,), seed=0), "mse", XR, YR, seed=3)
+    assert t.run(4) == 4
+    pred = t.model(XR).numpy().astype(np.float64).reshape(-1)
+    np.testing.assert_allclose(t.evaluate(), np.mean((pred - YR) ** 2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("seconds", ["a", -1.0, float("nan"), True])
+def test_run_says_what_seconds_takes(seconds):
+    t = trainer()
+    with pytest.raises(
+        ValueError, match=r"seconds must be None \(no time limit\) or a number >= 0, got "
+    ) as info:
+        t.run(3, seconds=seconds)
+    assert repr(seconds) in str(info.value)
+    assert t.steps == 0
+
+
 # -- data checks ---------------------------------------------------------------------------
 def test_empty_data_says_it_has_no_samples():
     with pytest.raises(ValueError, match=r"data has no samples"):
