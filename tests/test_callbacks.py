@@ -256,6 +256,28 @@ def test_bad_arguments(kwargs, message):
         adaviz.AdadeltaMonitor(**kwargs)
 
 
+def test_a_log_dir_that_cannot_be_created_is_refused_when_the_monitor_is_made(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    import sys
+
+    log_dirs = [blocker / "tb"] + (["/proc/adaviz_tb"] if sys.platform == "linux" else [])
+    for log_dir in log_dirs:
+        with pytest.raises(ValueError) as info:
+            adaviz.AdadeltaMonitor(log_dir=log_dir)
+        message = str(info.value)
+        assert message.startswith(
+            "log_dir must be a directory that can be created and written to (or None), "
+            f"got {str(log_dir)!r}: "
+        )
+
+
+def test_a_new_log_dir_is_created_when_the_monitor_is_made(tmp_path):
+    log_dir = tmp_path / "runs" / "adadelta"
+    monitor = adaviz.AdadeltaMonitor(log_dir=log_dir)
+    assert log_dir.is_dir() and monitor.log_dir == str(log_dir)
+
+
 def test_non_finite_run_is_recorded():
     """Targets scaled by 1e17 (lr 10, rho 0), and one batch scaled by 1e20 more: its
     squared errors overflow float32, so the loss of batch 6 is inf, then weights NaN."""
