@@ -86,7 +86,8 @@ def check_int(name, value, low, high=None):
 
     Args:
         name: the argument's name, for the message.
-        value: the value to check (``bool`` is refused: it is not a count).
+        value: the value to check: an integer or a 0-d integer array (``bool`` is
+            refused: it is not a count).
         low: the smallest allowed value.
         high: the largest allowed value, or ``None`` for no upper bound.
 
@@ -94,6 +95,8 @@ def check_int(name, value, low, high=None):
         ValueError: not an integer, or outside ``[low, high]``, e.g.
             ``batch_size must be an integer in [1, 400], got 0``.
     """
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
+        value = value[()]  # a 0-d integer array, as numpy reductions return
     ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if ok:
         ok = int(value) >= low and (high is None or int(value) <= high)
