@@ -106,6 +106,24 @@ def check_int(name, value, low, high=None):
     return int(value)
 
 
+def check_widths(name, value):
+    """Validate layer widths (e.g. an MLP's ``hidden``) and return them as a tuple of ints.
+
+    Raises:
+        ValueError: not a list or tuple (a string or a single number included) of
+            integers >= 1, e.g. ``hidden must be a list or tuple of layer widths
+            (integers >= 1), got 'big' (type str)``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = list(value)
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(
+            f"{name} must be a list or tuple of layer widths (integers >= 1), got {value!r} "
+            f"(type {type(value).__name__})"
+        )
+    return tuple(check_int(f"{name}[{i}]", width, 1) for i, width in enumerate(value))
+
+
 def check_flag(name, value, *, allow_array=False):
     """Validate an on/off hyperparameter (``centered``, ``amsgrad``): 1.0/0.0 or a float64 array.
 

@@ -97,7 +97,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         if log_dir is not None:
             import os
 
-            if not isinstance(log_dir, (str, os.PathLike)):
+            if not isinstance(log_dir, (str, os.PathLike)) or not os.fspath(log_dir):
                 raise ValueError(f"log_dir must be a directory path or None, got {log_dir!r}")
             log_dir = os.fspath(log_dir)
             try:

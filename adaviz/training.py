@@ -25,7 +25,7 @@ import numpy as np
 
 from adaviz._math import decayed_lr
 from adaviz._tf import import_tensorflow
-from adaviz._validate import check_hyperparameter, check_int
+from adaviz._validate import check_hyperparameter, check_int, check_widths
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after the quiet TensorFlow import)
@@ -270,7 +270,12 @@ def class_count(y):
 
 
 def default_model(input_dim, hidden, seed, outputs=1):
-    """A seeded MLP: tanh hidden layers of widths ``hidden``, a linear output layer."""
+    """A seeded MLP: tanh hidden layers of widths ``hidden``, a linear output layer.
+
+    Raises:
+        ValueError: ``hidden`` not a sequence of widths (see :func:`check_widths`).
+    """
+    hidden = check_widths("hidden", hidden)
     init = keras.initializers.GlorotUniform
     layers = [keras.Input((input_dim,), name="x")]
     for i, units in enumerate(hidden):
@@ -783,8 +788,20 @@ class Trainer:
             self._evals.append([step], [[self.evaluate("train"), val]])
 
     def predictor(self, x):
-        """A compiled function returning the model's output on the fixed input ``x``."""
-        grid = tf.constant(np.asarray(x, np.float32))
+        """A compiled function returning the model's output on the fixed input ``x``.
+
+        Raises:
+            ValueError: ``x`` not finite numbers, or samples of another shape than the
+                training data's.
+        """
+        x = _numeric_array("x (predictor)", x)
+        features = tuple(self._X.shape[1:])
+        if x.shape[1:] != features:
+            raise ValueError(
+                f"x (predictor) must hold samples of shape {features} like the training "
+                f"data, got an array of shape {x.shape}"
+            )
+        grid = tf.constant(x)
         fn = _compiled(lambda: self.model(grid, training=False))
 
         def predict():

@@ -249,6 +249,7 @@ def test_optimizer_without_adadelta_state_fails_at_train_begin(optimizer):
         ({"max_records": 1}, r"max_records must be an integer >= 2, got 1"),
         ({"refresh_hz": 0}, r"refresh_hz must be a number in \(0, 60\], got 0"),
         ({"log_dir": 5}, r"log_dir must be a directory path or None, got 5"),
+        ({"log_dir": ""}, r"log_dir must be a directory path or None, got ''"),
     ],
 )
 def test_bad_arguments(kwargs, message):

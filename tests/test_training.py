@@ -272,6 +272,50 @@ def test_run_says_what_seconds_takes(seconds):
     assert t.steps == 0
 
 
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        ("ab", r"x \(predictor\) must hold numbers .* dtype <U2"),
+        (np.zeros((3, 5)), r"x \(predictor\) must hold samples of shape \(2,\) like the "),
+        (np.full((3, 2), np.nan), r"x \(predictor\) must be finite, got nan at flat index 0"),
+    ],
+)
+def test_predictor_checks_its_input(x, message):
+    with pytest.raises(ValueError, match=message):
+        trainer().predictor(x)
+
+
+def test_predictor_gives_the_model_output():
+    t = trainer(seed=4)
+    t.run(3)
+    grid = np.array([[0.0, 0.5], [1.0, -0.5]])
+    np.testing.assert_allclose(t.predictor(grid)(), t.model(grid).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "hidden, message",
+    [
+        (
+            "big",
+            r"hidden must be a list or tuple of layer widths \(integers >= 1\), got 'big' "
+            r"\(type str\)",
+        ),
+        (16, r"hidden must be a list or tuple of layer widths \(integers >= 1\), got 16 "),
+        ((16, 0), r"hidden\[1\] must be an integer >= 1, got 0"),
+        ([8, 2.5], r"hidden\[1\] must be an integer >= 1, got 2.5"),
+    ],
+)
+def test_default_model_says_what_hidden_takes(hidden, message):
+    with pytest.raises(ValueError, match=message):
+        training.default_model(2, hidden, seed=0)
+
+
+def test_default_model_takes_widths_as_a_list_tuple_or_array():
+    for hidden in ([8, 4], (8, 4), np.array([8, 4])):
+        model = training.default_model(2, hidden, seed=0)
+        assert [layer.units for layer in model.layers] == [8, 4, 1]
+
+
 # -- data checks ---------------------------------------------------------------------------
 def test_empty_data_says_it_has_no_samples():
     with pytest.raises(ValueError, match=r"data has no samples"):

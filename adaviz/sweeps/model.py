@@ -9,6 +9,7 @@ import dataclasses
 import hashlib
 import threading
 import traceback
+import uuid
 
 import numpy as np
 
@@ -116,8 +117,12 @@ def _single_threaded():
         pass
 
 
-def _train_cell(payload, settings):
+def _train_cell(payload, settings, run_id=None):
     """Executor task: train one fresh model with ``adaviz.Adadelta(**settings)``.
+
+    ``run_id`` is unique to one :func:`sweep_model` call: an executor that keys tasks by
+    their arguments (Dask's pure tasks) would otherwise hand a resumed sweep the failure
+    it remembers for the same cell.
 
     Returns ``{"loss": [...], "val_loss": [...]}`` per epoch, or ``{"error": traceback}``
     (a worker's traceback travels as text, whatever the executor).
@@ -581,9 +586,10 @@ def sweep_model(
 def _submit(executor, payload, todo, settings):
     """``{future: index}`` for every cell to run; a shut-down executor is named."""
     futures = {}
+    run_id = uuid.uuid4().hex
     try:
         for index in todo:
-            futures[executor.submit(_train_cell, payload, settings[index])] = index
+            futures[executor.submit(_train_cell, payload, settings[index], run_id)] = index
     except RuntimeError as exc:  # shut down, or broken by a worker that died earlier
         for future in futures:
             future.cancel()
