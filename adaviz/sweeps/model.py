@@ -283,7 +283,8 @@ class _FirstFailure:
         The executor wakes waiters before it runs done-callbacks, so this waits (briefly)
         for the callback of ``failed`` to have run.
         """
-        self._seen.wait(timeout=30.0)
+        if not failed.cancelled():  # a cancelled future runs no failure callback
+            self._seen.wait(timeout=30.0)
         return self._in_flight or [failed]
 
 
@@ -556,12 +557,15 @@ def sweep_model(
                     failed = [f for f in futures if _lost_alone(f)]
                     named = sorted({futures[f] for f in in_flight + failed})
                     text = "".join(traceback.format_exception(exc))
-                    raise failure(
-                        named,
-                        text,
-                        f"a worker of the executor died ({type(exc).__name__}) while "
-                        "these cells were in flight:",
-                    ) from exc
+                    name = type(exc).__name__
+                    died = isinstance(exc, concurrent.futures.BrokenExecutor) or (
+                        name == "KilledWorker"  # distributed's
+                    )
+                    if died:
+                        how = f"a worker of the executor died ({name})"
+                    else:
+                        how = f"the executor failed ({name}: {exc})"
+                    raise failure(named, text, f"{how} while these cells were in flight:") from exc
                 if "error" in out:
                     _harvest(futures, finished, record)
                     raise failure([index], out["error"], "the training of the cell")
