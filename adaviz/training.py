@@ -443,7 +443,7 @@ class ThinnedHistory:
         capacity = check_int("capacity", capacity, 4)
         if capacity % 2:
             raise ValueError(f"capacity must be an even integer >= 4, got {capacity}")
-        self.width = int(width)
+        self.width = check_int("width", width, 1)
         self.capacity = capacity
         self._steps = np.zeros(capacity, np.int64)
         self._rows = np.zeros((capacity, self.width), np.float64)
@@ -706,9 +706,11 @@ class Trainer:
 
         Raises:
             ValueError: ``n`` not an integer >= 1, ``seconds`` not ``None`` or a number
-                >= 0.
+                >= 0, ``probe`` not True or False.
         """
         n = check_int("n", n, 1)
+        if not isinstance(probe, (bool, np.bool_)):
+            raise ValueError(f"probe must be True or False, got {probe!r}")
         if seconds is not None and (
             isinstance(seconds, (bool, np.bool_))
             or not isinstance(seconds, numbers.Real)

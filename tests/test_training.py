@@ -48,6 +48,11 @@ def test_thinned_history_keeps_the_whole_run_in_bounded_memory(total):
     np.testing.assert_array_equal(rows[:, 1], -steps)
 
 
+def test_thinned_history_says_what_width_takes():
+    with pytest.raises(ValueError, match=r"width must be an integer >= 1, got 'a'"):
+        training.ThinnedHistory(width="a", capacity=10)
+
+
 def test_thinned_history_keeps_everything_until_full():
     history = training.ThinnedHistory(width=1, capacity=10)
     history.append(np.arange(1, 11), np.arange(1, 11)[:, None])
@@ -259,6 +264,14 @@ def test_trainer_takes_a_loss_by_name():
     assert t.run(4) == 4
     pred = t.model(XR).numpy().astype(np.float64).reshape(-1)
     np.testing.assert_allclose(t.evaluate(), np.mean((pred - YR) ** 2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("probe", ["yes", 1, None])
+def test_run_says_what_probe_takes(probe):
+    t = trainer()
+    with pytest.raises(ValueError, match=rf"probe must be True or False, got {probe!r}"):
+        t.run(2, probe=probe)
+    assert t.steps == 0
 
 
 @pytest.mark.parametrize("seconds", ["a", -1.0, float("nan"), True])
