@@ -3,6 +3,8 @@ name, presets, reset, one slider factory, checks."""
 
 from __future__ import annotations
 
+import re
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
@@ -163,3 +165,44 @@ def test_the_loss_scale_slider_shows_the_exponent_and_refuses_what_it_cannot_sho
         ValueError, match=r"loss_scale must be in \[1e-3, 1e3\] for the panel's slider .*got 5000.0"
     ):
         loss_scale_exponent(5000.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [("rho", 7.0, "[0, 1]"), ("lr", 1e9, "[0.0001, 10]"), ("epsilon", 0.5, "[1e-10, 0.1]")],
+)
+def test_a_value_set_from_code_outside_the_slider_is_refused_not_clamped(name, value, allowed):
+    hub = HyperparameterControls()
+    before = hub.values()
+    message = f"{name} must be in {allowed} for the panel's slider, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        hub.sliders[name].value = value
+    assert hub.values() == before  # nothing moved
+
+
+def test_a_steps_slider_refuses_out_of_range_and_takes_rounding_at_its_ends():
+    from adaviz.panels.kit.controls import steps_slider
+
+    slider = steps_slider(10, 1, 5000)
+    for bad in (10**9, -5, 0):
+        with pytest.raises(ValueError, match=rf"steps must be in \[1, 5000\] .*got {bad}"):
+            slider.value = bad
+    assert slider.value == 10
+    hub = HyperparameterControls()
+    hub.sliders["lr"].value = 10.000000000001  # a browser's 10**1 in floating point
+    assert hub.values()["lr"] == 10.0
+
+
+def test_panels_refuse_what_their_sliders_would_clamp_and_name_unknown_surfaces():
+    import adaviz
+
+    panel = adaviz.SurfacePanel(steps=50, static_fallback=False)
+    with pytest.raises(ValueError, match=r"rho must be in \[0, 1\] for the panel's slider, got 7"):
+        panel.controls["rho"].value = 7.0
+    with pytest.raises(ValueError, match=r"steps must be in \[1, 5000\].*got 1000000000"):
+        panel.controls["steps"].value = 10**9
+    assert panel.hyperparameters["rho"] == 0.95 and panel.trajectory.steps == 50
+    with pytest.raises(ValueError, match=r"surface must be one of .*'rosenbrock'.*got 'nope'"):
+        panel.controls["surface"].value = "nope"
+    assert panel.surface.name == "rosenbrock"
+    panel.close()

@@ -7,15 +7,15 @@ import base64
 import json
 import re
 
-import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels.kit.export import StaticExport, figures_html
+from adaviz.panels.kit.base import Panel
+from adaviz.panels.kit.export import figures_html
 from adaviz.panels.kit.widget import FigureWidget
 
 
-class TinyPanel(StaticExport, widgets.VBox):
+class TinyPanel(Panel):
     _export_title = "tiny <panel>"
 
     def __init__(self, static_fallback=True):
@@ -24,8 +24,8 @@ class TinyPanel(StaticExport, widgets.VBox):
         )
         self.prepared = 0
         self.displayed = 0
-        self._static_fallback = static_fallback
-        super().__init__([self.fig])
+        self._shell(static_fallback=static_fallback)
+        self._build([self.fig], css_class="tiny-panel")
 
     def _export_columns(self):
         return [[self.fig]]
@@ -82,3 +82,16 @@ def test_figures_html_fragment_lays_out_columns():
     frag = figures_html([[a], [b]], header_html="<h1>h</h1>", include_plotlyjs="cdn", full=False)
     assert frag.startswith('<div class="adaviz-static"') and frag.count("cdn.plot.ly") == 1
     assert frag.index('"name":"a"') < frag.index('"name":"b"')
+
+
+def test_to_html_names_path_when_it_is_not_a_path_or_cannot_be_written(tmp_path):
+    import pytest
+
+    p = TinyPanel()
+    for bad in (None, 123):
+        with pytest.raises(TypeError, match=rf"path must be a file path .*got .*{bad!r}"):
+            p.to_html(bad)
+    missing = tmp_path / "no such folder" / "page.html"
+    with pytest.raises(ValueError, match=r"path '.*page.html' cannot be written .*existing folder"):
+        p.to_html(missing)
+    assert not missing.parent.exists()

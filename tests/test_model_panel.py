@@ -524,6 +524,8 @@ Y = (X[:, 0] > 0).astype(np.float32)
         ((), {"validation_split": 1.0}, r"validation_split must be a number in \[0, 1\), got 1.0"),
         ((), {"loss": "no_such_loss"}, r"loss must be a Keras loss name .*'no_such_loss'"),
         (("not a model",), {}, r"model must be a Keras 3 keras.Model .* got builtins.str"),
+        ((), {"hidden": "big"}, r"hidden must be a list or tuple of layer widths .*got 'big'"),
+        ((), {"hidden": (16, 0)}, r"hidden\[1\] must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_input(args, kwargs, message):

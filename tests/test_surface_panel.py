@@ -408,7 +408,7 @@ def test_divergence_message_and_recovery():
     assert len(p.figures["step_size"].data[0].y) == k
     # still works: scrub past the end, pin, then bring lr back
     p.controls["step"].value = 400
-    marker = p.figures["surface"].data[p._ti["marker"]]
+    (marker,) = p.figures["surface"].select_traces(selector={"name": "step marker"})
     assert [marker.x[0], marker.y[0]] == path[-1].tolist()
     p.pin()
     p.controls["lr"].value = 1.0
@@ -422,7 +422,7 @@ def test_divergence_message_and_recovery():
 # -------------------------------------------------------------------- playback and ghosts
 def test_scrubber_and_play_move_marker_and_cursors(panel):
     t = panel.trajectory
-    marker = panel.figures["surface"].data[panel._ti["marker"]]
+    (marker,) = panel.figures["surface"].select_traces(selector={"name": "step marker"})
     for k in (0, 137, 500):
         panel.controls["step"].value = k
         assert [marker.x[0], marker.y[0]] == t.positions[k, 0].tolist()
@@ -598,7 +598,12 @@ def test_updates_in_place_one_message_per_figure_float_buffers(panel):
     traces = engine.trace_count()  # a new surface may compile once; nothing after that
 
     # clicks, scrubbing, pins and clears do not add figures or traces either
-    panel._clicked(None, type("P", (), {"xs": [0.5], "ys": [0.5]})(), None)
+    panel.figures["surface"]._js2py_pointsCallback = {
+        "event_type": "plotly_click",
+        "points": {"trace_indexes": [0], "point_indexes": [[3, 4]], "xs": [0.5], "ys": [0.5]},
+        "device_state": None,
+        "selector": None,
+    }
     panel.controls["step"].value = 10
     panel.pin()
     panel.clear_ghosts()
@@ -755,7 +760,7 @@ def test_widget_state_at_creation_and_display_is_the_drawn_figure():
         return trace
 
     p = SurfacePanel("rosenbrock", rho=0.9, static_fallback=False)
-    fig = p._figures["surface"]
+    fig = p.figures["surface"]
     messages = Messages(p)
     state = fig._widget_data  # what the comm sent when the widget was created
     np.testing.assert_array_equal(by_name(state, "trajectory")["x"], drawn_path(p)[:, 0])

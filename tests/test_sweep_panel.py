@@ -138,7 +138,7 @@ def test_select_shows_that_cells_run(panel):
     expected = adaviz.simulate("rosenbrock", steps=150, loss_scale=s.loss_scale, **cell)
     np.testing.assert_array_equal(t.positions, expected.positions)
     np.testing.assert_allclose(t.final_loss, s.values[i, j], rtol=1e-4)  # float32, N=1 vs grid
-    path = panel.figures["surface"].data[panel._views["surface"].index["trajectory"]]
+    (path,) = panel.figures["surface"].select_traces(selector={"name": "trajectory"})
     np.testing.assert_array_equal(np.asarray(path.x), expected.positions[:, 0, 0])
     np.testing.assert_array_equal(np.asarray(path.y), expected.positions[:, 0, 1])
     acc = panel.figures["accumulators"].data[0]  # E[g²] x

@@ -191,3 +191,26 @@ def label(name, values, tuned=None, found=False, where=""):
         return "library defaults", f"<b>library defaults</b> ({whose})"
     text = ", ".join(text for _, text in changed(name, values))
     return "changed by you", f"<b>changed by you</b>: {html.escape(text)}"
+
+
+def layout(top, rules, figures):
+    """The rows of a ComparePanel: the shared controls, each rule's own (``rules``:
+    ``(name, colour, hub)``), and the views (``figures`` by name)."""
+    per_rule = [
+        widgets.VBox(
+            [
+                widgets.HTML(f"<b style='color:{color}'>■ {html.escape(name)}</b>"),
+                *hub.sliders.values(),
+                hub.reset,
+            ]
+        )
+        for name, color, hub in rules
+    ]
+    views = widgets.HBox(
+        [
+            figures["surface"],
+            widgets.VBox([figures["loss"], figures["step_size"], figures["sensitivity"]]),
+        ]
+    )
+    wrap = widgets.Layout(flex_flow="row wrap")
+    return [widgets.HBox(top, layout=wrap), widgets.HBox(per_rule, layout=wrap), views]

@@ -53,17 +53,12 @@ drawn, cut to the budget); ``panel.labels``; ``panel.code`` (Keras 3 constructor
 
 from __future__ import annotations
 
-import html
 import math
 
-import ipywidgets as widgets
-import numpy as np
-
-from adaviz._validate import check_int, check_start
-from adaviz.panels.compare import controls, readouts, runs
+from adaviz._validate import check_int
+from adaviz.panels.compare import controls, readouts, runs, views
 from adaviz.panels.compare.controls import SPECS
 from adaviz.panels.compare.ghosts import PINS, Ghosts
-from adaviz.panels.compare.ghosts import slots as ghost_slots
 from adaviz.panels.compare.runs import (
     CAPACITIES,
     LR_GRID,
@@ -72,15 +67,11 @@ from adaviz.panels.compare.runs import (
     capacity,
     objective,
 )
-from adaviz.panels.kit.arrays import positive_or_nan
+from adaviz.panels.kit.base import THROTTLE, OnSurface, start_on, text_line
 from adaviz.panels.kit.code import constructor
 from adaviz.panels.kit.controls import loss_scale_exponent
-from adaviz.panels.kit.export import StaticExport
-from adaviz.panels.kit.schedule import Coalescer
-from adaviz.panels.kit.style import fmt
 from adaviz.panels.kit.surface_menu import SurfaceMenu
-from adaviz.panels.kit.warmup import WARMUP, in_kernel
-from adaviz.panels.views import CompareStepSizeView, ContourView, LossView, SensitivityView
+from adaviz.panels.kit.warmup import WARMUP
 
 __all__ = [
     "CAPACITIES",
@@ -94,9 +85,6 @@ __all__ = [
     "capacity",
     "objective",
 ]
-
-#: default minimum time between two redraws when an event loop is running, in seconds.
-THROTTLE = 0.04
 
 #: one colour per rule, the same in every view (Okabe-Ito, plus a brown).
 COLORS = {
@@ -112,7 +100,7 @@ COLORS = {
 _WIDTH = "300px"
 
 
-class ComparePanel(StaticExport, widgets.VBox):
+class ComparePanel(OnSurface):
     """Several optimizers on one 2D surface: same start, same budget, honest labels, tuning.
 
     Args:
@@ -156,21 +144,16 @@ class ComparePanel(StaticExport, widgets.VBox):
         key, surf = self._menu.register(surface)
         names = controls.check_optimizers(optimizers)
         steps = check_int("steps", steps, *STEPS_RANGE)
-        start = check_start(
-            surf.start if start is None else start, surf.domain, surface_name=surf.name
-        )
+        start = start_on(surf, start)
         exponent = loss_scale_exponent(loss_scale)
         initial = controls.check_hyperparameters(names, hyperparameters)
-        if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
-            raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
         self._grid_size = check_int("grid_size", grid_size, 10)
 
         self._names = names
         self._colors = [COLORS[name] for name in names]
         self._surface = surf
         self._start = start
-        self._static_fallback = bool(static_fallback)
-        self._precompile_on_display = in_kernel() if precompile is None else bool(precompile)
+        self._shell(self._draw, throttle, static_fallback, precompile)
         self._surface_dirty = True
         self._quiet = 0
         self._tune = None  # the last runs.Tune
@@ -179,7 +162,6 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._runs = runs.RunCache()
         self._sensitivity_drawn = None  # what the sensitivity view shows now
         self._drawn = None  # the arrays drawn now: paths, loss steps, losses
-        self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
 
         # -- controls ----------------------------------------------------------------------
         self._hp = {}
@@ -200,70 +182,26 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._controls.update(top)
 
         # -- text and views ----------------------------------------------------------------
-        self._title = widgets.HTML(layout=widgets.Layout(width="930px"))
-        self._table = widgets.HTML(layout=widgets.Layout(width="930px"))
-        self._table.add_class("adaviz-readouts")
-        self._code_box = widgets.HTML(layout=widgets.Layout(width="930px"))
-        self._code_box.add_class("adaviz-code")
-        contour_ghosts, loss_ghosts = ghost_slots(len(names))
-        self._views = {
-            "surface": ContourView(
-                paths=names,
-                colors=self._colors,
-                ghosts=contour_ghosts,
-                marker=False,
-                title="paths on the loss surface (same start and budget)",
-            ),
-            "loss": LossView(
-                runs=names,
-                colors=self._colors,
-                ghosts=loss_ghosts,
-                height=230,
-                title="loss against step",
-                legend=False,
-            ),
-            "step_size": CompareStepSizeView(names, self._colors),
-            "sensitivity": SensitivityView(names, self._colors),
-        }
+        self._title = text_line()
+        self._table = self._message = text_line("adaviz-readouts")
+        self._code_box = text_line("adaviz-code")
+        self._views = views.make_views(names, self._colors)
         contour = self._views["surface"]
         self._ghosts = Ghosts(contour, self._views["loss"], names, self._colors)
         self._request()
         self._redraw.flush()
-        for name, view in self._views.items():
-            view.attach(f"adaviz-figure-{name.replace('_', '-')}")
+        self._attach_views()
         contour.on_click(self._set_start_from_click)
         self._lay_out(list(top.values()))
 
     def _lay_out(self, top):
-        figures = self.figures
-        per_rule = [
-            widgets.VBox(
-                [
-                    widgets.HTML(f"<b style='color:{color}'>■ {html.escape(name)}</b>"),
-                    *self._hp[name].sliders.values(),
-                    self._hp[name].reset,
-                ]
-            )
-            for name, color in zip(self._names, self._colors, strict=True)
+        rules = [
+            (n, color, self._hp[n]) for n, color in zip(self._names, self._colors, strict=True)
         ]
-        views = widgets.HBox(
-            [
-                figures["surface"],
-                widgets.VBox([figures["loss"], figures["step_size"], figures["sensitivity"]]),
-            ]
+        rows = controls.layout(top, rules, self.figures)
+        self._build(
+            [self._title, *rows, self._table, self._code_box], css_class="adaviz-compare-panel"
         )
-        super().__init__(
-            [
-                self._title,
-                widgets.HBox(top, layout=widgets.Layout(flex_flow="row wrap")),
-                widgets.HBox(per_rule, layout=widgets.Layout(flex_flow="row wrap")),
-                views,
-                self._table,
-                self._code_box,
-            ],
-            layout=widgets.Layout(width="940px"),
-        )
-        self.add_class("adaviz-compare-panel")
 
     # ======================================================================================
     # public API
@@ -273,12 +211,6 @@ class ComparePanel(StaticExport, widgets.VBox):
         """``controls[name][hyperparameter]`` (sliders), plus ``surface``, ``steps``,
         ``loss_scale`` (the exponent k) and ``tune`` (the button)."""
         return self._controls
-
-    @property
-    def figures(self):
-        """The figures: ``surface``, ``loss``, ``step_size``, ``sensitivity``."""
-        self.flush()
-        return {name: view.figure for name, view in self._views.items()}
 
     @property
     def optimizers(self):
@@ -333,12 +265,6 @@ class ComparePanel(StaticExport, widgets.VBox):
         """``{name: constructor}``: each optimizer's Keras 3 constructor with its values."""
         return {name: constructor(name, self.hyperparameters(name)) for name in self._names}
 
-    def set_start(self, x, y):
-        """Move the common start to ``(x, y)`` (inside the surface's domain)."""
-        surf = self._surface
-        self._start = check_start((x, y), surf.domain, surface_name=surf.name)
-        self._request()
-
     def pin(self):
         """Keep every current path, and its loss curve, as a faint ghost in its optimizer's
         colour, labelled with its settings (the oldest pin is replaced when all
@@ -389,10 +315,6 @@ class ComparePanel(StaticExport, widgets.VBox):
         self.flush()
         return {name: self.hyperparameters(name) for name in self._names}
 
-    def flush(self):
-        """Draw any pending change now (a no-op when nothing is pending)."""
-        self._redraw.flush()
-
     def precompile(self, wait=False, timeout=None, *, surfaces=None):
         """Compile what the panel may need in a background thread (done automatically when
         displayed in a kernel): the current surface's other capacity and its Tune graphs,
@@ -407,8 +329,10 @@ class ComparePanel(StaticExport, widgets.VBox):
             True when everything is ready (only meaningful with ``wait``).
         """
         current = self._surface
-        keys = self._menu.catalogue if surfaces is None else list(surfaces)
-        others = [s for s in (self._menu.get(key) for key in keys) if s is not current]
+        if surfaces is None:
+            others = self._menu.surfaces(first=current)[1:]
+        else:
+            others = [s for s in map(self._menu.get, surfaces) if s is not current]
         jobs = runs.warmup_jobs(current, others, self._names, int(self._steps.value))
         WARMUP.start(jobs, backgrounds=[(surf, self._grid_size) for surf in others])
         return WARMUP.wait(timeout) if wait else False
@@ -417,9 +341,6 @@ class ComparePanel(StaticExport, widgets.VBox):
     @property
     def _export_title(self):
         return f"{', '.join(self._names)} on {self._surface.name}"
-
-    def _export_prepare(self):
-        self.flush()
 
     def _export_columns(self):
         figs = {name: view.figure for name, view in self._views.items()}
@@ -431,34 +352,12 @@ class ComparePanel(StaticExport, widgets.VBox):
             f"<div>{self._code_box.value}</div>"
         )
 
-    def _on_display(self):
-        if self._precompile_on_display:
-            self.precompile()
-
     # ======================================================================================
     # events and drawing
     # ======================================================================================
     def _request(self):
         if not self._quiet:
             self._redraw.request()
-
-    def _show_error(self, exc):
-        self._table.value = (
-            f"<span style='color:#b00'>could not update: {html.escape(repr(exc))}</span>"
-        )
-
-    def _surface_chosen(self, change):
-        surf = self._menu.get(change["new"])
-        self._surface = surf
-        self._start = np.asarray(surf.start, dtype=np.float64)
-        self._surface_dirty = True
-        self._request()
-
-    def _set_start_from_click(self, x, y):
-        try:
-            self.set_start(x, y)
-        except ValueError:
-            pass  # a click on the margin outside the domain: ignore
 
     def _context(self):
         """What a tune depends on besides the hyperparameters: surface, budget, k, start."""
@@ -515,13 +414,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         loss_view = self._views["loss"]
         if clear:
             loss_view.hide_ghosts()
-        losses = [d["loss"] for d in drawn]
-        title = f"f − f* (f* = {fmt(f_star, 4)}, the surface's units)" if gap else "f"
-        log = gap or all(bool(np.all(y[np.isfinite(y)] > 0)) for y in losses)
-        loss_view.set_y_axis(title, log)
-        losses = [positive_or_nan(y) if log else y for y in losses]
-        loss_x = [d["loss_steps"] for d in drawn]
-        loss_view.update(loss_x, losses)
+        loss_x, losses = views.draw_losses(loss_view, drawn, f_star)
         self._drawn = (paths, loss_x, losses)
         self._views["step_size"].update(
             [d["size_steps"] for d in drawn], [d["step_size"] for d in drawn]
@@ -532,24 +425,15 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._draw_text(steps, k)
 
     def _draw_sensitivity(self, gap, f_star):
-        view = self._views["sensitivity"]
-        tune = self._tune
-        empty = tune is None or tune.context[0] != self._surface.name
-        drawn = ("empty", gap) if empty else (tune.number, self._context_change(), gap)
-        if drawn == self._sensitivity_drawn:
-            return  # nothing it shows changed
-        self._sensitivity_drawn = drawn
-        if empty:
-            view.show_empty(gap)
-            return
-        steps = tune.context[1]
-        elsewhere = self._context_change()
-        view.show_tune(
-            LR_GRID,
-            [tune.curves[name] for name in self._names],
+        self._sensitivity_drawn = views.draw_sensitivity(
+            self._views["sensitivity"],
+            self._tune,
+            self._surface.name,
+            self._context_change(),
+            gap,
             f_star,
-            title=f"tuning: mean loss over the last {runs.tune_window(steps)} of {steps} "
-            "steps vs lr" + (f" (tuned for {elsewhere})" if elsewhere else " (star: chosen)"),
+            self._names,
+            drawn=self._sensitivity_drawn,
         )
 
     def _draw_text(self, steps, k):

@@ -37,8 +37,9 @@ import numbers
 
 import ipywidgets as widgets
 import numpy as np
+from traitlets import validate
 
-from adaviz._validate import RANGES, check_hyperparameter
+from adaviz._validate import RANGES, check_hyperparameter, lr_alias
 
 CUSTOM = "custom"
 
@@ -122,6 +123,64 @@ def same_settings(specs, a, b):
     return True
 
 
+class _Refusing:
+    """A slider that refuses a value set from code outside its range (ipywidgets would
+    clamp it silently); ``name`` is what its errors call it. A value a hair outside, from
+    rounding in the browser, is the range's end."""
+
+    def __init__(self, *, name, **kwargs):
+        self.name = name
+        super().__init__(**kwargs)
+
+    def _range(self):
+        return self.min, self.max
+
+    @validate("value")
+    def _validate_value(self, proposal):
+        value = proposal["value"]
+        low, high = self._range()
+        if low <= value <= high:
+            return value
+        for end in (low, high):
+            if math.isclose(value, end, rel_tol=1e-9, abs_tol=1e-12):
+                return type(value)(end)
+        raise ValueError(
+            f"{self.name} must be in [{low:g}, {high:g}] for the panel's slider, got {value!r}"
+        )
+
+
+class FloatSlider(_Refusing, widgets.FloatSlider):
+    """A ``FloatSlider`` that refuses out-of-range values set from code."""
+
+
+class FloatLogSlider(_Refusing, widgets.FloatLogSlider):
+    """A ``FloatLogSlider`` that refuses out-of-range values set from code."""
+
+    def _range(self):
+        return self.base**self.min, self.base**self.max
+
+
+class IntSlider(_Refusing, widgets.IntSlider):
+    """An ``IntSlider`` that refuses out-of-range values set from code."""
+
+
+class Dropdown(widgets.Dropdown):
+    """A ``Dropdown`` whose error for a value set from code that it does not offer lists
+    the values it does (``name`` is what its errors call it)."""
+
+    def __init__(self, *, name, **kwargs):
+        self.name = name
+        super().__init__(**kwargs)
+
+    @validate("value")
+    def _validate_value(self, proposal):
+        value = proposal["value"]
+        if value not in self._options_values:
+            allowed = ", ".join(repr(v) for v in self._options_values)
+            raise ValueError(f"{self.name} must be one of {allowed}, got {value!r}")
+        return super()._validate_value(proposal)
+
+
 def make_slider(spec, value, *, continuous_update=True, width=_WIDTH):
     """The one control factory: a ``FloatLogSlider`` (``spec.log``), a ``FloatSlider``,
     or a ``Checkbox`` (``spec.flag``)."""
@@ -143,16 +202,17 @@ def make_slider(spec, value, *, continuous_update=True, width=_WIDTH):
         layout=widgets.Layout(width=width),
     )
     if spec.log:
-        return widgets.FloatLogSlider(
-            base=10, min=math.log10(spec.low), max=math.log10(spec.high), **common
+        return FloatLogSlider(
+            name=spec.name, base=10, min=math.log10(spec.low), max=math.log10(spec.high), **common
         )
-    return widgets.FloatSlider(min=spec.low, max=spec.high, **common)
+    return FloatSlider(name=spec.name, min=spec.low, max=spec.high, **common)
 
 
 def steps_slider(value, low, high, *, description="steps", width=_WIDTH):
     """The step-budget slider: an ``IntSlider`` from ``low`` to ``high`` that sends its
     value when released (each budget is a new run)."""
-    return widgets.IntSlider(
+    return IntSlider(
+        name="steps",
         value=value,
         min=low,
         max=high,
@@ -244,6 +304,13 @@ DEFAULTS = dict(PRESETS["legacy tf.keras"])
 def check_in_slider_range(name, value):
     """Validate an Adadelta hyperparameter and check that the panel's slider can show it."""
     return ADADELTA[name].check(value)
+
+
+def check_adadelta_values(lr=None, rho=None, epsilon=None, decay=None, learning_rate=None):
+    """The Adadelta values a panel starts from, each checked as its slider shows it (None:
+    the default, left out); ``learning_rate`` is an alias of ``lr``."""
+    given = {"lr": lr_alias(lr, learning_rate), "rho": rho, "epsilon": epsilon, "decay": decay}
+    return {name: check_in_slider_range(name, v) for name, v in given.items() if v is not None}
 
 
 class Controls:

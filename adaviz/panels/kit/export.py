@@ -1,45 +1,12 @@
-"""Static export of a panel: ``to_html``, ``snapshot`` and the display's HTML fallback.
-
-Every panel is a widget box holding plotly figures. Mix :class:`StaticExport` in front of
-the widget class and say what the static page shows::
-
-    class MyPanel(StaticExport, widgets.VBox):
-        _export_title = "adaviz MyPanel"
-
-        def _export_columns(self):      # columns of plotly figures (FigureWidgets work)
-            return [[self._figs["a"]], [self._figs["b"], self._figs["c"]]]
-
-        def _export_header(self):       # HTML above the figures (already escaped)
-            return f"<p>{self._readouts.value}</p>"
-
-        def _export_prepare(self):      # optional: e.g. draw pending changes first
-            self.flush()
-
-The mixin then provides:
-
-* ``panel.to_html(path, include_plotlyjs=True)``: a standalone HTML page (plotly.js
-  embedded by default, ``"cdn"`` links it); returns the ``pathlib.Path`` written.
-* ``panel.snapshot()``: an ``IPython.display.HTML`` fragment of the current views
-  (plotly.js from the CDN), saved with the notebook and shown without a kernel.
-* ``_repr_mimebundle_``: the live widget, plus (when ``self._static_fallback`` is true,
-  the default) a ``text/html`` snapshot that frontends without widgets (nbviewer,
-  ``nbconvert`` without widget state) show instead. Displaying also makes each figure's
-  initial widget state the figure as it is now (see :func:`adaviz.panels.kit.widget.sync_initial_state`),
-  and calls ``self._on_display()`` if the panel defines it.
-* ``panel.close()``: closes the panel and every widget it owns, after the panel's
-  ``_on_close()`` (if defined) has stopped its own activity; and a panel made by a re-run
-  of a notebook cell closes the panels the cell's earlier run made
-  (:mod:`adaviz.panels.kit.lifecycle`).
-
-:func:`figures_html` is the page builder underneath, usable on its own.
-"""
+"""The static page of a panel: plotly figures laid out in columns, as a whole HTML page or a
+fragment. :class:`adaviz.panels.kit.base.Panel` builds ``to_html``, ``snapshot`` and the
+display's HTML fallback on :func:`figures_html`."""
 
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
-__all__ = ["StaticExport", "figures_html"]
+__all__ = ["figures_html"]
 
 
 def figures_html(columns, *, title="", header_html="", include_plotlyjs=True, full=True):
@@ -87,95 +54,3 @@ def figures_html(columns, *, title="", header_html="", include_plotlyjs=True, fu
         "<style>body{margin:16px;} code{background:#f4f4f4;padding:2px 4px;}</style>\n"
         f"</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
-
-
-class StaticExport:
-    """Mixin giving a widget panel ``to_html``, ``snapshot`` and an HTML display fallback.
-
-    The panel defines ``_export_columns()`` and may define ``_export_header()``,
-    ``_export_title``, ``_export_prepare()`` and ``_on_display()`` (see the module doc).
-    """
-
-    _export_title = "adaviz"
-    _static_fallback = True
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        from adaviz.panels.kit.lifecycle import adopt
-
-        adopt(self)  # replaces the panels an earlier run of this notebook cell made
-
-    def close(self):
-        """Close the panel: stop its redraws (and training), close every widget it owns
-        and the panel itself; the front end removes its views. A no-op when closed."""
-        try:
-            from adaviz.panels.kit.lifecycle import close_panel
-        except ImportError:  # pragma: no cover - interpreter shutdown
-            super().close()
-            return
-        close_panel(self, super().close)
-
-    def _export_columns(self):  # pragma: no cover - every panel defines it
-        raise NotImplementedError
-
-    def _export_header(self):
-        return ""
-
-    def _export_prepare(self):
-        pass
-
-    def _export_html(self, include_plotlyjs, full=True):
-        """The panel's static page (``full``) or fragment, as a string."""
-        self._export_prepare()
-        return figures_html(
-            self._export_columns(),
-            title=self._export_title,
-            header_html=self._export_header(),
-            include_plotlyjs=include_plotlyjs,
-            full=full,
-        )
-
-    def to_html(self, path, *, include_plotlyjs=True):
-        """Write a standalone HTML page of the current views to ``path``.
-
-        Args:
-            path: file to write.
-            include_plotlyjs: ``True`` embeds plotly.js (works offline, ~4 MB);
-                ``"cdn"`` links to it.
-
-        Returns:
-            The path written, as a ``pathlib.Path``.
-        """
-        path = Path(path)
-        path.write_text(self._export_html(include_plotlyjs, full=True), encoding="utf-8")
-        return path
-
-    def snapshot(self):
-        """A static ``IPython.display.HTML`` picture of the current views (plotly.js from
-        the CDN), saved with the notebook and shown without a kernel."""
-        from IPython.display import HTML
-
-        return HTML(self._export_html("cdn", full=False))
-
-    def _repr_mimebundle_(self, **kwargs):
-        from adaviz.panels.kit.widget import sync_initial_state
-
-        self._export_prepare()
-        # Like plotly's own FigureWidget display: the browser model gets the figures as
-        # they are now (plotly's front end replays updates sent before its first view
-        # wrongly).
-        for column in self._export_columns():
-            for fig in column:
-                if hasattr(fig, "_widget_data"):
-                    sync_initial_state(fig)
-        data = super()._repr_mimebundle_(**kwargs)
-        if self._static_fallback and isinstance(data, dict):
-            try:
-                data = dict(data)
-                data["text/html"] = self._export_html("cdn", full=False)
-            except Exception:  # noqa: BLE001 - the live widget matters more than the fallback
-                pass
-        on_display = getattr(self, "_on_display", None)
-        if on_display is not None:
-            on_display()
-        return data

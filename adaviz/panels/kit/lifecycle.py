@@ -10,7 +10,7 @@ alive after the panel has left the screen:
   ``__``, ``___``) and the display data of every output in its history.
 
 So re-running the cell ``adaviz.SurfacePanel()`` twenty times kept twenty panels. The kit
-therefore gives every panel (through :class:`adaviz.panels.kit.export.StaticExport`):
+therefore gives every panel (through :class:`adaviz.panels.kit.base.Panel`):
 
 * ``panel.close()``: stops the panel's own activity (pending redraws, a panel's
   ``_on_close()`` hook, e.g. ModelPanel's training), then closes every widget the panel

@@ -590,9 +590,9 @@ def sync_initial_state(fig):
 
     plotly's own front end replays updates sent before its first view existed wrongly;
     setting the construction-time state to the current figure avoids that replay. Without
-    the expected internals this does nothing (plotly's own behaviour).
+    the expected internals, or for a figure that is not a widget, this does nothing.
     """
-    if INTERNALS["state"] is not None:
+    if INTERNALS["state"] is not None or not isinstance(fig, go.FigureWidget):
         return
     fig._widget_layout = copy.deepcopy(fig._layout_obj._props)
     fig._widget_data = copy.deepcopy(fig._data)

@@ -11,6 +11,8 @@ E[g²] is solid and E[Δx²] dashed.
 
 from __future__ import annotations
 
+import numpy as np
+
 from adaviz.panels.views.model.common import MAX_GHOSTS, MAX_POINTS, thin
 from adaviz.panels.views.model.data import BoundaryView, FitView
 from adaviz.panels.views.model.layers import LayerLinesView, StepSizeHistogramView
@@ -38,6 +40,7 @@ class ModelViews:
     ):  # fmt: skip
         self.layer_names = list(layer_names)
         self.validation = bool(validation)
+        self._kept = []
         self.loss = TrainingLossView(
             validation=validation, title=loss_title, summaries=loss_summaries
         )
@@ -66,6 +69,8 @@ class ModelViews:
             self.figures["boundary"] = self.boundary.figure
         if self.fit is not None:
             self.figures["fit"] = self.fit.figure
+        for name, fig in self.figures.items():
+            fig.add_class(f"adaviz-figure-{name.replace('_', '-')}")
 
     def update(
         self,
@@ -131,9 +136,35 @@ class ModelViews:
             prediction=prediction,
         )
 
+    def show_trainer(self, trainer, prediction=None):
+        """Redraw from a :class:`adaviz.training.Trainer`: its history (with the full-data
+        and validation losses evaluated now), the step sizes of its last probe step and
+        where it went non-finite; returns the history drawn."""
+        trainer.record_evaluation()
+        history, sizes = trainer.history, trainer.step_sizes()
+        if not trainer.steps:
+            sizes = [np.zeros(0) for _ in sizes]
+        self.show(history, step_sizes=sizes, prediction=prediction)
+        self.loss.mark_nonfinite(trainer.nonfinite_step)
+        return history
+
     def set_ghosts(self, ghosts):
         """Show earlier runs as faint loss curves (see :meth:`TrainingLossView.set_ghosts`)."""
         self.loss.set_ghosts(ghosts)
+
+    def keep_run(self, label, history):
+        """Keep the loss curve of ``history`` as a ghost labelled ``label`` (the last
+        :data:`MAX_GHOSTS` are shown); a run of fewer than two steps is not kept."""
+        if len(history["loss"]) < 2:  # a ghost needs a curve, not a point
+            return
+        steps, loss = thin(history["step"].astype(np.float64), history["loss"], limit=MAX_POINTS)
+        self._kept = [*self._kept, (label, steps, loss)][-MAX_GHOSTS:]
+        self.set_ghosts(self._kept)
+
+    @property
+    def kept(self):
+        """The labels of the runs kept as ghosts, oldest first."""
+        return [label for label, _, _ in self._kept]
 
     def widgets(self):
         """The figures in display order (loss, boundary/fit, accumulators, step sizes, ratio)."""

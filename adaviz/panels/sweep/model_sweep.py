@@ -19,8 +19,8 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int
+from adaviz.panels.kit.base import Panel
 from adaviz.panels.kit.controls import ADADELTA
-from adaviz.panels.kit.export import StaticExport
 from adaviz.panels.kit.schedule import running_loop
 from adaviz.panels.sweep.axes import as_map, check_axes
 from adaviz.panels.views.heatmap import HeatmapView
@@ -28,10 +28,10 @@ from adaviz.panels.views.heatmap import HeatmapView
 __all__ = ["ModelSweepPanel"]
 
 #: sweep_model's arguments a ModelSweepPanel passes on.
-_MODEL_OPTIONS = ("epochs", "batch_size", "seed", "loss", "validation_split", "executor")
+_MODEL_OPTIONS = ("epochs", "batch_size", "seed", "loss", "validation_split", "executor", "resume")
 
 
-class ModelSweepPanel(StaticExport, widgets.VBox):
+class ModelSweepPanel(Panel):
     """:func:`adaviz.sweep_model`'s map of final losses, filling in as the cells finish.
 
     The training runs in a background thread (on ``executor`` when given), so the kernel
@@ -70,7 +70,7 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         self._x, self._y = x, y
         self._args = (build_model, data)
         self._kwargs = dict(options, **fixed, **axes)
-        self._static_fallback = bool(static_fallback)
+        self._shell(static_fallback=static_fallback)
         self._sweep_model = sweeps.sweep_model
         self._result = None
         self._error = None
@@ -84,19 +84,16 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         self._diverged = np.zeros(shape, bool)
         self._finished = np.zeros(shape, bool)
         self._view = HeatmapView(title="final loss per cell (filling in)")
+        self._views = {"heatmap": self._view}
         self._status = widgets.HTML()
         self._status.add_class("adaviz-readouts")
         self._draw()
-        self._view.attach("adaviz-figure-heatmap")
-        super().__init__([self._status, self._view.figure])
-        self.add_class("adaviz-model-sweep-panel")
+        self._attach_views()
+        self._build(
+            [self._status, self._view.figure], css_class="adaviz-model-sweep-panel", width=None
+        )
         if start:
             self.start()
-
-    @property
-    def figures(self):
-        """``{"heatmap": FigureWidget}``."""
-        return {"heatmap": self._view.figure}
 
     @property
     def sweep(self):
@@ -142,10 +139,11 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         from adaviz import sweeps
 
         signature = inspect.signature(sweeps.sweep_model).parameters
-        options = {k: signature[k].default for k in _MODEL_OPTIONS}
+        options = {k: signature[k].default for k in _MODEL_OPTIONS if k != "resume"}
         hyperparameters = {}
         for key, value in self._kwargs.items():
-            (hyperparameters if key in ADADELTA else options)[key] = value
+            if key != "resume":
+                (hyperparameters if key in ADADELTA else options)[key] = value
         sweeps.model.model_job(*self._args, hyperparameters=hyperparameters, **options)
 
     def _work(self):

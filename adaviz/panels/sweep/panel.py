@@ -31,7 +31,6 @@ slider per fixed hyperparameter), ``panel.figures`` (``heatmap``, ``surface``,
 
 from __future__ import annotations
 
-import html
 import math
 
 import ipywidgets as widgets
@@ -40,44 +39,25 @@ import numpy as np
 from adaviz import _math
 from adaviz._validate import check_int
 from adaviz.panels.kit.arrays import floats, positive_or_nan, step_axis
+from adaviz.panels.kit.base import THROTTLE, Panel, text_line
 from adaviz.panels.kit.controls import (
     ADADELTA,
     DEFAULTS,
-    LOSS_SCALE,
     Controls,
     loss_scale_exponent,
-    make_slider,
 )
-from adaviz.panels.kit.export import StaticExport
-from adaviz.panels.kit.schedule import Coalescer
 from adaviz.panels.kit.style import fmt
-from adaviz.panels.kit.warmup import WARMUP, in_kernel
-from adaviz.panels.sweep.axes import as_map, check_axes, default_axis
+from adaviz.panels.kit.warmup import WARMUP
+from adaviz.panels.sweep.axes import as_map, check_axes
+from adaviz.panels.sweep.controls import METRIC_LABELS, make_controls
 from adaviz.panels.sweep.model_sweep import ModelSweepPanel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
-from adaviz.panels.views.heatmap import (  # noqa: F401  (DIVERGED_COLOR ... re-exported)
-    DIVERGED_COLOR,
-    HEATMAP_COLORSCALE,
-    NO_VALUE_COLOR,
-    HeatmapView,
-    is_log_axis,
-)
+from adaviz.panels.views.heatmap import HeatmapView, is_log_axis
 
-__all__ = ["SweepPanel", "ModelSweepPanel", "HeatmapView", "default_axis"]
+__all__ = ["SweepPanel"]
 
-#: default minimum time between two redraws when an event loop is running, in seconds.
-THROTTLE = 0.04
-#: the metric dropdown: name -> label.
-METRIC_LABELS = {
-    "final_loss": "final loss",
-    "min_loss": "lowest loss on the way",
-    "distance_to_minimum": "final distance to the minimum",
-    "steps_to_converge": "steps to converge",
-}
 #: metrics drawn on a log colour scale (they span decades).
 LOG_METRICS = ("final_loss", "min_loss", "distance_to_minimum", "loss", "val_loss")
-
-_WIDTH = "330px"
 
 
 # ======================================================================================
@@ -102,7 +82,7 @@ def _cell_for(sweep, x_name, y_name, xv, yv):
 # ======================================================================================
 # SweepPanel
 # ======================================================================================
-class SweepPanel(StaticExport, widgets.VBox):
+class SweepPanel(Panel):
     """A heatmap of a sweep metric over two Adadelta hyperparameters, with drill-down.
 
     Args:
@@ -159,8 +139,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         fixed_names = [name for name in ADADELTA if name not in (x, y)]
         specs = {name: ADADELTA[name] for name in fixed_names}
         exponent = loss_scale_exponent(loss_scale)
-        if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
-            raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
+        self._shell(self._draw, throttle, static_fallback, precompile)
         self._hub = Controls(specs, initial=given, defaults=DEFAULTS)
         self._surface = surf
         self._x, self._y = x, y
@@ -169,42 +148,17 @@ class SweepPanel(StaticExport, widgets.VBox):
         self._selected = None
         self._trajectory = None
         self._sweep = None
-        self._static_fallback = bool(static_fallback)
-        self._precompile_on_display = in_kernel() if precompile is None else bool(precompile)
         self._adaviz = adaviz
         self._sweep_fn = sweeps.sweep
         # the first sweep checks the start and the axes' values (raises ValueError)
         self._start = None
         self._sweep = self._run(metric, start=start, loss_scale=10.0**exponent)
         self._start = self._sweep.start
-        self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
 
         # -- controls -------------------------------------------------------------------
-        style = {"description_width": "initial"}
-        self._metric = widgets.Dropdown(
-            options=[
-                (label, name)
-                for name, label in METRIC_LABELS.items()
-                if name in self._sweep.metrics
-            ],
-            value=metric,
-            description="metric",
-            style=style,
-            layout=widgets.Layout(width=_WIDTH),
-        )
-        self._overlay = widgets.Checkbox(
-            value=bool(overlay),
-            description="first step lr·√(ε/(1−ρ)) (contours, log10)",
-            indent=False,
-            layout=widgets.Layout(width=_WIDTH),
-        )
-        self._loss_scale = make_slider(LOSS_SCALE, exponent, width=_WIDTH)
-        self._open = widgets.Button(
-            description="open in SurfacePanel",
-            icon="external-link",
-            tooltip="Show the selected cell's run in a SurfacePanel below",
-            disabled=True,
-        )
+        top = make_controls(self._sweep.metrics, metric, overlay, exponent)
+        self._metric, self._overlay = top["metric"], top["overlay"]
+        self._loss_scale, self._open = top["loss_scale"], top["open"]
         for name, slider in self._hub.sliders.items():
             slider.add_class(f"adaviz-{name}")
         self._hub.subscribe(lambda _changed: self._request())
@@ -212,14 +166,9 @@ class SweepPanel(StaticExport, widgets.VBox):
         self._metric.observe(self._metric_chosen, names="value")
         self._overlay.observe(lambda _: self._draw_map(), names="value")
         self._open.on_click(lambda _: self.open_surface_panel())
-        self._metric.add_class("adaviz-metric")
-        self._overlay.add_class("adaviz-overlay")
-        self._loss_scale.add_class("adaviz-loss-scale")
-        self._open.add_class("adaviz-open")
 
         # -- views ----------------------------------------------------------------------
-        self._readout = widgets.HTML(layout=widgets.Layout(width="930px"))
-        self._readout.add_class("adaviz-readouts")
+        self._readout = self._message = text_line("adaviz-readouts")
         self._output = widgets.Output()
         self._views = {
             "heatmap": HeatmapView(),
@@ -230,8 +179,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         contour = self._views["surface"]
         contour.update([(np.zeros(0), np.zeros(0))], background=WARMUP.background(surf, 120))
         self._draw_map()
-        for name, view in self._views.items():
-            view.attach(f"adaviz-figure-{name.replace('_', '-')}")
+        self._attach_views()
         self._views["heatmap"].on_click(self._clicked)
 
         figures = self.figures
@@ -242,7 +190,7 @@ class SweepPanel(StaticExport, widgets.VBox):
             ],
             layout=widgets.Layout(flex_flow="row wrap"),
         )
-        super().__init__(
+        self._build(
             [
                 top,
                 widgets.HBox([figures["heatmap"], figures["surface"]]),
@@ -250,9 +198,9 @@ class SweepPanel(StaticExport, widgets.VBox):
                 self._readout,
                 self._output,
             ],
-            layout=widgets.Layout(width="960px"),
+            css_class="adaviz-sweep-panel",
+            width="960px",
         )
-        self.add_class("adaviz-sweep-panel")
         self._write_readout()
 
     # ==================================================================================
@@ -277,11 +225,6 @@ class SweepPanel(StaticExport, widgets.VBox):
             reset=self._hub.reset,
         )
         return controls
-
-    @property
-    def figures(self):
-        """The ``FigureWidget``s: ``heatmap``, ``surface``, ``accumulators``, ``step_size``."""
-        return {name: view.figure for name, view in self._views.items()}
 
     @property
     def sweep(self):
@@ -333,17 +276,10 @@ class SweepPanel(StaticExport, widgets.VBox):
             display(panel)
         return panel
 
-    def flush(self):
-        """Draw any pending change now."""
-        self._redraw.flush()
-
     # -- export hooks ----------------------------------------------------------------------
     @property
     def _export_title(self):
         return f"adaviz SweepPanel: {self._y} x {self._x} on {self._surface.name}"
-
-    def _export_prepare(self):
-        self.flush()
 
     def _export_columns(self):
         figs = self.figures
@@ -352,10 +288,16 @@ class SweepPanel(StaticExport, widgets.VBox):
     def _export_header(self):
         return f"<div>{self._readout.value}</div>"
 
-    def _on_display(self):
-        if self._precompile_on_display:
-            sweep = self._sweep  # compiles simulate for one run; the result is not used
-            WARMUP.start([(self._surface, self._warmup_key, lambda: sweep.trajectory(0, 0))])
+    def precompile(self, wait=False, timeout=None):
+        """Compile the selected-run graph in a background thread (done automatically when
+        displayed in a kernel), so the first click does not wait for it.
+
+        Returns:
+            True when it is ready (only meaningful with ``wait``).
+        """
+        sweep = self._sweep  # compiles simulate for one run; the result is not used
+        WARMUP.start([(self._surface, self._warmup_key, lambda: sweep.trajectory(0, 0))])
+        return WARMUP.wait(timeout) if wait else False
 
     # ==================================================================================
     # internals
@@ -375,15 +317,6 @@ class SweepPanel(StaticExport, widgets.VBox):
             metric=metric,
             loss_scale=scale,
             **kwargs,
-        )
-
-    def _request(self):
-        self._redraw.request()
-
-    def _show_error(self, exc):
-        self._readout.value = (
-            f"<span style='color:#b00'>{html.escape(type(exc).__name__)}: "
-            f"{html.escape(str(exc))}</span>"
         )
 
     def _draw(self):
