@@ -300,7 +300,7 @@ def simulate(
         capacity: the largest step count the compiled function is built for, >= ``steps``
             (default: ``steps`` rounded up to a quarter of its power of two). The step
             count is an argument of that function, so one ``capacity`` serves every
-            ``steps`` up to it with one compiled graph (each graph costs ~10 MB of memory
+            ``steps`` up to it with one compiled graph (each graph costs memory
             and a compile); the results do not depend on it.
         **hyperparameters: the rule's own, under Keras 3's names and with Keras 3's
             defaults (Adadelta: ``lr=1.0, rho=0.95, epsilon=1e-7, decay=0`` as

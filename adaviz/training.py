@@ -520,8 +520,8 @@ def _checked_validation(x, y, x_val, y_val):
 def _compiled(fn):
     """``fn`` (no arguments) traced once into a concrete function, called directly.
 
-    A ``tf.function`` looks its signature up on every call (about 0.1 ms, noticeable
-    next to a sub-millisecond step), and warns about "frequent retracing" when many
+    A ``tf.function`` looks its signature up on every call (a cost next to a fast step),
+    and warns about "frequent retracing" when many
     trainers trace the same code; a concrete function does neither.
     """
     return tf.function(fn).get_concrete_function()

@@ -518,3 +518,21 @@ def test_setting_a_slider_twice_in_one_cell_keeps_the_second_value():
     assert panel.hyperparameters("adam")["lr"] == 0.02
     assert panel.trajectories["adam"].lr[0] == pytest.approx(0.02)
     assert_figures_are_the_engines(panel)
+
+
+def test_shown_steps_are_the_engine_run_for_that_many_steps():
+    """The panel runs its capacity's step count and shows the first `steps`: exactly what
+    simulate(steps=...) returns, divergence flags included."""
+    kwargs = dict(lr=10.0, rho=0.5, epsilon=0.1)
+    full = adaviz.simulate("beale", steps=500, **kwargs)
+    k = int(full.diverged_at[0])
+    assert 2 < k < 400
+    for steps in (k - 1, k, k + 3):
+        cut = compare_runs.cut(full, steps)
+        want = adaviz.simulate("beale", steps=steps, **kwargs)
+        assert cut.steps == steps
+        assert int(cut.diverged_at[0]) == int(want.diverged_at[0])
+        np.testing.assert_array_equal(cut.positions, want.positions)
+        np.testing.assert_array_equal(cut.accum_grad, want.accum_grad)
+        np.testing.assert_array_equal(cut.step_size, want.step_size)
+    assert int(compare_runs.cut(full, k - 1).diverged_at[0]) == -1

@@ -16,7 +16,6 @@ import pytest
 
 import adaviz
 from adaviz import engine
-from adaviz.panels.kit import runs
 from adaviz.panels.kit.controls import PRESETS
 from adaviz.panels.surface import panel as surface_module
 from adaviz.panels.surface.panel import N_GHOSTS, SurfacePanel
@@ -845,21 +844,3 @@ def test_background_compile_does_not_change_what_the_panel_draws():
         np.testing.assert_array_equal(drawn[name][0], ref.positions[:n, 0])
         # the background rendered in the thread is the one rendered here
         assert drawn[name][1] == background(surf, p._grid_size).image, name
-
-
-def test_shown_steps_are_the_engine_run_for_that_many_steps():
-    """The panel runs a fixed step count and shows its first `steps`; that is exactly what
-    simulate(steps=...) returns, divergence flags included."""
-    kwargs = dict(lr=10.0, rho=0.5, epsilon=0.1)
-    full = adaviz.simulate("beale", steps=500, **kwargs)
-    k = int(full.diverged_at[0])
-    assert 2 < k < 400
-    for steps in (k - 1, k, k + 3):
-        cut = runs.cut(full, steps)
-        want = adaviz.simulate("beale", steps=steps, **kwargs)
-        assert cut.steps == steps
-        assert int(cut.diverged_at[0]) == int(want.diverged_at[0])
-        np.testing.assert_array_equal(cut.positions, want.positions)
-        np.testing.assert_array_equal(cut.accum_grad, want.accum_grad)
-        np.testing.assert_array_equal(cut.step_size, want.step_size)
-    assert int(runs.cut(full, k - 1).diverged_at[0]) == -1

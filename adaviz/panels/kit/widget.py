@@ -3,11 +3,11 @@
 Three things differ from ``plotly.graph_objects.FigureWidget``:
 
 * **plotly.js is sent to the browser once per page, not once per figure.** plotly's
-  widget is an anywidget whose front-end module is the whole ~5 MB plotly bundle; each
+  widget is an anywidget whose front-end module is the whole plotly bundle; each
   figure ships and evaluates its own copy. A panel has four or five figures and a
-  dashboard two panels, so a page evaluates plotly.js about ten times at once, and
-  anywidget gives each figure 2 s to initialise: on a busy 2-core machine the figures
-  miss that deadline and then ignore every update from the kernel (the page looks fine
+  dashboard two panels, so a page evaluates plotly.js many times at once, while
+  anywidget gives each figure a short deadline to initialise: on a busy machine the
+  figures miss it and then ignore every update from the kernel (the page looks fine
   but nothing moves). Here one hidden loader widget carries the bundle and evaluates it
   once; each figure's module is a small stub that initialises immediately and hands
   over to plotly's own code when the shared bundle is ready. plotly's module keeps no
@@ -27,14 +27,12 @@ Three things differ from ``plotly.graph_objects.FigureWidget``:
   per figure that the browser answers with nothing. plotly's own animate message costs
   four messages to the browser (two edit counters, the animate, its reset), and after
   applying it plotly's front end diffs the whole figure against its model and sends the
-  differences back twice (trace and layout deltas), which the kernel then echoes: about
-  ten messages and tens of ms of browser work per figure for a move of a few traces.
+  differences back twice (trace and layout deltas), which the kernel then echoes.
   Here the figure sends one custom message with the new x/y as binary buffers; the
   figure's module (the stub above) updates the model's figure state (which a view drawn
   later starts from) and applies the move to each drawn view itself. ``Plotly.animate``
   would first derive the whole figure again from its input (plotly.js's supplyDefaults:
-  every trace, the layout, fonts, axes; about 60 % of its cost), though only x/y of a few
-  scatter traces changed. So the module puts the new x/y into plotly.js's input and derived
+  every trace, the layout, fonts, axes), though only x/y of a few scatter traces changed. So the module puts the new x/y into plotly.js's input and derived
   traces itself and runs the rest of plotly's transition: each moved trace's calc, then
   the plot of the moved traces (``direct``). It checks, move by move, that the figure is
   as that needs (scatter traces, visible, no per-point hover text, no error bars, nothing
