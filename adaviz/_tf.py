@@ -84,3 +84,10 @@ def import_tensorflow():
             tf = _start_up()
     _quiet_done = True
     return tf
+
+
+def tf_variable(variable):
+    """The ``tf.Variable`` behind a Keras variable (or the variable itself)."""
+    import keras
+
+    return variable.value if isinstance(variable, keras.Variable) else variable

@@ -43,10 +43,9 @@ import time
 
 import numpy as np
 
-from adaviz._tf import import_tensorflow
+from adaviz._tf import import_tensorflow, tf_variable
 from adaviz._validate import check_int, check_real
 from adaviz.diagnostics import LayerDiagnostics, adadelta_kind, unwrap
-from adaviz.optimizer import _tf_variable
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -284,7 +283,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         diag = LayerDiagnostics(model, optimizer)
         self.layer_names = diag.layer_names
         tracked = diag.kind == "adaviz" and optimizer.track_step_size
-        own = [_tf_variable(optimizer.step_size(v)) for v in diag.variables] if tracked else None
+        own = [tf_variable(optimizer.step_size(v)) for v in diag.variables] if tracked else None
 
         def copies(tensors):
             return [tf.Variable(tf.zeros(t.shape, t.dtype), trainable=False) for t in tensors]

@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from adaviz._math import adadelta_step, decayed_lr
-from adaviz._tf import import_tensorflow
-from adaviz.optimizer import _tf_variable
+from adaviz._tf import import_tensorflow, tf_variable
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after the quiet TensorFlow import)
@@ -109,9 +108,9 @@ class LayerDiagnostics:
         groups = layer_groups(model)
         self.layer_names = [name for name, _ in groups]
         self.variables = [v for _, vs in groups for v in vs]
-        self._raw = [_tf_variable(v) for v in self.variables]
+        self._raw = [tf_variable(v) for v in self.variables]
         self._slots = [
-            tuple(_tf_variable(s) for s in adadelta_slots(optimizer, v)) for v in self.variables
+            tuple(tf_variable(s) for s in adadelta_slots(optimizer, v)) for v in self.variables
         ]
         self._ranges, start = [], 0
         for _, vs in groups:
@@ -137,9 +136,9 @@ class LayerDiagnostics:
         """``lr_t`` of the coming step (float64), from the optimizer's own state."""
         opt = self.optimizer
         if self.kind == "adaviz":
-            steps = tf.cast(_tf_variable(opt.iterations), tf.float64)
+            steps = tf.cast(tf_variable(opt.iterations), tf.float64)
             return tf.cast(decayed_lr(opt.lr, opt.decay, steps), tf.float64)
-        return tf.cast(tf.convert_to_tensor(_tf_variable(opt.learning_rate)), tf.float64)
+        return tf.cast(tf.convert_to_tensor(tf_variable(opt.learning_rate)), tf.float64)
 
     def epsilon(self):
         """The optimizer's epsilon (float64)."""

@@ -14,6 +14,7 @@ import tensorflow as tf
 from keras.optimizers.schedules import LearningRateSchedule
 
 from adaviz._math import adadelta_step, decayed_lr
+from adaviz._tf import tf_variable
 from adaviz._validate import check_hyperparameter
 
 __all__ = ["Adadelta"]
@@ -76,11 +77,6 @@ def _is_schedule(value, name="lr"):
     return True
 
 
-def _tf_variable(variable):
-    """The ``tf.Variable`` behind a Keras variable (or the variable itself)."""
-    return variable.value if isinstance(variable, keras.Variable) else variable
-
-
 def _coerce(value):
     """An eager 0-d tensor or array becomes a Python float; other values pass unchanged."""
     if isinstance(value, keras.Variable) or tf.is_tensor(value) or isinstance(value, np.ndarray):
@@ -108,7 +104,7 @@ def _is_numeric(value):
 
 def _read(variable):
     """A scalar hyperparameter variable as a Python float (a tensor inside a graph)."""
-    value = tf.convert_to_tensor(_tf_variable(variable))
+    value = tf.convert_to_tensor(tf_variable(variable))
     return float(value.numpy()) if tf.executing_eagerly() else value
 
 
@@ -364,9 +360,9 @@ class Adadelta(keras.optimizers.Optimizer):
         else:
             lr_t, rho, epsilon = self._hyperparameters(learning_rate, [dtype])[dtype]
         index = self._get_variable_index(variable)
-        accum_grad = _tf_variable(self._accum_grads[index])
-        accum_delta = _tf_variable(self._accum_deltas[index])
-        variable = _tf_variable(variable)
+        accum_grad = tf_variable(self._accum_grads[index])
+        accum_delta = tf_variable(self._accum_deltas[index])
+        variable = tf_variable(variable)
         if isinstance(gradient, tf.IndexedSlices):
             # Dense Adadelta decays every row's accumulators, so a sparse gradient must
             # act as its dense equivalent: densify, summing duplicate indices.
@@ -380,7 +376,7 @@ class Adadelta(keras.optimizers.Optimizer):
             variable.assign_sub(step.update)
             accum_grad.assign(step.accum_grad)
             accum_delta.assign(step.accum_delta)
-            _tf_variable(self._step_sizes[index]).assign(step.step_size)
+            tf_variable(self._step_sizes[index]).assign(step.step_size)
         elif dtype in _FUSED_DTYPES and hasattr(variable, "handle"):
             tf.raw_ops.ResourceApplyAdadelta(
                 var=variable.handle,
@@ -480,7 +476,7 @@ class Adadelta(keras.optimizers.Optimizer):
                 gradient cannot be computed (``None``) for some variable.
         """
         params = list(params)
-        tf_params = [_tf_variable(p) for p in params]
+        tf_params = [tf_variable(p) for p in params]
         if callable(loss):
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(tf_params)
@@ -524,7 +520,7 @@ class Adadelta(keras.optimizers.Optimizer):
         for param in params:
             accum_grad, accum_delta = self.accumulators(param)
             updates += [accum_grad, param, accum_delta]
-        return [tf.convert_to_tensor(_tf_variable(v)) for v in updates]
+        return [tf.convert_to_tensor(tf_variable(v)) for v in updates]
 
     def _slot_labels(self):
         """``id(variable) -> "E[g^2] of 'dense/kernel'"`` for messages about the state."""
