@@ -1,4 +1,4 @@
-"""Adadelta: a Keras 3 optimizer with TensorFlow's fused kernel and the legacy tf.keras API.
+"""Adadelta: a Keras 3 optimizer with TensorFlow's fused kernel and the Keras 2 / TF 1.x API.
 
 The equations live in :mod:`adaviz._math`. This module applies them to model variables:
 dense float32/float64 variables go through TensorFlow's fused ``ResourceApplyAdadelta``
@@ -31,7 +31,7 @@ BASE_KWARGS = (
     "loss_scale_factor",
     "gradient_accumulation_steps",
 )
-#: Keys of legacy tf.keras configs that carry no meaning here; ``from_config`` drops them.
+#: Keys of Keras 2 / TF 1.x tf.keras configs that carry no meaning here; ``from_config`` drops them.
 _LEGACY_ONLY_KEYS = ("is_legacy_optimizer", "jit_compile")
 _FUSED_DTYPES = ("float32", "float64")
 
@@ -106,10 +106,11 @@ def _read(variable):
 
 @keras.saving.register_keras_serializable(package="adaviz")
 class Adadelta(keras.optimizers.Optimizer):
-    """Adadelta (Zeiler, 2012) with TensorFlow's update and the legacy tf.keras API.
+    """Adadelta (Zeiler, 2012) with TensorFlow's update and the Keras 2 / TF 1.x tf.keras API.
 
     A drop-in Keras 3 optimizer (``model.compile(optimizer=adaviz.Adadelta())``) whose
-    defaults are the legacy ``tf.keras.optimizers.Adadelta`` ones (``lr=1.0``), with
+    defaults are those of Keras 2 / TF 1.x ``tf.keras.optimizers.Adadelta`` (``lr=1.0``;
+    ``tf.keras`` in TF 2 and Keras 3 default to ``learning_rate=0.001``), with the
     legacy time-based decay ``lr_t = lr / (1 + decay * t)`` (``t`` = steps taken before
     this one). The equations are in :mod:`adaviz._math`.
 
@@ -412,7 +413,7 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Rebuild an optimizer from :meth:`get_config` output or a legacy tf.keras config.
+        """Rebuild an optimizer from :meth:`get_config` output or a Keras 2 / TF 1.x tf.keras config.
 
         Legacy configs look like ``{"lr": 1.0, "rho": 0.95, "decay": 0.0,
         "epsilon": 1e-07}`` (optionally with ``name``); ``is_legacy_optimizer`` and
@@ -439,10 +440,10 @@ class Adadelta(keras.optimizers.Optimizer):
                 )
         return cls(**config)
 
-    # ------------------------------------------------------------------ legacy tf.keras API
+    # ------------------------------------------------------------------ Keras 2 / TF 1.x tf.keras API
 
     def get_gradients(self, loss, params):
-        """Gradients of ``loss`` with respect to ``params`` (legacy tf.keras API).
+        """Gradients of ``loss`` with respect to ``params`` (Keras 2 / TF 1.x tf.keras API).
 
         Args:
             loss: a zero-argument callable returning the loss (eagerly or in a
@@ -487,7 +488,7 @@ class Adadelta(keras.optimizers.Optimizer):
         return grads
 
     def get_updates(self, loss, params):
-        """Compute the gradients of ``loss`` and apply one step (legacy tf.keras API).
+        """Compute the gradients of ``loss`` and apply one step (Keras 2 / TF 1.x tf.keras API).
 
         Returns:
             The updated values, in the legacy order: the iteration count, then for each
@@ -507,7 +508,7 @@ class Adadelta(keras.optimizers.Optimizer):
         return [v for v in self._accum_grads + self._accum_deltas if v is not None]
 
     def get_weights(self):
-        """The optimizer state as numpy arrays in the legacy tf.keras order.
+        """The optimizer state as numpy arrays in the Keras 2 / TF 1.x tf.keras order.
 
         Returns:
             ``[]`` before the optimizer has state; then every E[g^2] accumulator,
@@ -518,7 +519,7 @@ class Adadelta(keras.optimizers.Optimizer):
         return [np.array(v.numpy()) for v in self._legacy_weights()]
 
     def set_weights(self, weights):
-        """Set the optimizer state from numpy arrays (legacy tf.keras API).
+        """Set the optimizer state from numpy arrays (Keras 2 / TF 1.x tf.keras API).
 
         Args:
             weights: the :meth:`get_weights` layout (all E[g^2], then all E[dx^2]), or

@@ -234,11 +234,11 @@ def loss_scale_exponent(loss_scale):
 #: Preset name -> Adadelta hyperparameters (decay 0 throughout).
 PRESETS = {
     "Zeiler 2012 paper": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-6, "decay": 0.0},
-    "legacy tf.keras": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
-    "Keras 3 default": {"lr": 0.001, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
+    "Keras 2 / TF 1.x tf.keras": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
+    "tf.keras 2 / Keras 3": {"lr": 0.001, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
     "PyTorch default": {"lr": 1.0, "rho": 0.9, "epsilon": 1e-6, "decay": 0.0},
 }
-DEFAULTS = dict(PRESETS["legacy tf.keras"])
+DEFAULTS = dict(PRESETS["Keras 2 / TF 1.x tf.keras"])
 
 
 def check_in_slider_range(name, value):
@@ -418,7 +418,7 @@ class HyperparameterControls(Controls):
     """Adadelta's lr / rho / epsilon / decay sliders, its presets and a reset button.
 
     Args:
-        initial: starting hyperparameters (missing keys take the legacy tf.keras defaults).
+        initial: starting hyperparameters (missing keys take the Keras 2 / TF 1.x tf.keras defaults).
         on_change: called with no arguments once per user-visible change
             (one slider move, or one preset applied).
     """
