@@ -17,6 +17,11 @@ updates are the rules of :data:`adaviz._math.RULES`; Adadelta's calls
     adam.state["m"].shape      # (501, 3, 2)
 
 :func:`trace_count` says how many times the loop has been traced (tests use it).
+
+``noise`` adds Gaussian noise of that standard deviation to every gradient coordinate the
+rule sees, like a mini-batch gradient; a run's noise depends only on its ``seed`` and the
+step (a counter-based hash, :func:`gradient_noise`), so the same seed gives every rule and
+every batch the same noise sequence, which is what makes a noisy comparison fair.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._tf import import_tensorflow
-from adaviz._validate import check_hyperparameter, check_int, check_rule_hyperparameters
+from adaviz._validate import (
+    check_hyperparameter,
+    check_int,
+    check_rule_hyperparameters,
+    check_seeds,
+)
 from adaviz.surfaces import Surface, get
 
 tf = import_tensorflow()
@@ -38,7 +48,7 @@ try:  # XLA's in-place dynamic-update-slice, the natural way to fill a recording
 except ImportError:  # pragma: no cover - a TensorFlow build without the tf2xla Python ops
     _xla = None
 
-__all__ = ["simulate", "Trajectory", "trace_count", "MAX_STEPS"]
+__all__ = ["simulate", "Trajectory", "trace_count", "gradient_noise", "MAX_STEPS"]
 
 #: The most steps one call may run; large batches are further limited to
 #: ``steps * N <= 64 * MAX_STEPS``, so the recorded arrays stay within a few GB.
@@ -68,7 +78,9 @@ class Trajectory:
         optimizer: the rule's name (``"adadelta"``, ``"sgd"``, ...).
         positions: ``(steps + 1, N, 2)``.
         loss: ``(steps + 1, N)``, ``loss_scale * f`` at ``positions``.
-        grads: ``(steps, N, 2)``, the gradient at ``positions[t]``.
+        grads: ``(steps, N, 2)``, the gradient the rule used at ``positions[t]``: the
+            true gradient plus the noise (the true gradient itself with ``noise=0``).
+        true_grads: ``(steps, N, 2)``, the noise-free gradient at ``positions[t]``.
         step_size: ``(steps, N, 2)``, the realized multiplier of the gradient:
             ``positions[t+1] = positions[t] - step_size[t] * grads[t]`` (Adadelta:
             ``lr_t*sqrt(D_t+eps)/sqrt(A_{t+1}+eps)``).
@@ -85,6 +97,8 @@ class Trajectory:
             adam: ``m``, ``v``, ``v_hat``; ...). Also readable as attributes:
             ``t.accum_grad``, ``t.velocity``, ...
         loss_scale: ``(N,)`` float64, the factor the loss was multiplied by.
+        noise: ``(N,)`` float64, the standard deviation of the gradient noise.
+        seed: ``(N,)`` int64, the seed of each run's noise.
     """
 
     surface: Surface
@@ -98,6 +112,9 @@ class Trajectory:
     hyperparameters: dict
     state: dict
     loss_scale: np.ndarray
+    true_grads: np.ndarray = None
+    noise: np.ndarray = None
+    seed: np.ndarray = None
 
     def __getattr__(self, name):
         # only called when normal lookup fails: hyperparameters and state slots by name
@@ -178,6 +195,39 @@ def _write(buffer, t, value):
     return _xla.dynamic_update_slice(buffer, value[None], index)
 
 
+_GOLDEN = 0x9E3779B9
+
+
+def _hash32(x):
+    """A well-mixed 32-bit integer hash (Wellons' "lowbias32"), element-wise on uint32."""
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+    x = x * tf.constant(0x7FEB352D, tf.uint32)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 15))
+    x = x * tf.constant(0x846CA68B, tf.uint32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def gradient_noise(seed, step):
+    """Standard normal noise ``(2, N)`` (float64) for step ``step`` of runs seeded ``seed``.
+
+    A counter-based draw: two uniforms hashed from ``(seed, step)`` and a Box-Muller
+    transform, so each run's noise depends on its seed and the step only, not on the batch
+    it runs in, the rule, or how many steps ran before.
+
+    Args:
+        seed: ``(N,)`` integer tensor (taken modulo 2**32).
+        step: the step index, an integer scalar tensor (0 for the first step).
+    """
+    seed = tf.cast(tf.cast(seed, tf.int64) % (1 << 32), tf.uint32)
+    step = tf.cast(tf.cast(step, tf.int64) % (1 << 32), tf.uint32)
+    key = _hash32(seed + tf.constant(_GOLDEN, tf.uint32) * _hash32(step + 1))
+    words = [_hash32(tf.bitwise.bitwise_xor(key, tf.constant(c, tf.uint32))) for c in (1, 2)]
+    u1, u2 = ((tf.cast(w, tf.float64) + 0.5) / 2.0**32 for w in words)  # in (0, 1)
+    radius = tf.sqrt(-2.0 * tf.math.log(u1))
+    angle = 2.0 * np.pi * u2
+    return tf.stack([radius * tf.cos(angle), radius * tf.sin(angle)])
+
+
 def _capacity(steps):
     """The step bucket of ``steps``: rounded up to a quarter of its power of two (<= +25%)."""
     quantum = 1 << max(steps.bit_length() - 3, 0)
@@ -196,13 +246,14 @@ def _build(surface, rule, capacity, dtype):
     (xlo, xhi), (ylo, yhi) = surface.bounds
     slots = len(rule.state)
 
-    def run(start, loss_scale, steps, *values):
+    def run(start, loss_scale, noise, seed, steps, *values):
         global _TRACES
         _TRACES += 1
         hp = dict(zip(rule.hyperparameters, values, strict=True))
         n = tf.shape(start)[1]
         nan = tf.constant(float("nan"), dtype)
         scale = tf.cast(loss_scale, dtype)
+        noise = tf.cast(noise, tf.float64)
 
         def check(t, pos, f, alive, diverged_at):
             """Flag runs whose position or loss is bad at index t (their first time)."""
@@ -220,16 +271,18 @@ def _build(surface, rule, capacity, dtype):
             pos = tf.where(keep, pos, nan)
             f = tf.where(alive, f, nan)
             state = tuple(tf.where(keep, slot, nan) for slot in state)
-            grad = tf.where(keep, scale * tf.stack([gx, gy]), nan)
+            true_grad = tf.where(keep, scale * tf.stack([gx, gy]), nan)
+            # noise * z is exactly 0 at noise 0: the noise-free run, bit for bit
+            grad = true_grad + tf.cast(noise * gradient_noise(seed, t), dtype)
             curvature = tf.where(keep, tf.abs(scale * tf.stack([hxx, hyy])), nan)
             new_pos, new_state, step_size = rule.step(pos, state, grad, t, hp)
-            recorded = (pos, f, grad, *state, step_size, 1.0 / curvature)
+            recorded = (pos, f, grad, *state, step_size, 1.0 / curvature, true_grad)
             bufs = tuple(_write(b, t, v) for b, v in zip(bufs, recorded, strict=True))
             return (t + 1, new_pos, tuple(new_state), alive, diverged_at, bufs)
 
         # distinct fill values keep XLA from sharing (and then copying) the buffers
         rows = capacity + 1
-        shapes = [(rows, 2), (rows,), (rows, 2)] + [(rows, 2)] * slots + [(rows, 2), (rows, 2)]
+        shapes = [(rows, 2), (rows,), (rows, 2)] + [(rows, 2)] * slots + [(rows, 2)] * 3
         bufs = tuple(
             tf.fill(tf.concat([shape, [n]], 0), tf.constant(-float(i + 1), dtype))
             for i, shape in enumerate(shapes)
@@ -324,6 +377,8 @@ def simulate(
     *,
     optimizer="adadelta",
     loss_scale=1.0,
+    noise=0.0,
+    seed=0,
     dtype=tf.float32,
     capacity=None,
     **hyperparameters,
@@ -339,6 +394,12 @@ def simulate(
             (default), ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``,
             ``"rmsprop"``, ``"adam"``.
         loss_scale: run the rule on ``loss_scale * f``, > 0; a number or ``(N,)`` array.
+        noise: the standard deviation of Gaussian noise added to each coordinate of the
+            gradient the rule sees (that of ``loss_scale * f``), >= 0; a number or
+            ``(N,)`` array. New values never retrace.
+        seed: the noise's seed, an integer in [0, 2**32 - 1] or an ``(N,)`` array of them.
+            A run's noise depends only on (seed, step): the same seed gives the same noise
+            sequence to every rule and in any batch.
         dtype: ``tf.float32`` (default) or ``tf.float64``.
         capacity: the largest step count the compiled function is built for, >= ``steps``
             (default: ``steps`` rounded up to a quarter of its power of two). The step
@@ -375,6 +436,8 @@ def simulate(
     given = {name: value for name, value in hyperparameters.items() if value is not None}
     checked = check_rule_hyperparameters(rule, given, allow_array=True, others=_math.RULES.values())
     checked["loss_scale"] = check_hyperparameter("loss_scale", loss_scale, allow_array=True)
+    checked["noise"] = check_hyperparameter("noise", noise, allow_array=True)
+    checked["seed"] = check_seeds("seed", seed)
     hyper = {}
     for name, value in checked.items():
         hyper[name] = np.atleast_1d(value)
@@ -406,23 +469,29 @@ def simulate(
     starts = np.broadcast_to(starts, (n, 2))
     hyper = {k: np.broadcast_to(v, (n,)).copy() for k, v in hyper.items()}
     scale = hyper.pop("loss_scale")
+    noise_std, seeds = hyper.pop("noise"), hyper.pop("seed")
     np_dtype = dtype.as_numpy_dtype
     # hyperparameters enter in float64; each rule casts what it needs (Adadelta's lr_t is
     # formed in float64, as adaviz.Adadelta forms it)
     out = _compiled(surface, rule, capacity, dtype)(
         tf.constant(starts.T.astype(np_dtype)),
         tf.constant(scale),
+        tf.constant(noise_std),
+        tf.constant(seeds, tf.int64),
         tf.constant(steps, tf.int32),
         *(tf.constant(hyper[name]) for name in rule.hyperparameters),
     )
     out = [_to_numpy(o) for o in out]
     slots = len(rule.state)
     pos, loss, grads = out[:3]
-    state, (ss, nss), div = out[3 : 3 + slots], out[3 + slots : 5 + slots], out[-1]
+    state, (ss, nss, true_grads) = out[3 : 3 + slots], out[3 + slots : 6 + slots]
+    div = out[-1]
     # views: the used rows of each bucket-sized buffer, coordinates last
     pos = np.swapaxes(pos[: steps + 1], 1, 2)
     state = {k: np.swapaxes(a[: steps + 1], 1, 2) for k, a in zip(rule.state, state, strict=True)}
-    grads, ss, nss = (np.swapaxes(a[:steps], 1, 2) for a in (grads, ss, nss))
+    grads, ss, nss, true_grads = (
+        np.swapaxes(a[:steps], 1, 2) for a in (grads, ss, nss, true_grads)
+    )
     for name in rule.flags:
         hyper[name] = hyper[name] > 0
     return Trajectory(
@@ -437,4 +506,7 @@ def simulate(
         hyperparameters=hyper,
         state=state,
         loss_scale=scale,
+        true_grads=true_grads,
+        noise=noise_std,
+        seed=seeds,
     )
