@@ -168,3 +168,53 @@ def test_new_noise_values_and_seeds_never_retrace():
 def test_bad_noise_and_seeds_are_refused_with_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
         adaviz.simulate("rosenbrock", steps=5, **kwargs)
+
+
+# ---------------------------------------------------------------------- sweep(noise=, seeds=)
+
+
+def test_noisy_sweep_is_the_mean_over_seeds_of_the_simulated_runs():
+    rhos, epsilons = np.array([0.9, 0.95]), np.array([1e-6, 1e-4, 1e-2])
+    s = adaviz.sweep("rosenbrock", steps=120, rho=rhos, epsilon=epsilons, noise=3.0, seeds=4,
+                     dtype="float64")  # fmt: skip
+    assert s.values.shape == (2, 3) and s.seeds == 4 and s.noise == 3.0
+    for i, rho in enumerate(rhos):
+        for j, eps in enumerate(epsilons):
+            runs = adaviz.simulate("rosenbrock", steps=120, rho=rho, epsilon=eps, noise=3.0,
+                                   seed=np.arange(4), dtype="float64")  # fmt: skip
+            assert not runs.diverged.any()
+            np.testing.assert_allclose(s.values[i, j], runs.final_loss.mean(), rtol=1e-9)
+            np.testing.assert_allclose(
+                s.spread["final_loss"][i, j], runs.final_loss.std(), rtol=1e-7
+            )
+            np.testing.assert_allclose(
+                s.metrics["min_loss"][i, j], np.nanmin(runs.loss, axis=0).mean(), rtol=1e-9
+            )
+            # a cell's trajectory(seed=k) is that seed's run
+            np.testing.assert_array_equal(
+                s.trajectory(i, j, seed=2).positions[:, 0], runs.positions[:, 2]
+            )
+    assert s.spread["final_loss"].min() > 0  # the seeds differ
+    assert (s.diverged_fraction == 0).all()
+
+
+def test_noise_free_sweep_is_unchanged_and_new_noise_never_retraces():
+    from adaviz.sweeps import metric
+
+    plain = adaviz.sweep("himmelblau", steps=200, rho=[0.9, 0.95], epsilon=[1e-6, 1e-3])
+    quiet = adaviz.sweep(
+        "himmelblau", steps=200, rho=[0.9, 0.95], epsilon=[1e-6, 1e-3], noise=0.0, seeds=1
+    )
+    np.testing.assert_array_equal(plain.values, quiet.values)
+    np.testing.assert_array_equal(quiet.spread["final_loss"], 0.0)
+    adaviz.sweep("himmelblau", steps=200, rho=[0.9, 0.95], epsilon=[1e-6, 1e-3], noise=0.5, seeds=2)
+    before = metric.trace_count()
+    for noise in (0.1, 1.0, 7.0):
+        adaviz.sweep(
+            "himmelblau", steps=200, rho=[0.9, 0.95], epsilon=[1e-6, 1e-3], noise=noise, seeds=2
+        )
+    assert metric.trace_count() == before
+    with pytest.raises(ValueError, match=r"seeds must be an integer in \[1, 1024\], got 0"):
+        adaviz.sweep("himmelblau", steps=20, rho=[0.9, 0.95], noise=1.0, seeds=0)
+    with pytest.raises(ValueError, match=r"noise must be a finite number >= 0, got -1"):
+        adaviz.sweep("himmelblau", steps=20, rho=[0.9, 0.95], noise=-1)
