@@ -28,6 +28,7 @@ fair.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 import numpy as np
 
@@ -168,6 +169,17 @@ class Trajectory:
         """
         return self.surface.nearest_minimum_distance(self.positions[t])
 
+    def converged(self, tol=1e-3, fraction=0.1):
+        """``(N,)`` bool: whether each run stayed within ``tol`` of the minimum value over the
+        last ``fraction`` of its steps (a noisy run that only passes through does not count).
+
+        Raises:
+            ValueError: ``tol`` negative or not finite, ``fraction`` not in (0, 1], or the
+                surface lists no minima.
+        """
+        self.steps_to_tolerance(tol)  # the same checks of tol and of the minima
+        return _converged(self, tol, fraction)
+
     def steps_to_tolerance(self, tol=1e-3):
         """``(N,)`` int: the first step count ``t`` with ``f(positions[t]) - min_value <= tol``.
 
@@ -185,6 +197,20 @@ class Trajectory:
             within = self.loss / self.loss_scale - self.surface.min_value <= tol
         first = np.argmax(within, axis=0)
         return np.where(within.any(axis=0), first, -1)
+
+
+def _converged(trajectory, tol, fraction):
+    """See :meth:`Trajectory.converged`."""
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, numbers.Real)
+        or not 0 < fraction <= 1
+    ):
+        raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
+    tail = max(1, int(np.ceil(fraction * trajectory.steps)))
+    loss = trajectory.loss[-tail:] / trajectory.loss_scale - trajectory.surface.min_value
+    with np.errstate(invalid="ignore"):
+        return np.all(loss <= tol, axis=0) & ~trajectory.diverged
 
 
 def _write(buffer, t, value):

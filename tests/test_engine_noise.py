@@ -218,3 +218,15 @@ def test_noise_free_sweep_is_unchanged_and_new_noise_never_retraces():
         adaviz.sweep("himmelblau", steps=20, rho=[0.9, 0.95], noise=1.0, seeds=0)
     with pytest.raises(ValueError, match=r"noise must be a finite number >= 0, got -1"):
         adaviz.sweep("himmelblau", steps=20, rho=[0.9, 0.95], noise=-1)
+
+
+def test_converged_means_within_tol_over_the_last_tenth_of_the_budget():
+    t = adaviz.simulate("ill_conditioned", steps=3000, optimizer="sgd", lr=0.015,
+                        noise=[0.0, 1.0], seed=0, dtype="float64")  # fmt: skip
+    within = t.loss - 0.0 <= 1e-3  # (steps + 1, 2); the bowl's minimum value is 0
+    tail = within[-300:]
+    np.testing.assert_array_equal(t.converged(1e-3), tail.all(axis=0))
+    assert t.converged(1e-3)[0] and not t.converged(1e-3)[1]  # the noisy run only passes through
+    assert t.steps_to_tolerance(1e-3)[1] >= 0  # ... although it did pass through
+    with pytest.raises(ValueError, match=r"fraction must be a number in \(0, 1\], got 0"):
+        t.converged(1e-3, fraction=0)
