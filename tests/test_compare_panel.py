@@ -518,3 +518,17 @@ def test_setting_a_slider_twice_in_one_cell_keeps_the_second_value():
     assert panel.hyperparameters("adam")["lr"] == 0.02
     assert panel.trajectories["adam"].lr[0] == pytest.approx(0.02)
     assert_figures_are_the_engines(panel)
+
+
+def test_momentum_default_label_says_its_09_is_a_convention_not_keras_default():
+    from adaviz import _math
+    from adaviz.panels.compare import controls
+
+    for name in ("momentum", "nesterov"):
+        short, detail = controls.label(name, dict(_math.rule(name).defaults))
+        assert short == "library defaults"
+        assert "momentum 0.9 is the conventional choice adaviz makes" in detail
+        assert "Keras's SGD defaults to momentum=0" in detail
+    short, detail = controls.label("sgd", dict(_math.rule("sgd").defaults))
+    assert detail == "<b>library defaults</b> (Keras 3's)"
+    assert "momentum" not in controls.label("rmsprop", dict(_math.rule("rmsprop").defaults))[1]

@@ -188,6 +188,12 @@ def label(name, values, tuned=None, found=False, where=""):
         )
     if same_settings(SPECS, values, rule.defaults):
         whose = "adaviz.Adadelta's" if name == "adadelta" else "Keras 3's"
+        if "momentum" in rule.defaults and name != "rmsprop":
+            # Keras's SGD defaults to momentum=0.0: the rule's 0.9 is adaviz's choice
+            whose = (
+                f"Keras 3's lr; momentum {rule.defaults['momentum']:g} is the conventional "
+                "choice adaviz makes, Keras's SGD defaults to momentum=0"
+            )
         return "library defaults", f"<b>library defaults</b> ({whose})"
     text = ", ".join(text for _, text in changed(name, values))
     return "changed by you", f"<b>changed by you</b>: {html.escape(text)}"

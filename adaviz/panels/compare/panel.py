@@ -10,8 +10,9 @@ button, pin / clear buttons for ghosts, per optimizer a compact set of its own c
 -> views (:mod:`adaviz.panels.views`, ghosts in :mod:`adaviz.panels.compare.ghosts`).
 
 Honest labels:
-    Each run is labelled **library defaults** (Keras 3's; adaviz.Adadelta's legacy tf.keras
-    ones for Adadelta), **changed by you**, or **tuned** (with the lr chosen), from the
+    Each run is labelled **library defaults** (Keras 3's; adaviz.Adadelta's Keras 2 / TF 1.x
+    tf.keras ones for Adadelta; for momentum and nesterov Keras 3's lr with the conventional
+    momentum 0.9, not Keras's 0.0), **changed by you**, or **tuned** (with the lr chosen), from the
     values it runs with now: moving a slider after tuning makes it "changed by you".
 
 Tune (the button, or ``panel.tune()``):

@@ -115,7 +115,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
         start: starting point ``(x, y)`` inside the surface's domain (default: the
             surface's own start).
         steps: number of Adadelta steps, 1 to 5000.
-        lr, rho, epsilon, decay: initial hyperparameters (default: legacy tf.keras,
+        lr, rho, epsilon, decay: initial hyperparameters (default: Keras 2 / TF 1.x tf.keras,
             lr 1.0, rho 0.95, epsilon 1e-7, decay 0). ``learning_rate`` is accepted as
             an alias of ``lr``.
         throttle: minimum seconds between two redraws when an event loop is running

@@ -120,7 +120,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         precompile: once displayed, compile the selected-run graph in the background, so
             the first click does not wait for it (default: when in a Jupyter kernel).
         **hyperparameters: the fixed ones as numbers (slider start values; default the
-            legacy tf.keras ones), the axes optionally as 1-D arrays of their values.
+            Keras 2 / TF 1.x tf.keras ones), the axes optionally as 1-D arrays of their values.
 
     Raises:
         ValueError: an unknown surface, metric or hyperparameter; x == y; a fixed value
