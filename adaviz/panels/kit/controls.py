@@ -38,7 +38,7 @@ import numbers
 import ipywidgets as widgets
 import numpy as np
 
-from adaviz._validate import RANGES, check_hyperparameter
+from adaviz._validate import RANGES, check_hyperparameter, check_int
 
 CUSTOM = "custom"
 
@@ -147,6 +147,60 @@ def make_slider(spec, value, *, continuous_update=True, width=_WIDTH):
             base=10, min=math.log10(spec.low), max=math.log10(spec.high), **common
         )
     return widgets.FloatSlider(min=spec.low, max=spec.high, **common)
+
+
+#: The gradient-noise slider's values: 0 (off), then 1e-3 ... 1e2 at four per decade.
+NOISE_VALUES = (0.0,) + tuple(float(f"{10 ** (k / 4):.4g}") for k in range(-12, 9))
+SEED_MAX = 2**32 - 1
+
+
+def check_noise_for_slider(noise):
+    """Validate ``noise`` (a number >= 0) and return the slider value it sits on.
+
+    Raises:
+        ValueError: not a finite number >= 0, or beyond the slider's range
+            (0, or 1e-3 to 100), e.g. ``noise must be 0 or in [0.001, 100] for the
+            panel's slider, got 500.0``.
+    """
+    noise = check_hyperparameter("noise", noise)
+    if noise == 0:
+        return 0.0
+    low, high = NOISE_VALUES[1], NOISE_VALUES[-1]
+    if not (low * (1 - 1e-9) <= noise <= high * (1 + 1e-9)):
+        raise ValueError(
+            f"noise must be 0 or in [{low:g}, {high:g}] for the panel's slider, got {noise!r}"
+        )
+    # the nearest value on the slider's log scale
+    return min(NOISE_VALUES[1:], key=lambda v: abs(math.log10(v) - math.log10(noise)))
+
+
+def noise_controls(noise=0.0, seed=0, *, width=_WIDTH):
+    """The gradient-noise controls: a slider over :data:`NOISE_VALUES` (log, with 0 =
+    off) of the noise's standard deviation, and the seed of its sequence.
+
+    Raises:
+        ValueError: ``noise`` the slider cannot show, or ``seed`` not an integer in
+            [0, 2**32 - 1].
+    """
+    noise = check_noise_for_slider(noise)
+    seed = check_int("seed", seed, 0, SEED_MAX)
+    slider = widgets.SelectionSlider(
+        options=[("0 (off)" if v == 0 else f"{v:g}", v) for v in NOISE_VALUES],
+        value=noise,
+        description="gradient noise σ",
+        continuous_update=True,
+        style=_STYLE,
+        layout=widgets.Layout(width=width),
+    )
+    box = widgets.BoundedIntText(
+        value=seed,
+        min=0,
+        max=SEED_MAX,
+        description="noise seed",
+        style=_STYLE,
+        layout=widgets.Layout(width="180px"),
+    )
+    return slider, box
 
 
 def steps_slider(value, low, high, *, description="steps", width=_WIDTH):

@@ -74,6 +74,7 @@ from adaviz.panels.kit.controls import (
     HyperparameterControls,
     check_in_slider_range,
     ghost_buttons,
+    noise_controls,
     steps_slider,
 )
 from adaviz.panels.kit.export import StaticExport
@@ -118,6 +119,10 @@ class SurfacePanel(StaticExport, widgets.VBox):
         lr, rho, epsilon, decay: initial hyperparameters (default: Keras 2 / TF 1.x tf.keras,
             lr 1.0, rho 0.95, epsilon 1e-7, decay 0). ``learning_rate`` is accepted as
             an alias of ``lr``.
+        noise: the standard deviation of Gaussian noise added to each gradient coordinate
+            (:func:`adaviz.simulate`'s ``noise``), 0 or 1e-3 to 100 (the slider's range,
+            four values a decade).
+        seed: the noise's seed, an integer in [0, 2**32 - 1].
         throttle: minimum seconds between two redraws when an event loop is running
             (0 draws every change at once).
         grid_size: contour resolution (points per axis).
@@ -144,6 +149,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
         epsilon=None,
         decay=None,
         learning_rate=None,
+        noise=0.0,
+        seed=0,
         throttle=THROTTLE,
         grid_size=120,
         static_fallback=True,
@@ -185,8 +192,11 @@ class SurfacePanel(StaticExport, widgets.VBox):
         self._loss_axis = None
         self._redraw = Coalescer(self._draw, interval=float(throttle), on_error=self._show_error)
 
+        noise_slider, seed_box = noise_controls(noise, seed, width=_CONTROL_WIDTH)
+
         # -- controls -------------------------------------------------------------------
         self._hp = HyperparameterControls(initial=hyper)
+        self._noise, self._seed = noise_slider, seed_box
         self._hp.subscribe(lambda _changed: self._request())
         style = {"description_width": "initial"}
         width = widgets.Layout(width=_CONTROL_WIDTH)
@@ -222,6 +232,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
             control.layout.width = _CONTROL_WIDTH  # (a new Layout would orphan the old one)
         self._surface_select.observe(self._surface_chosen, names="value")
         self._steps.observe(lambda _: self._request(), names="value")
+        self._noise.observe(lambda _: self._request(), names="value")
+        self._seed.observe(lambda _: self._request(), names="value")
         self._scrubber.observe(self._scrubbed, names="value")
         self._pin.on_click(lambda _: self.pin())
         self._clear.on_click(lambda _: self.clear_ghosts())
@@ -231,6 +243,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
             "rho": self._hp.rho,
             "epsilon": self._hp.epsilon,
             "decay": self._hp.decay,
+            "noise": self._noise,
+            "seed": self._seed,
             "steps": self._steps,
             "preset": self._hp.preset,
             "step": self._scrubber,
@@ -274,7 +288,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
             [
                 widgets.VBox([self._surface_select, self._steps, widgets.HBox([self._hp.preset])]),
                 widgets.VBox([self._hp.lr, self._hp.rho, self._hp.reset]),
-                widgets.VBox([self._hp.epsilon, self._hp.decay]),
+                widgets.VBox([self._hp.epsilon, self._hp.decay, self._noise, self._seed]),
             ]
         )
         views = widgets.HBox(
@@ -298,8 +312,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
     # ==================================================================================
     @property
     def controls(self):
-        """The control widgets: surface, lr, rho, epsilon, decay, steps, preset, step,
-        play (and reset, pin, clear)."""
+        """The control widgets: surface, lr, rho, epsilon, decay, noise, seed, steps,
+        preset, step, play (and reset, pin, clear)."""
         return self._controls
 
     @property
@@ -502,6 +516,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
                 rho=v["rho"],
                 epsilon=v["epsilon"],
                 decay=v["decay"],
+                noise=float(self._noise.value),
+                seed=int(self._seed.value),
             ),
         )
 
@@ -637,6 +653,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
         if has_minima and diverged is None:
             values["distance_to_minimum"] = float(traj.distance_to_minimum()[0])
             reached = int(traj.steps_to_tolerance(self.TOLERANCE)[0])
+            if float(self._noise.value) > 0 and not traj.converged(self.TOLERANCE)[0]:
+                reached = -1  # with noise, passing through is not converging: it must stay
             values["steps_to_converge"] = None if reached < 0 else reached
         else:
             values["distance_to_minimum"] = float("nan")
@@ -645,6 +663,13 @@ class SurfacePanel(StaticExport, widgets.VBox):
 
         rows = [readouts.first_step_html(first, formula, lr, rho, eps)]
         rows += readouts.outcome_html(values, traj.steps, self.TOLERANCE, has_minima)
+        noise = float(self._noise.value)
+        if noise > 0:
+            rows.append(
+                f"gradient noise σ = {noise:g} (seed {int(self._seed.value)}): the path follows "
+                "noisy gradients; <i>converged</i> means within the tolerance over the last "
+                "10 % of the steps"
+            )
         self._readouts.value = "<br>".join(rows)
         self._code.value = readouts.code_html(self.code)
         self._cursor_label.value = self._cursor_text(cursor)
