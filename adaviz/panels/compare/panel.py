@@ -75,7 +75,7 @@ from adaviz.panels.compare.runs import (
 )
 from adaviz.panels.kit.arrays import positive_or_nan
 from adaviz.panels.kit.code import constructor
-from adaviz.panels.kit.controls import loss_scale_exponent
+from adaviz.panels.kit.controls import loss_scale_exponent, noise_controls
 from adaviz.panels.kit.export import StaticExport
 from adaviz.panels.kit.schedule import Coalescer
 from adaviz.panels.kit.style import fmt
@@ -123,6 +123,9 @@ class ComparePanel(StaticExport, widgets.VBox):
         start: the starting point shared by every optimizer (default: the surface's).
         loss_scale: every optimizer runs on ``loss_scale * f``; a power of ten in
             [1e-3, 1e3] (the slider shows its exponent k).
+        noise, seed: Gaussian gradient noise of standard deviation ``noise`` (0, or 1e-3
+            to 100 as the slider shows it) and its seed, the same noise sequence for every
+            optimizer (:func:`adaviz.simulate`).
         hyperparameters: ``{name: {hyperparameter: value}}`` to start from instead of the
             library defaults (such runs are labelled "changed by you"; flags such as
             ``centered`` / ``amsgrad`` as bools).
@@ -147,6 +150,8 @@ class ComparePanel(StaticExport, widgets.VBox):
         start=None,
         loss_scale=1.0,
         hyperparameters=None,
+        noise=0.0,
+        seed=0,
         throttle=THROTTLE,
         grid_size=120,
         static_fallback=True,
@@ -161,6 +166,7 @@ class ComparePanel(StaticExport, widgets.VBox):
             surf.start if start is None else start, surf.domain, surface_name=surf.name
         )
         exponent = loss_scale_exponent(loss_scale)
+        noise_slider, seed_box = noise_controls(noise, seed, width=_WIDTH)
         initial = controls.check_hyperparameters(names, hyperparameters)
         if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
             raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
@@ -197,6 +203,11 @@ class ComparePanel(StaticExport, widgets.VBox):
         self._tune_button.on_click(lambda _: self.tune())
         self._pin.on_click(lambda _: self.pin())
         self._clear.on_click(lambda _: self.clear_ghosts())
+        # gradient noise, the same sequence for every rule (a fair noisy comparison)
+        top["noise"], top["seed"] = self._noise, self._seed = noise_slider, seed_box
+        for key in ("noise", "seed"):
+            top[key].add_class(f"adaviz-{key}")
+            top[key].observe(lambda _: self._request(), names="value")
         self._controls = {name: self._hp[name].sliders for name in names}
         self._controls.update(top)
 
@@ -272,7 +283,8 @@ class ComparePanel(StaticExport, widgets.VBox):
     @property
     def controls(self):
         """``controls[name][hyperparameter]`` (sliders), plus ``surface``, ``steps``,
-        ``loss_scale`` (the exponent k) and ``tune`` (the button)."""
+        ``loss_scale`` (the exponent k), ``noise`` and ``seed`` (the gradient noise, shared
+        by every rule) and ``tune`` (the button)."""
         return self._controls
 
     @property
@@ -280,6 +292,11 @@ class ComparePanel(StaticExport, widgets.VBox):
         """The figures: ``surface``, ``loss``, ``step_size``, ``sensitivity``."""
         self.flush()
         return {name: view.figure for name, view in self._views.items()}
+
+    @property
+    def noise(self):
+        """``(standard deviation, seed)`` of the gradient noise every rule runs with."""
+        return float(self._noise.value), int(self._seed.value)
 
     @property
     def optimizers(self):
@@ -369,7 +386,13 @@ class ComparePanel(StaticExport, widgets.VBox):
         steps, scale = int(self._steps.value), self.loss_scale
         curves = {
             name: runs.best_lr(
-                self._surface, name, self._start, self.hyperparameters(name), scale, steps
+                self._surface,
+                name,
+                self._start,
+                self.hyperparameters(name),
+                scale,
+                steps,
+                self.noise,
             )
             for name in self._names
         }
@@ -462,12 +485,14 @@ class ComparePanel(StaticExport, widgets.VBox):
             pass  # a click on the margin outside the domain: ignore
 
     def _context(self):
-        """What a tune depends on besides the hyperparameters: surface, budget, k, start."""
+        """What a tune depends on besides the hyperparameters: surface, budget, k, start,
+        noise."""
         return (
             self._surface.name,
             int(self._steps.value),
             float(self._loss_scale.value),
             tuple(float(v) for v in self._start),
+            self.noise,
         )
 
     def _context_change(self):
@@ -497,7 +522,7 @@ class ComparePanel(StaticExport, widgets.VBox):
         drawn = []
         for name in self._names:
             values = self.hyperparameters(name)
-            both = self._runs.get(surf, name, self._start, values, scale, steps)
+            both = self._runs.get(surf, name, self._start, values, scale, steps, self.noise)
             d = runs.drawn(both, steps, scale, f_star)
             self._trajectories[name] = d["run"]
             self._moved[name] = d["moved"]
