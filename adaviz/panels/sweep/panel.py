@@ -47,6 +47,7 @@ from adaviz.panels.kit.controls import (
     Controls,
     loss_scale_exponent,
     make_slider,
+    noise_controls,
 )
 from adaviz.panels.kit.export import StaticExport
 from adaviz.panels.kit.schedule import Coalescer
@@ -115,6 +116,10 @@ class SweepPanel(StaticExport, widgets.VBox):
         metric: the metric shown first (:data:`adaviz.sweeps.METRICS`).
         overlay: draw the contour lines of the predicted first step.
         loss_scale: every run is on ``loss_scale * f``; a power of ten in [1e-3, 1e3].
+        noise: Gaussian gradient noise of this standard deviation in every run (0, or
+            1e-3 to 100 as the slider shows it).
+        seeds: runs per cell with noise, K in [1, 16] (seeds 0 .. K-1): the map shows the
+            metric's mean over them (:func:`adaviz.sweep`).
         throttle: minimum seconds between two redraws when an event loop runs.
         static_fallback: add a static HTML snapshot to the display data.
         precompile: once displayed, compile the selected-run graph in the background, so
@@ -140,6 +145,8 @@ class SweepPanel(StaticExport, widgets.VBox):
         metric="final_loss",
         overlay=False,
         loss_scale=1.0,
+        noise=0.0,
+        seeds=1,
         throttle=THROTTLE,
         static_fallback=True,
         precompile=None,
@@ -159,6 +166,16 @@ class SweepPanel(StaticExport, widgets.VBox):
         fixed_names = [name for name in ADADELTA if name not in (x, y)]
         specs = {name: ADADELTA[name] for name in fixed_names}
         exponent = loss_scale_exponent(loss_scale)
+        self._noise, _ = noise_controls(noise, 0, width=_WIDTH)
+        self._seeds = widgets.IntSlider(
+            value=check_int("seeds", seeds, 1, 16),
+            min=1,
+            max=16,
+            description="noise seeds per cell",
+            continuous_update=False,
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width=_WIDTH),
+        )
         if isinstance(throttle, bool) or not (isinstance(throttle, (int, float)) and throttle >= 0):
             raise ValueError(f"throttle must be a number of seconds >= 0, got {throttle!r}")
         self._hub = Controls(specs, initial=given, defaults=DEFAULTS)
@@ -209,12 +226,16 @@ class SweepPanel(StaticExport, widgets.VBox):
             slider.add_class(f"adaviz-{name}")
         self._hub.subscribe(lambda _changed: self._request())
         self._loss_scale.observe(lambda _: self._request(), names="value")
+        self._noise.observe(lambda _: self._request(), names="value")
+        self._seeds.observe(lambda _: self._request(), names="value")
         self._metric.observe(self._metric_chosen, names="value")
         self._overlay.observe(lambda _: self._draw_map(), names="value")
         self._open.on_click(lambda _: self.open_surface_panel())
         self._metric.add_class("adaviz-metric")
         self._overlay.add_class("adaviz-overlay")
         self._loss_scale.add_class("adaviz-loss-scale")
+        self._noise.add_class("adaviz-noise")
+        self._seeds.add_class("adaviz-seeds")
         self._open.add_class("adaviz-open")
 
         # -- views ----------------------------------------------------------------------
@@ -237,7 +258,16 @@ class SweepPanel(StaticExport, widgets.VBox):
         figures = self.figures
         top = widgets.HBox(
             [
-                widgets.VBox([self._metric, self._overlay, self._loss_scale, self._open]),
+                widgets.VBox(
+                    [
+                        self._metric,
+                        self._overlay,
+                        self._loss_scale,
+                        self._noise,
+                        self._seeds,
+                        self._open,
+                    ]
+                ),
                 widgets.VBox(list(self._hub.sliders.values()) + [self._hub.reset]),
             ],
             layout=widgets.Layout(flex_flow="row wrap"),
@@ -266,13 +296,15 @@ class SweepPanel(StaticExport, widgets.VBox):
 
     @property
     def controls(self):
-        """``metric``, ``overlay``, ``loss_scale``, ``open`` and one slider per fixed
-        hyperparameter (by name)."""
+        """``metric``, ``overlay``, ``loss_scale``, ``noise``, ``seeds``, ``open`` and one
+        slider per fixed hyperparameter (by name)."""
         controls = dict(self._hub.sliders)
         controls.update(
             metric=self._metric,
             overlay=self._overlay,
             loss_scale=self._loss_scale,
+            noise=self._noise,
+            seeds=self._seeds,
             open=self._open,
             reset=self._hub.reset,
         )
@@ -374,6 +406,8 @@ class SweepPanel(StaticExport, widgets.VBox):
             steps=self._steps,
             metric=metric,
             loss_scale=scale,
+            noise=float(self._noise.value),
+            seeds=int(self._seeds.value) if float(self._noise.value) > 0 else 1,
             **kwargs,
         )
 
@@ -471,8 +505,14 @@ class SweepPanel(StaticExport, widgets.VBox):
 
     def _write_readout(self):
         s = self._sweep
+        noisy = (
+            f", gradient noise σ = {fmt(s.noise)}: each cell the mean over {s.seeds} seeds, "
+            "diverged when any seed diverged"
+            if s.noise > 0
+            else ""
+        )
         parts = [
-            f"<b>{s.values.size:,} runs</b> × {s.steps} steps, "
+            f"<b>{s.values.size * s.seeds:,} runs</b> × {s.steps} steps{noisy}, "
             f"{int(s.diverged.sum()):,} diverged (red), "
             f"{int((np.isnan(s.values) & ~s.diverged).sum()):,} without a value (grey)"
         ]
