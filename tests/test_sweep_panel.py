@@ -109,9 +109,11 @@ def test_other_axes_are_transposed_onto_x_and_y():
         "epsilon",
         "loss_scale",
         "metric",
+        "noise",
         "open",
         "overlay",
         "reset",
+        "seeds",
     ]
 
 
