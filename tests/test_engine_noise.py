@@ -230,3 +230,21 @@ def test_converged_means_within_tol_over_the_last_tenth_of_the_budget():
     assert t.steps_to_tolerance(1e-3)[1] >= 0  # ... although it did pass through
     with pytest.raises(ValueError, match=r"fraction must be a number in \(0, 1\], got 0"):
         t.converged(1e-3, fraction=0)
+
+
+def test_noisy_sweep_counts_convergence_only_when_it_stays_within_tol():
+    lrs = np.array([0.002, 0.005, 0.015])
+    s = adaviz.sweep("ill_conditioned", steps=2000, optimizer="sgd", lr=lrs, noise=1.0, seeds=3,
+                     tol=0.05, metric="steps_to_converge", dtype="float64")  # fmt: skip
+    for i, lr in enumerate(lrs):
+        runs = adaviz.simulate("ill_conditioned", steps=2000, optimizer="sgd", lr=lr, noise=1.0,
+                               seed=np.arange(3), dtype="float64")  # fmt: skip
+        converged = runs.converged(0.05)
+        within = runs.loss <= 0.05  # the bowl's minimum value is 0
+        starts = []
+        for k in range(3):
+            outside = np.flatnonzero(~within[:, k])
+            starts.append(outside[-1] + 1 if len(outside) else 0)
+        want = np.mean(starts) if converged.all() else np.nan
+        np.testing.assert_allclose(s.values[i], want)
+    assert np.isfinite(s.values).any() and np.isnan(s.values).any()  # both cases occur

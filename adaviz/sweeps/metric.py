@@ -58,6 +58,10 @@ def trace_count():
 def _build(surface, rule, capacity, dtype, noisy=False):
     """One XLA-compiled function: up to ``capacity`` steps of N runs, reduced to metrics.
 
+    With noise, ``reached`` is the first index of the last streak within ``tol`` (a noisy
+    run may pass through the tolerance and leave it again); :func:`sweep` counts a run as
+    converged only when that streak covers the last tenth of the steps.
+
     ``noisy`` builds the graph that adds gradient noise (its standard deviation and the
     seeds are arguments, so new values never retrace); the noise-free graph stays without
     it, so its runs equal :func:`adaviz.simulate`'s bit for bit in float32 too (XLA fuses
@@ -87,7 +91,12 @@ def _build(surface, rule, capacity, dtype, noisy=False):
             diverged_at = tf.where(alive & ~ok, t, diverged_at)
             alive = alive & ok
             lowest = tf.where(alive, tf.minimum(lowest, f), lowest)
-            reached = tf.where(alive & (reached < 0) & (raw - min_value <= tol), t, reached)
+            within = raw - min_value <= tol
+            if noisy:  # the first index of the last streak within tol (-1: outside now)
+                streak = tf.where(reached < 0, t, reached)
+                reached = tf.where(alive, tf.where(within, streak, -1), reached)
+            else:
+                reached = tf.where(alive & (reached < 0) & within, t, reached)
             return f, alive, diverged_at, lowest, reached
 
         def body(t, pos, state, alive, diverged_at, lowest, reached):
@@ -277,7 +286,9 @@ def sweep(
         metric: ``"final_loss"`` (loss after the last step), ``"min_loss"`` (lowest loss on
             the way), ``"distance_to_minimum"`` (final distance to the nearest listed
             minimum) or ``"steps_to_converge"`` (the first step count whose loss is within
-            ``tol`` of the surface's minimum value; NaN when never reached). Every metric
+            ``tol`` of the surface's minimum value; NaN when never reached; with noise, the
+            start of the last streak within ``tol``, counted only when it covers the last
+            tenth of the steps, as :meth:`adaviz.Trajectory.converged`). Every metric
             is computed; :meth:`Sweep.with_metric` switches without new runs.
         optimizer: the update rule, a name in :data:`adaviz._math.RULES` (``"adadelta"``).
         tol: the tolerance of ``steps_to_converge``, in the surface's own units.
@@ -346,6 +357,9 @@ def sweep(
             final_position.reshape(-1, 2)
         ).reshape(diverged.shape)
         reached = runs["reached"].astype(np.float64)
+        if noise > 0:  # converged: within tol over the last tenth (Trajectory.converged)
+            tail = max(1, int(np.ceil(0.1 * steps)))
+            reached = np.where(reached > steps - tail + 1, -1.0, reached)
         per_seed["steps_to_converge"] = np.where(reached < 0, np.nan, reached) + nan
     # the mean over seeds; NaN where any seed diverged (or never converged)
     metrics = {name: grid.mean(axis=0).reshape(shape) for name, grid in per_seed.items()}
