@@ -1,6 +1,7 @@
 """adaviz: see inside the Adadelta optimizer.
 
-A TensorFlow/Keras 3 Adadelta that honours the legacy ``tf.keras`` API, a compiled
+A TensorFlow/Keras 3 Adadelta that honours the Keras 2 / TF 1.x
+``tf.keras`` API (``lr=1.0``, ``decay``), a compiled
 trajectory engine for 2D loss surfaces, and Jupyter panels that plot Adadelta's
 accumulators and effective step sizes while you move the rho/epsilon/decay sliders.
 """

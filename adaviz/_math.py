@@ -31,7 +31,9 @@ order, so float64 runs agree to rounding), ``g`` the gradient, ``t`` the steps t
 The registry :data:`RULES` maps a name to a :class:`Rule`:
 
 * ``name``, ``hyperparameters`` (names in Keras's signature order), ``defaults``
-  (Keras 3's; Adadelta keeps adaviz's ``lr=1.0, rho=0.95, epsilon=1e-7, decay=0``),
+  (Keras 3's; Adadelta keeps adaviz's ``lr=1.0, rho=0.95, epsilon=1e-7, decay=0``, the
+  Keras 2 / TF 1.x ones; ``momentum``/``nesterov`` take the conventional ``momentum=0.9``,
+  where Keras's ``SGD`` defaults to 0),
   ``flags`` (the on/off hyperparameters, passed as 0.0 / 1.0 tensors so they batch and
   never retrace), ``state`` (names of the rule's slots), ``keras`` (the constructor that
   runs the same rule, with ``keras_fixed`` arguments, for copy-as-code).

@@ -22,6 +22,7 @@ RANGES = {
     "beta_1": (0.0, 1.0, "in [0, 1)"),
     "beta_2": (0.0, 1.0, "in [0, 1)"),
     "loss_scale": (0.0, None, "a finite number > 0"),
+    "noise": (0.0, None, "a finite number >= 0"),
 }
 
 #: names whose (lower, upper) bound is excluded from the allowed range
@@ -104,6 +105,34 @@ def check_int(name, value, low, high=None):
         allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return int(value)
+
+
+def check_seeds(name, value):
+    """Validate random seeds: an integer or a 1-D array of integers in [0, 2**32 - 1].
+
+    Returns:
+        A 1-D int64 array (one value for a single seed).
+
+    Raises:
+        ValueError: not integers, not 1-D, or out of range, e.g.
+            ``seed must be an integer in [0, 4294967295] or a 1-D array of them, got -1``.
+    """
+    must = f"{name} must be an integer in [0, {2**32 - 1}] or a 1-D array of them"
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        raise ValueError(f"{must}, got {value!r}")
+    if isinstance(value, numbers.Integral):
+        arr = np.array([int(value)], dtype=object)
+    else:
+        try:
+            arr = np.asarray(value)
+        except Exception as exc:  # pragma: no cover - exotic objects
+            raise ValueError(f"{must}, got {value!r}") from exc
+        if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
+            raise ValueError(f"{must}, got {_describe(value)}")
+    bad = [i for i, v in enumerate(arr) if not 0 <= int(v) <= 2**32 - 1]
+    if bad:
+        raise ValueError(f"{must}, got {int(arr[bad[0]])} at index {bad[0]} of {_describe(value)}")
+    return np.array([int(v) for v in arr], np.int64)
 
 
 def check_widths(name, value):

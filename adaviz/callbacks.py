@@ -10,8 +10,9 @@ Works with :class:`adaviz.Adadelta` and with ``keras.optimizers.Adadelta`` (whos
 variables it reads), also wrapped in a ``LossScaleOptimizer``.
 
 What is recorded, every ``every`` training batches, per layer with trainable weights:
-    * ``accum_grad_rms`` / ``accum_delta_rms``: ``sqrt(mean(A²))`` and ``sqrt(mean(D²))``
-      over the layer's parameters, A = E[g²] and D = E[Δx²] after the step;
+    * ``accum_grad_rms`` / ``accum_delta_rms``: RMS[g] = ``sqrt(mean(A))`` and RMS[Δx] =
+      ``sqrt(mean(D))`` over the layer's parameters, A = E[g²] and D = E[Δx²] after the
+      step (in the units of g and of x);
     * ``update_ratio``: ‖Δw‖ / ‖w‖ of that step (``w`` before it);
     * ``step_size_min`` / ``step_size_median`` / ``step_size_max``: over the layer's
       parameters, of the effective step size of that step,

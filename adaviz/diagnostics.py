@@ -3,8 +3,9 @@
 One implementation for :class:`adaviz.training.Trainer` (what ModelPanel drives) and
 :class:`adaviz.AdadeltaMonitor`. Per layer with trainable weights (:func:`layer_groups`):
 
-* ``accum_grad_rms`` / ``accum_delta_rms``: ``sqrt(mean(A²))`` and ``sqrt(mean(D²))`` over
-  the layer's parameters, A = E[g²] and D = E[Δx²] after the step;
+* ``accum_grad_rms`` / ``accum_delta_rms``: RMS[g] = ``sqrt(mean(A))`` and RMS[Δx] =
+  ``sqrt(mean(D))`` over the layer's parameters, A = E[g²] and D = E[Δx²] after the step
+  (in the units of g and of x);
 * ``update_ratio``: ‖Δw‖ / ‖w‖ of the step (``w`` before it);
 * the effective step size of every parameter, ``lr_t·√(D_{t-1}+ε)/√(A_t+ε)``
   (:func:`adaviz._math.adadelta_step`), and its min / median / max per layer.
@@ -163,12 +164,17 @@ class LayerDiagnostics:
             tf.reshape(tf.stack([a, d, v - old, old]), [4, -1])
             for v, (a, d), old in zip(self._raw, self._slots, weights_before, strict=True)
         ]
-        squares = tf.square(_f64(tf.concat(columns, axis=1)))
+        values = _f64(tf.concat(columns, axis=1))
+        squares = tf.square(values)
         # per layer [layers, 4]; a segment sum, so a non-finite layer leaves the others alone
         per_layer = tf.math.unsorted_segment_sum(
             tf.transpose(squares), self._layer_of, len(self.sizes)
         )
-        rms = _f32(tf.sqrt(per_layer[:, :2] / self._sizes))
+        # RMS[g] = sqrt(mean E[g²]), RMS[Δx] = sqrt(mean E[Δx²]): the accumulators are >= 0
+        accum_sums = tf.math.unsorted_segment_sum(
+            tf.transpose(values[:2]), self._layer_of, len(self.sizes)
+        )
+        rms = _f32(tf.sqrt(accum_sums / self._sizes))
         ratio = _f32(tf.math.divide_no_nan(tf.sqrt(per_layer[:, 2]), tf.sqrt(per_layer[:, 3])))
         return {
             "accum_grad_rms": rms[:, 0],

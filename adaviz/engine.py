@@ -17,11 +17,18 @@ updates are the rules of :data:`adaviz._math.RULES`; Adadelta's calls
     adam.state["m"].shape      # (501, 3, 2)
 
 :func:`trace_count` says how many times the loop has been traced (tests use it).
+
+``noise`` adds Gaussian noise of that standard deviation to every gradient coordinate the
+rule sees, like a mini-batch gradient; a run's noise depends only on its ``seed`` and the
+step (a counter-based hash, :func:`adaviz.graphs.gradient_noise`), so the same seed gives
+every rule and every batch the same noise sequence, which is what makes a noisy comparison
+fair.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 import numpy as np
 
@@ -32,6 +39,7 @@ from adaviz._validate import (
     check_hyperparameter,
     check_int,
     check_rule_hyperparameters,
+    check_seeds,
     check_starts,
     check_tol,
 )
@@ -74,7 +82,9 @@ class Trajectory:
         optimizer: the rule's name (``"adadelta"``, ``"sgd"``, ...).
         positions: ``(steps + 1, N, 2)``.
         loss: ``(steps + 1, N)``, ``loss_scale * f`` at ``positions``.
-        grads: ``(steps, N, 2)``, the gradient at ``positions[t]``.
+        grads: ``(steps, N, 2)``, the gradient the rule used at ``positions[t]``: the
+            true gradient plus the noise (the true gradient itself with ``noise=0``).
+        true_grads: ``(steps, N, 2)``, the noise-free gradient at ``positions[t]``.
         step_size: ``(steps, N, 2)``, the realized multiplier of the gradient:
             ``positions[t+1] = positions[t] - step_size[t] * grads[t]`` (Adadelta:
             ``lr_t*sqrt(D_t+eps)/sqrt(A_{t+1}+eps)``).
@@ -91,6 +101,8 @@ class Trajectory:
             adam: ``m``, ``v``, ``v_hat``; ...). Also readable as attributes:
             ``t.accum_grad``, ``t.velocity``, ...
         loss_scale: ``(N,)`` float64, the factor the loss was multiplied by.
+        noise: ``(N,)`` float64, the standard deviation of the gradient noise.
+        seed: ``(N,)`` int64, the seed of each run's noise.
     """
 
     surface: Surface
@@ -104,6 +116,9 @@ class Trajectory:
     hyperparameters: dict
     state: dict
     loss_scale: np.ndarray
+    true_grads: np.ndarray = None
+    noise: np.ndarray = None
+    seed: np.ndarray = None
 
     def __getattr__(self, name):
         # only called when normal lookup fails: hyperparameters and state slots by name
@@ -154,6 +169,17 @@ class Trajectory:
         """
         return self.surface.nearest_minimum_distance(self.positions[t])
 
+    def converged(self, tol=1e-3, fraction=0.1):
+        """``(N,)`` bool: whether each run stayed within ``tol`` of the minimum value over the
+        last ``fraction`` of its steps (a noisy run that only passes through does not count).
+
+        Raises:
+            ValueError: ``tol`` negative or not finite, ``fraction`` not in (0, 1], or the
+                surface lists no minima.
+        """
+        self.steps_to_tolerance(tol)  # the same checks of tol and of the minima
+        return _converged(self, tol, fraction)
+
     def steps_to_tolerance(self, tol=1e-3):
         """``(N,)`` int: the first step count ``t`` with ``f(positions[t]) - min_value <= tol``.
 
@@ -171,6 +197,20 @@ class Trajectory:
             within = self.loss / self.loss_scale - self.surface.min_value <= tol
         first = np.argmax(within, axis=0)
         return np.where(within.any(axis=0), first, -1)
+
+
+def _converged(trajectory, tol, fraction):
+    """See :meth:`Trajectory.converged`."""
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, numbers.Real)
+        or not 0 < fraction <= 1
+    ):
+        raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
+    tail = max(1, int(np.ceil(fraction * trajectory.steps)))
+    loss = trajectory.loss[-tail:] / trajectory.loss_scale - trajectory.surface.min_value
+    with np.errstate(invalid="ignore"):
+        return np.all(loss <= tol, axis=0) & ~trajectory.diverged
 
 
 def _write(buffer, t, value):
@@ -193,13 +233,14 @@ def _build(surface, rule, capacity, dtype):
     bounds = surface.bounds
     slots = len(rule.state)
 
-    def run(start, loss_scale, steps, *values):
+    def run(start, loss_scale, noise, seed, steps, *values):
         global _TRACES
         _TRACES += 1
         hp = dict(zip(rule.hyperparameters, values, strict=True))
         n = tf.shape(start)[1]
         nan = tf.constant(float("nan"), dtype)
         scale = tf.cast(loss_scale, dtype)
+        noise = tf.cast(noise, tf.float64)
 
         def check(t, pos, f, alive, diverged_at):
             """Flag runs whose position or loss is bad at index t (their first time)."""
@@ -216,16 +257,18 @@ def _build(surface, rule, capacity, dtype):
             pos = tf.where(keep, pos, nan)
             f = tf.where(alive, f, nan)
             state = tuple(tf.where(keep, slot, nan) for slot in state)
-            grad = tf.where(keep, scale * tf.stack([gx, gy]), nan)
+            true_grad = tf.where(keep, scale * tf.stack([gx, gy]), nan)
+            # noise * z is exactly 0 at noise 0: the noise-free run, bit for bit
+            grad = true_grad + tf.cast(noise * graphs.gradient_noise(seed, t), dtype)
             curvature = tf.where(keep, tf.abs(scale * tf.stack([hxx, hyy])), nan)
             new_pos, new_state, step_size = rule.step(pos, state, grad, t, hp)
-            recorded = (pos, f, grad, *state, step_size, 1.0 / curvature)
+            recorded = (pos, f, grad, *state, step_size, 1.0 / curvature, true_grad)
             bufs = tuple(_write(b, t, v) for b, v in zip(bufs, recorded, strict=True))
             return (t + 1, new_pos, tuple(new_state), alive, diverged_at, bufs)
 
         # distinct fill values keep XLA from sharing (and then copying) the buffers
         rows = capacity + 1
-        shapes = [(rows, 2), (rows,), (rows, 2)] + [(rows, 2)] * slots + [(rows, 2), (rows, 2)]
+        shapes = [(rows, 2), (rows,), (rows, 2)] + [(rows, 2)] * slots + [(rows, 2)] * 3
         bufs = tuple(
             tf.fill(tf.concat([shape, [n]], 0), tf.constant(-float(i + 1), dtype))
             for i, shape in enumerate(shapes)
@@ -281,6 +324,8 @@ def simulate(
     *,
     optimizer="adadelta",
     loss_scale=1.0,
+    noise=0.0,
+    seed=0,
     dtype=tf.float32,
     capacity=None,
     **hyperparameters,
@@ -296,6 +341,12 @@ def simulate(
             (default), ``"sgd"``, ``"momentum"``, ``"nesterov"``, ``"adagrad"``,
             ``"rmsprop"``, ``"adam"``.
         loss_scale: run the rule on ``loss_scale * f``, > 0; a number or ``(N,)`` array.
+        noise: the standard deviation of Gaussian noise added to each coordinate of the
+            gradient the rule sees (that of ``loss_scale * f``), >= 0; a number or
+            ``(N,)`` array. New values never retrace.
+        seed: the noise's seed, an integer in [0, 2**32 - 1] or an ``(N,)`` array of them.
+            A run's noise depends only on (seed, step): the same seed gives the same noise
+            sequence to every rule and in any batch.
         dtype: ``tf.float32`` (default) or ``tf.float64``.
         capacity: the largest step count the compiled function is built for, >= ``steps``
             (default: ``steps`` rounded up to a quarter of its power of two). The step
@@ -332,6 +383,8 @@ def simulate(
     given = {name: value for name, value in hyperparameters.items() if value is not None}
     checked = check_rule_hyperparameters(rule, given, allow_array=True, others=_math.RULES.values())
     checked["loss_scale"] = check_hyperparameter("loss_scale", loss_scale, allow_array=True)
+    checked["noise"] = check_hyperparameter("noise", noise, allow_array=True)
+    checked["seed"] = check_seeds("seed", seed)
     hyper = {}
     for name, value in checked.items():
         hyper[name] = np.atleast_1d(value)
@@ -363,23 +416,29 @@ def simulate(
     starts = np.broadcast_to(starts, (n, 2))
     hyper = {k: np.broadcast_to(v, (n,)).copy() for k, v in hyper.items()}
     scale = hyper.pop("loss_scale")
+    noise_std, seeds = hyper.pop("noise"), hyper.pop("seed")
     np_dtype = dtype.as_numpy_dtype
     # hyperparameters enter in float64; each rule casts what it needs (Adadelta's lr_t is
     # formed in float64, as adaviz.Adadelta forms it)
     out = _compiled(surface, rule, capacity, dtype)(
         tf.constant(starts.T.astype(np_dtype)),
         tf.constant(scale),
+        tf.constant(noise_std),
+        tf.constant(seeds, tf.int64),
         tf.constant(steps, tf.int32),
         *(tf.constant(hyper[name]) for name in rule.hyperparameters),
     )
     out = [_to_numpy(o) for o in out]
     slots = len(rule.state)
     pos, loss, grads = out[:3]
-    state, (ss, nss), div = out[3 : 3 + slots], out[3 + slots : 5 + slots], out[-1]
+    state, (ss, nss, true_grads) = out[3 : 3 + slots], out[3 + slots : 6 + slots]
+    div = out[-1]
     # views: the used rows of each bucket-sized buffer, coordinates last
     pos = np.swapaxes(pos[: steps + 1], 1, 2)
     state = {k: np.swapaxes(a[: steps + 1], 1, 2) for k, a in zip(rule.state, state, strict=True)}
-    grads, ss, nss = (np.swapaxes(a[:steps], 1, 2) for a in (grads, ss, nss))
+    grads, ss, nss, true_grads = (
+        np.swapaxes(a[:steps], 1, 2) for a in (grads, ss, nss, true_grads)
+    )
     for name in rule.flags:
         hyper[name] = hyper[name] > 0
     return Trajectory(
@@ -394,4 +453,7 @@ def simulate(
         hyperparameters=hyper,
         state=state,
         loss_scale=scale,
+        true_grads=true_grads,
+        noise=noise_std,
+        seed=seeds,
     )

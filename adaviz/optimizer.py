@@ -1,4 +1,4 @@
-"""Adadelta: a Keras 3 optimizer with TensorFlow's fused kernel and the legacy tf.keras API.
+"""Adadelta: a Keras 3 optimizer with TensorFlow's fused kernel and the Keras 2 / TF 1.x API.
 
 The equations live in :mod:`adaviz._math`. This module applies them to model variables:
 dense float32/float64 variables go through TensorFlow's fused ``ResourceApplyAdadelta``
@@ -32,7 +32,7 @@ BASE_KWARGS = (
     "loss_scale_factor",
     "gradient_accumulation_steps",
 )
-#: Keys of legacy tf.keras configs that carry no meaning here; ``from_config`` drops them.
+#: Keys of Keras 2 / TF 1.x tf.keras configs that carry no meaning here; ``from_config`` drops them.
 _LEGACY_ONLY_KEYS = ("is_legacy_optimizer", "jit_compile")
 _FUSED_DTYPES = ("float32", "float64")
 
@@ -77,6 +77,47 @@ def _is_schedule(value, name="lr"):
     return True
 
 
+def _is_callable_hyperparameter(value):
+    """Whether ``value`` is a zero-argument callable hyperparameter (not a number or variable)."""
+    return (
+        callable(value)
+        and not isinstance(value, type)
+        and not isinstance(value, keras.Variable)
+        and not tf.is_tensor(value)
+    )
+
+
+def _first_value(name, function):
+    """Call a callable ``rho``/``epsilon`` once, so a wrong one fails now; its value.
+
+    Raises:
+        ValueError: the call fails, or its result is not a valid ``name``.
+    """
+    try:
+        result = _coerce(function())
+    except Exception as exc:
+        raise ValueError(
+            f"{name} must be a number or a zero-argument callable returning one; "
+            f"calling {function!r} failed: {exc}"
+        ) from exc
+    if tf.is_tensor(result):
+        return result  # a graph tensor cannot be checked here
+    try:
+        return check_hyperparameter(name, result)
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} is a callable, {function!r}, whose result is refused: {exc}"
+        ) from None
+
+
+def _initial(name, value, callables):
+    """The value the ``name`` variable starts from (a callable's checked first result)."""
+    if name not in callables:
+        return check_hyperparameter(name, value)
+    first = _first_value(name, value)
+    return first if not tf.is_tensor(first) else 0.0
+
+
 def _coerce(value):
     """An eager 0-d tensor or array becomes a Python float; other values pass unchanged."""
     if isinstance(value, keras.Variable) or tf.is_tensor(value) or isinstance(value, np.ndarray):
@@ -110,14 +151,16 @@ def _read(variable):
 
 @keras.saving.register_keras_serializable(package="adaviz")
 class Adadelta(keras.optimizers.Optimizer):
-    """Adadelta (Zeiler, 2012) with TensorFlow's update and the legacy tf.keras API.
+    """Adadelta (Zeiler, 2012) with TensorFlow's update and the Keras 2 / TF 1.x tf.keras API.
 
     A drop-in Keras 3 optimizer (``model.compile(optimizer=adaviz.Adadelta())``) whose
-    defaults are the legacy ``tf.keras.optimizers.Adadelta`` ones (``lr=1.0``), with
+    defaults are those of Keras 2 / TF 1.x ``tf.keras.optimizers.Adadelta`` (``lr=1.0``;
+    ``tf.keras`` in TF 2 and Keras 3 default to ``learning_rate=0.001``), with the
     legacy time-based decay ``lr_t = lr / (1 + decay * t)`` (``t`` = steps taken before
     this one). The equations are in :mod:`adaviz._math`.
 
-    ``lr``, ``rho``, ``epsilon`` and ``decay`` are held in float64 scalar variables, so
+    ``lr``, ``rho``, ``epsilon`` and ``decay`` are held in float64 scalar variables (a
+    callable ``rho`` / ``epsilon`` writes its result there at every step), so
     assigning ``opt.lr``, ``opt.rho``, ``opt.epsilon`` or ``opt.decay`` takes effect on
     the next step of an already traced ``tf.function`` / ``model.fit`` without retracing
     (and float64 models see their exact values). Reading them eagerly gives Python floats.
@@ -126,9 +169,13 @@ class Adadelta(keras.optimizers.Optimizer):
         lr: learning rate, a number >= 0, or a ``LearningRateSchedule`` (or a
             zero-argument callable) as in Keras 3. With a schedule, ``decay`` applies on
             top of it: ``lr_t = schedule(t) / (1 + decay * t)``, as in tf.keras.
-        rho: decay rate of both running averages, in [0, 1].
-        epsilon: fuzz factor inside both square roots, >= 0; ``None`` means
-            ``keras.config.epsilon()`` (1e-7).
+        rho: decay rate of both running averages, in [0, 1], or a zero-argument callable
+            returning it (as tf.keras's ``OptimizerV2`` accepted): called at every step.
+            Inside a traced step (``model.fit``, ``tf.function``) the call is traced once,
+            so it must read a variable or tensor to change without retracing (e.g.
+            ``lambda: rho_variable``); a Python number it returns is fixed at tracing.
+        epsilon: fuzz factor inside both square roots, >= 0, or such a callable;
+            ``None`` means ``keras.config.epsilon()`` (1e-7).
         decay: legacy learning-rate decay per step, >= 0.
         track_step_size: also keep, per variable element, the effective step size of
             the last step, ``lr_t * sqrt(D_{t-1} + eps) / sqrt(A_t + eps)``
@@ -177,16 +224,24 @@ class Adadelta(keras.optimizers.Optimizer):
             )
         if not _is_schedule(lr, lr_name):
             lr = check_hyperparameter(lr_name, _coerce(lr))
-        rho = check_hyperparameter("rho", rho)
         if epsilon is None:
             epsilon = keras.config.epsilon()
-        epsilon = check_hyperparameter("epsilon", epsilon)
+        # rho and epsilon may be zero-argument callables, as in tf.keras's OptimizerV2:
+        # called at every step (inside a traced step, what they read is read every step).
+        callables = {
+            name: value
+            for name, value in (("rho", rho), ("epsilon", epsilon))
+            if _is_callable_hyperparameter(value)
+        }
+        rho = _initial("rho", rho, callables)
+        epsilon = _initial("epsilon", epsilon, callables)
         decay = check_hyperparameter("decay", decay)
         if not isinstance(track_step_size, (bool, np.bool_)):
             raise ValueError(f"track_step_size must be True or False, got {track_step_size!r}")
 
         super().__init__(learning_rate=lr, **kwargs)
         self._track_step_size = bool(track_step_size)
+        self._hyper_callables = callables
         with keras.name_scope(self.name, caller=self):
             if isinstance(self._learning_rate, keras.Variable):
                 # Keras keeps lr in floatx (float32); keep it exact, like the others.
@@ -198,6 +253,32 @@ class Adadelta(keras.optimizers.Optimizer):
         self._accum_grads = []
         self._accum_deltas = []
         self._step_sizes = []
+
+    def _current(self, name):
+        """``name``'s value for this step as a float64 tensor: the callable's result
+        (checked when eager; also written to the variable) or the variable."""
+        variable = getattr(self, f"_{name}")
+        function = self._hyper_callables.get(name)
+        if function is None:
+            return tf.convert_to_tensor(variable.value)
+        value = _coerce(function())
+        if tf.is_tensor(value):
+            value = tf.cast(value, tf.float64)
+        else:  # a Python number goes to float64 directly (through float32 it would round)
+            value = tf.constant(check_hyperparameter(name, value), tf.float64)
+        tf_variable(variable).assign(value)
+        return value
+
+    def _set(self, name, value):
+        """The setter of ``rho`` / ``epsilon``."""
+        if name in self._hyper_callables or _is_callable_hyperparameter(value):
+            given = "a callable" if name in self._hyper_callables else "a number"
+            raise ValueError(
+                f"{name} cannot be set to {value!r}: this optimizer was created with {given} "
+                f"{name}, and a traced step keeps what it was built with; change what the "
+                f"callable returns, or create the optimizer with Adadelta({name}=...) instead"
+            )
+        getattr(self, f"_{name}").assign(_check(name, value))
 
     def _scalar_variable(self, name, value):
         variable = keras.Variable(
@@ -243,21 +324,27 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @property
     def rho(self):
-        """Decay rate of the running averages; a Python float when read eagerly."""
-        return _read(self._rho)
+        """Decay rate of the running averages; a Python float when read eagerly.
+
+        With a callable ``rho``, its current result."""
+        return _read(self._current("rho") if "rho" in self._hyper_callables else self._rho)
 
     @rho.setter
     def rho(self, value):
-        self._rho.assign(_check("rho", value))
+        self._set("rho", value)
 
     @property
     def epsilon(self):
-        """Fuzz factor inside the square roots; a Python float when read eagerly."""
+        """Fuzz factor inside the square roots; a Python float when read eagerly.
+
+        With a callable ``epsilon``, its current result."""
+        if "epsilon" in self._hyper_callables:
+            return _read(self._current("epsilon"))
         return _read(self._epsilon)
 
     @epsilon.setter
     def epsilon(self, value):
-        self._epsilon.assign(_check("epsilon", value))
+        self._set("epsilon", value)
 
     @property
     def decay(self):
@@ -338,8 +425,8 @@ class Adadelta(keras.optimizers.Optimizer):
         lr = tf.cast(learning_rate, tf.float64)
         steps = tf.cast(self.iterations, tf.float64)
         lr_t = decayed_lr(lr, tf.convert_to_tensor(self._decay.value), steps)
-        rho = tf.convert_to_tensor(self._rho.value)
-        epsilon = tf.convert_to_tensor(self._epsilon.value)
+        rho = self._current("rho")
+        epsilon = self._current("epsilon")
         return {
             name: (tf.cast(lr_t, name), tf.cast(rho, name), tf.cast(epsilon, name))
             for name in dtypes
@@ -416,7 +503,7 @@ class Adadelta(keras.optimizers.Optimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Rebuild an optimizer from :meth:`get_config` output or a legacy tf.keras config.
+        """Rebuild an optimizer from :meth:`get_config` output or a Keras 2 / TF 1.x tf.keras config.
 
         Legacy configs look like ``{"lr": 1.0, "rho": 0.95, "decay": 0.0,
         "epsilon": 1e-07}`` (optionally with ``name``); ``is_legacy_optimizer`` and
@@ -458,10 +545,10 @@ class Adadelta(keras.optimizers.Optimizer):
                     ) from None
         return cls(**config)
 
-    # ------------------------------------------------------------------ legacy tf.keras API
+    # ------------------------------------------------------- the Keras 2 / TF 1.x tf.keras API
 
     def get_gradients(self, loss, params):
-        """Gradients of ``loss`` with respect to ``params`` (legacy tf.keras API).
+        """Gradients of ``loss`` with respect to ``params`` (Keras 2 / TF 1.x tf.keras API).
 
         Args:
             loss: a zero-argument callable returning the loss (eagerly or in a
@@ -506,7 +593,7 @@ class Adadelta(keras.optimizers.Optimizer):
         return grads
 
     def get_updates(self, loss, params):
-        """Compute the gradients of ``loss`` and apply one step (legacy tf.keras API).
+        """Compute the gradients of ``loss`` and apply one step (Keras 2 / TF 1.x tf.keras API).
 
         Returns:
             The updated values, in the legacy order: the iteration count, then for each
@@ -545,7 +632,7 @@ class Adadelta(keras.optimizers.Optimizer):
         return [v for v in self._accum_grads + self._accum_deltas if v is not None]
 
     def get_weights(self):
-        """The optimizer state as numpy arrays in the legacy tf.keras order.
+        """The optimizer state as numpy arrays in the Keras 2 / TF 1.x tf.keras order.
 
         Returns:
             ``[]`` before the optimizer has state; then every E[g^2] accumulator,
@@ -556,7 +643,7 @@ class Adadelta(keras.optimizers.Optimizer):
         return [np.array(v.numpy()) for v in self._legacy_weights()]
 
     def set_weights(self, weights):
-        """Set the optimizer state from numpy arrays (legacy tf.keras API).
+        """Set the optimizer state from numpy arrays (Keras 2 / TF 1.x tf.keras API).
 
         Args:
             weights: the :meth:`get_weights` layout (all E[g^2], then all E[dx^2]), or

@@ -529,8 +529,9 @@ _BUILTINS = {
         start=(-1.5, 2.5),
         formula=r"f(x, y) = (1 - x)^2 + 100\,(y - x^2)^2",
         lesson=(
-            "A curved, narrow valley: Adadelta's steps start about sqrt(epsilon) long and "
-            "must grow before it drops into the valley and crawls along its flat floor to (1, 1)."
+            "A curved, narrow valley: Adadelta's first step is lr*sqrt(epsilon/(1 - rho)) long "
+            "(1.4e-3 at the defaults) and its steps must grow before it drops into the valley "
+            "and crawls along its flat floor to (1, 1)."
         ),
     ),
     "beale": dict(
@@ -541,7 +542,8 @@ _BUILTINS = {
         formula=(r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2"),
         lesson=(
             "Gradients that differ by orders of magnitude between flat arms and steep walls: "
-            "Adadelta's per-coordinate normalization keeps its steps the same size on both."
+            "Adadelta divides each coordinate's gradient by its own recent RMS, so the length "
+            "of its steps does not follow the size of the gradient."
         ),
     ),
     "himmelblau": dict(
@@ -556,8 +558,9 @@ _BUILTINS = {
         start=(-0.3, -0.9),
         formula=r"f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2",
         lesson=(
-            "Four equally good minima: started next to the central hilltop, rho and epsilon "
-            "decide which basin Adadelta falls into."
+            "Four equally good minima: started next to the central hilltop, Adadelta falls "
+            "into the upper-left basin at most settings; a large epsilon makes its first "
+            "steps long enough to carry it elsewhere."
         ),
     ),
     "booth": dict(
@@ -567,8 +570,9 @@ _BUILTINS = {
         start=(-8.0, 8.0),
         formula=r"f(x, y) = (x + 2y - 7)^2 + (2x + y - 5)^2",
         lesson=(
-            "A plain tilted bowl: Adadelta needs no learning rate to tune, its step size "
-            "grows on its own from sqrt(epsilon) until it matches the curvature."
+            "A plain tilted bowl: at lr = 1 Adadelta's steps start lr*sqrt(epsilon/(1 - rho)) "
+            "long and grow on their own, over a few thousand steps at the defaults, until "
+            "its step size is of the order of Newton's 1/f'' = 0.1."
         ),
     ),
     "ill_conditioned": dict(
@@ -579,8 +583,9 @@ _BUILTINS = {
         formula=r"f(x, y) = \tfrac{1}{2}\,(x^2 + 100\,y^2)",
         lesson=(
             "Curvatures 1 and 100 along the axes: Adadelta finds a separate step size for "
-            "each coordinate, close to Newton's 1/|f_ii|, so the flat x direction is not held "
-            "back by the steep y direction."
+            "each coordinate, smaller along the steep y than along the flat x as Newton's "
+            "1/|f_ii| is; the direction is Newton's, the size is not (orders of magnitude "
+            "below 1/|f_ii| in the first hundreds of steps)."
         ),
     ),
     "rotated_ill_conditioned": dict(
@@ -618,7 +623,8 @@ _BUILTINS = {
         formula=(r"f(x, y) = 20 + x^2 - 10\cos(2\pi x) + y^2 - 10\cos(2\pi y)"),
         lesson=(
             "A regular field of local minima: Adadelta is a local method and settles in a "
-            "nearby dimple unless large steps (high epsilon, low rho) carry it further."
+            "nearby dimple; large first steps (a high epsilon) carry it elsewhere, not "
+            "necessarily lower."
         ),
     ),
     "ackley": dict(
@@ -670,8 +676,9 @@ _BUILTINS = {
         start=(-1.2, 1.05),
         formula=r"f(x, y) = 1 - e^{-s - s^2},\quad s = x^2 + y^2",
         lesson=(
-            "On the almost flat plateau Adadelta's first steps are about sqrt(epsilon) "
-            "long, so epsilon decides whether it reaches the cliff edge at all."
+            "On the almost flat plateau Adadelta's first steps are at most "
+            "lr*sqrt(epsilon/(1 - rho)) long (shorter where the gradient is tiny), so "
+            "epsilon decides whether it reaches the cliff edge at all."
         ),
     ),
 }

@@ -821,8 +821,8 @@ class Trainer:
         average, decay :data:`EMA_DECAY`, over every step), ``lr`` (the decayed ``lr_t``
         used), ``rho``, ``epsilon``, ``decay``, ``batch_size``; per layer (columns in
         ``layer_names`` order, shape ``(steps, layers)``): ``accum_grad_rms``,
-        ``accum_delta_rms`` (RMS over the layer's parameters of E[g²] and E[Δx²] after
-        the step) and ``update_ratio`` (‖Δw‖/‖w‖, ``w`` before the step); ``full_step``
+        ``accum_delta_rms`` (RMS[g] = √mean E[g²] and RMS[Δx] = √mean E[Δx²] over the
+        layer's parameters, after the step) and ``update_ratio`` (‖Δw‖/‖w‖, ``w`` before the step); ``full_step``
         and ``full_loss`` (the mean loss over all training data, at each
         :meth:`record_evaluation`), ``val_step`` and ``val_loss`` with validation data;
         ``nonfinite_step`` (0-d int64: the first non-finite step, 0 while all are finite).

@@ -304,3 +304,35 @@ def test_compare_dashboard_in_voila(page, root_dir, tmp_path):
             code = ".jp-CodeCell .jp-InputArea, .jp-InputArea-editor, .cm-editor, .jp-InputPrompt"
             assert page.locator(code).count() == 0
             assert not page.adaviz_errors, f"JavaScript errors: {page.adaviz_errors}"
+
+
+def test_noise_slider_shakes_every_path_in_voila(page, root_dir, tmp_path):
+    """The ComparePanel's gradient-noise slider, dragged in the browser, redraws the paths
+    with noisy gradients (Adadelta's visibly: at its defaults the others' first steps are
+    too short, or diverge too soon, for a small sigma to move a pixel), and its readout
+    shows the chosen sigma."""
+    need(DASHBOARD)
+    with bh.voila(root_dir / DASHBOARD, tmp_path / "voila") as server:
+        with screenshot_on_failure(page, "voila-dashboard_compare-noise", server):
+            page.set_viewport_size({"width": 1400, "height": 1800})
+            page.goto(server.url, timeout=bh.RENDER_TIMEOUT * 1000)
+            panel = page.locator(COMPARE_PANEL).first
+            panel.wait_for(state="attached", timeout=bh.RENDER_TIMEOUT * 1000)
+            panel.scroll_into_view_if_needed()
+            assert bh.wait_plots_rendered(page, COMPARE_PANEL, COMPARE_FIGURES) >= COMPARE_FIGURES
+            names = ["adadelta", "sgd", "momentum", "adam"]
+            for name in names:
+                wait_path(page, COMPARE_CONTOUR, name)
+            before = wait_settled(page, COMPARE_CONTOUR, names)
+            readout = f"{COMPARE_PANEL} .adaviz-noise .widget-readout"
+            assert page.inner_text(readout).strip() == "0 (off)"
+            drag_by_fraction(page, f"{COMPARE_PANEL} .adaviz-noise .noUi-handle", 0.6)
+            sigma = float(page.inner_text(readout).strip())
+            assert 0.01 <= sigma <= 100, f"the drag left the noise at {sigma}"
+            deadline = time.monotonic() + KERNEL_CATCH_UP
+            while time.monotonic() < deadline:
+                after = wait_settled(page, COMPARE_CONTOUR, names)
+                if after[0] != before[0]:
+                    break
+            assert after[0] != before[0], "Adadelta's path did not change with the noise"
+            bh.screenshot(page, "voila-compare-noise")

@@ -536,3 +536,47 @@ def test_shown_steps_are_the_engine_run_for_that_many_steps():
         np.testing.assert_array_equal(cut.accum_grad, want.accum_grad)
         np.testing.assert_array_equal(cut.step_size, want.step_size)
     assert int(compare_runs.cut(full, k - 1).diverged_at[0]) == -1
+
+
+def test_momentum_default_label_says_its_09_is_a_convention_not_keras_default():
+    from adaviz import _math
+    from adaviz.panels.compare import controls
+
+    for name in ("momentum", "nesterov"):
+        short, detail = controls.label(name, dict(_math.rule(name).defaults))
+        assert short == "library defaults"
+        assert "momentum 0.9 is the conventional choice adaviz makes" in detail
+        assert "Keras's SGD defaults to momentum=0" in detail
+    short, detail = controls.label("sgd", dict(_math.rule("sgd").defaults))
+    assert detail == "<b>library defaults</b> (Keras 3's)"
+    assert "momentum" not in controls.label("rmsprop", dict(_math.rule("rmsprop").defaults))[1]
+
+
+def test_noise_and_seed_are_shared_by_every_rule_and_never_retrace():
+    panel = adaviz.ComparePanel("ill_conditioned", RULES3, steps=300, precompile=False)
+    panel.controls["noise"].value = 1.0
+    panel.controls["seed"].value = 3
+    assert panel.noise == (1.0, 3)
+    before = engine.trace_count()
+    panel.controls["noise"].value = 0.1
+    panel.flush()
+    assert engine.trace_count() == before  # new noise values never retrace
+    noise_of = {}
+    for name, run in panel.trajectories.items():
+        want = adaviz.simulate(
+            "ill_conditioned", steps=run.steps, optimizer=name, noise=0.1, seed=3,
+            **panel.hyperparameters(name),
+        )  # fmt: skip
+        np.testing.assert_array_equal(run.positions[:, 0], want.positions[:, 0])
+        noise_of[name] = run.grads[:, 0] - run.true_grads[:, 0]
+    # the same noise sequence for every rule (up to float32 rounding of grad + noise)
+    first = noise_of[RULES3[0]]
+    for name in RULES3[1:]:
+        np.testing.assert_allclose(noise_of[name], first, rtol=0, atol=1e-3)
+    assert np.abs(first).max() > 0.05
+    # a tune made with noise says so once the noise changes
+    panel.tune()
+    assert all(label.startswith("tuned (") for label in panel.labels.values())
+    panel.controls["noise"].value = 0.0
+    assert all("noise σ = 0.1, seed 3" in label for label in panel.labels.values())
+    panel.close()

@@ -47,15 +47,15 @@ def test_presets_follow_the_sliders_and_reset_restores():
     hp = HyperparameterControls()
     calls = []
     hp.subscribe(calls.append)
-    assert hp.preset.value == "legacy tf.keras"
+    assert hp.preset.value == "Keras 2 / TF 1.x tf.keras"
     hp.preset.value = "PyTorch default"
     assert hp.values() == pytest.approx(PRESETS["PyTorch default"])
     assert len(calls) == 1
     hp.rho.value = 0.5
     assert hp.preset.value == "custom" and len(calls) == 2  # the dropdown follows silently
     hp.reset.click()
-    assert hp.values() == pytest.approx(PRESETS["legacy tf.keras"])
-    assert hp.preset.value == "legacy tf.keras" and len(calls) == 3
+    assert hp.values() == pytest.approx(PRESETS["Keras 2 / TF 1.x tf.keras"])
+    assert hp.preset.value == "Keras 2 / TF 1.x tf.keras" and len(calls) == 3
 
 
 def test_one_factory_log_sliders_and_other_parameter_sets():

@@ -79,11 +79,11 @@ def test_contract(panel):
     assert len(h["loss"]) == 5 and list(h["step"]) == [1, 2, 3, 4, 5]
     assert h["accum_grad_rms"].shape == (5, 3)
     assert isinstance(panel, ipywidgets.VBox)
-    # the controls show the panel's settings (legacy tf.keras defaults)
+    # the controls show the panel's settings (Keras 2 / TF 1.x tf.keras defaults)
     assert panel.controls["lr"].value == pytest.approx(1.0)
     assert panel.controls["rho"].value == pytest.approx(0.95)
     assert panel.controls["epsilon"].value == pytest.approx(1e-7)
-    assert panel.controls["preset"].value == "legacy tf.keras"
+    assert panel.controls["preset"].value == "Keras 2 / TF 1.x tf.keras"
     assert panel.controls["mode"].value == "continue"
     assert panel.controls["batch_size"].value == 32
     assert panel.controls["batch_size"].max == 400  # impossible sizes cannot be chosen
@@ -123,14 +123,14 @@ def test_paper_preset_trains_keras3_default_barely_moves():
     """300 steps on moons, batch 32, the same seeded MLP and batches.
 
     Measured (full-data binary cross-entropy): start 0.531; Zeiler 2012 paper preset
-    (lr 1, rho 0.95, eps 1e-6) -> about 0.30; Keras 3 default (lr 0.001, same rho,
+    (lr 1, rho 0.95, eps 1e-6) -> about 0.30; tf.keras 2 / Keras 3 preset (lr 0.001, same rho,
     eps 1e-7) -> about 0.529.
     """
     paper = adaviz.ModelPanel(seed=0)
     paper.controls["preset"].value = "Zeiler 2012 paper"
     assert paper.optimizer.lr == 1.0 and paper.optimizer.epsilon == pytest.approx(1e-6)
     keras3 = adaviz.ModelPanel(seed=0)
-    keras3.controls["preset"].value = "Keras 3 default"
+    keras3.controls["preset"].value = "tf.keras 2 / Keras 3"
     assert keras3.optimizer.lr == pytest.approx(0.001)
     start = full_loss(paper)
     assert full_loss(keras3) == pytest.approx(start, abs=0)  # same seed, same start
@@ -160,8 +160,8 @@ def test_recorded_statistics_equal_the_slots():
     for j, idx in enumerate(layer_slices(panel)):
         a = np.concatenate([slots_after[i][0].ravel() for i in idx])
         d = np.concatenate([slots_after[i][1].ravel() for i in idx])
-        np.testing.assert_allclose(h["accum_grad_rms"][-1, j], np.sqrt(np.mean(a**2)), rtol=1e-5)
-        np.testing.assert_allclose(h["accum_delta_rms"][-1, j], np.sqrt(np.mean(d**2)), rtol=1e-5)
+        np.testing.assert_allclose(h["accum_grad_rms"][-1, j], np.sqrt(np.mean(a)), rtol=1e-5)
+        np.testing.assert_allclose(h["accum_delta_rms"][-1, j], np.sqrt(np.mean(d)), rtol=1e-5)
         dw = np.concatenate([(w_after[i] - w_before[i]).ravel() for i in idx])
         w0 = np.concatenate([w_before[i].ravel() for i in idx])
         np.testing.assert_allclose(
@@ -257,7 +257,7 @@ def test_ten_thousand_steps_whole_run_in_bounded_memory():
     assert len(loss_trace.x) <= MAX_POINTS + 1 and loss_trace.x[0] == h["step"][0]
     # the most recent row is the current state
     a = np.concatenate([s[0].ravel() for s in slots64(panel)[:2]])
-    np.testing.assert_allclose(h["accum_grad_rms"][-1, 0], np.sqrt(np.mean(a**2)), rtol=1e-5)
+    np.testing.assert_allclose(h["accum_grad_rms"][-1, 0], np.sqrt(np.mean(a)), rtol=1e-5)
 
 
 def test_loss_view_draws_smoothed_and_all_data_losses():

@@ -17,6 +17,7 @@ EXPECTED = {
     "05_compare_optimizers.ipynb",
     "06_sweeps.ipynb",
     "07_the_paper_in_small.ipynb",
+    "08_the_lineage.ipynb",
     "dashboard.ipynb",
     "dashboard_compare.ipynb",
 }

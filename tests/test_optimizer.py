@@ -845,3 +845,70 @@ def test_two_moons_learns_with_lr_1_and_barely_moves_with_keras3_lr_0_001():
     # 81 steps of about 1.4e-6 each (growing slowly as E[dx^2] builds up): nothing moves.
     assert moved < 81 * 10 * 0.001 * floor
     assert abs(initial - final) < 0.01 * initial
+
+
+# ---------------------------------------------------------------------- callable rho, epsilon
+
+
+def test_callable_rho_and_epsilon_are_checked_when_given_and_at_each_step():
+    with pytest.raises(
+        ValueError,
+        match=r"rho is a callable, .* whose result is refused: rho must be in \[0, 1\], got 1.5",
+    ):
+        Adadelta(rho=lambda: 1.5)
+    with pytest.raises(
+        ValueError,
+        match=r"epsilon must be a number or a zero-argument callable .* calling .* failed",
+    ):
+        Adadelta(epsilon=lambda: 1 / 0)
+    values = [0.9]
+    opt = Adadelta(rho=lambda: values[0], epsilon=lambda: 1e-6)
+    assert (opt.rho, opt.epsilon) == (0.9, 1e-6)
+    values[0] = 0.5
+    assert opt.rho == 0.5  # read: the callable's current result, as tf.keras's _get_hyper
+    var = tf.Variable([1.0, -2.0])
+    values[0] = 2.0  # refused at the step that calls it
+    with pytest.raises(ValueError, match=r"rho must be in \[0, 1\], got 2.0"):
+        opt.apply_gradients([(tf.constant([0.5, 0.5]), var)])
+    np.testing.assert_array_equal(var.numpy(), [1.0, -2.0])
+
+
+def test_callable_and_number_hyperparameters_cannot_be_swapped_by_setters():
+    opt = Adadelta(rho=lambda: 0.9)
+    with pytest.raises(
+        ValueError,
+        match=r"rho cannot be set to 0.5: this optimizer was created with a callable rho",
+    ):
+        opt.rho = 0.5
+    plain = Adadelta(epsilon=1e-6)
+    with pytest.raises(
+        ValueError, match=r"epsilon cannot be set to .*created with a number epsilon"
+    ):
+        plain.epsilon = lambda: 1e-5
+    assert plain.epsilon == 1e-6
+
+
+def test_callable_rho_reading_a_variable_changes_a_traced_step_without_retracing():
+    rho = tf.Variable(0.9, dtype=tf.float64)
+    epsilon = tf.Variable(1e-6, dtype=tf.float64)
+    opt = Adadelta(lr=1.0, rho=lambda: rho, epsilon=lambda: epsilon)
+    var = tf.Variable([1.5, -0.5], dtype=tf.float64)
+    opt.build([var])  # slots made outside, so the one trace is the step's own
+
+    @tf.function
+    def step(grad):
+        opt.apply_gradients([(grad, var)])
+
+    grads = [np.array([0.3, -2.0]), np.array([1.0, 0.5]), np.array([-0.7, 0.2])]
+    hyper = [(0.9, 1e-6), (0.5, 1e-4), (0.99, 1e-8)]
+    for grad, (r, e) in zip(grads, hyper, strict=True):
+        rho.assign(r)
+        epsilon.assign(e)
+        step(tf.constant(grad))
+    assert step.experimental_get_tracing_count() == 1
+    schedule = [{"lr": 1.0, "rho": r, "epsilon": e, "decay": 0.0} for r, e in hyper]
+    x, accum_grad, accum_delta = reference_trajectory([1.5, -0.5], grads, schedule)
+    np.testing.assert_allclose(var.numpy(), x, rtol=1e-12)
+    np.testing.assert_allclose(opt.accumulators(var)[0].numpy(), accum_grad, rtol=1e-12)
+    np.testing.assert_allclose(opt.accumulators(var)[1].numpy(), accum_delta, rtol=1e-12)
+    assert (opt.rho, opt.epsilon) == (0.99, 1e-8)

@@ -243,3 +243,75 @@ def test_first_step_is_lr_sqrt_eps_over_one_minus_rho_times_sign(lr, rho, epsilo
     # Whatever the gradient's size, once (1 - rho) g^2 >> eps.
     expected = -lr * np.sqrt(epsilon / (1 - rho)) * np.sign(grad)
     np.testing.assert_allclose(var.numpy(), expected, rtol=1e-3)
+
+
+def _stepping(values, counter):
+    """A zero-argument callable returning ``values[counter[0]]`` (the last one after)."""
+
+    def value():
+        return values[min(counter[0], len(values) - 1)]
+
+    return value
+
+
+RHOS = [0.875, 0.5, 0.9375, 0.75]  # float32-exact, one per step
+EPSILONS = [2.0**-20, 2.0**-16, 2.0**-24, 2.0**-18]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_callable_rho_matches_tf_keras_evaluated_every_step(dtype):
+    """tf_keras's OptimizerV2 calls a callable ``rho`` at every step: so does adaviz.
+
+    (tf_keras's Adadelta keeps ``epsilon`` as a plain attribute, so only ``rho`` is
+    compared with it; a callable ``epsilon`` is checked against the reference below.)"""
+    import tf_keras
+
+    ours_step, theirs_step = [0], [0]
+    ours = adaviz.Adadelta(lr=0.5, rho=_stepping(RHOS, ours_step), epsilon=2.0**-20)
+    theirs = tf_keras.optimizers.legacy.Adadelta(
+        learning_rate=0.5, rho=_stepping(RHOS, theirs_step), epsilon=2.0**-20
+    )
+    rng = np.random.default_rng(9)
+    x0, grads = random_problem(rng, dtype)
+    ours_vars = [tf.Variable(x) for x in x0]
+    theirs_vars = [tf.Variable(x) for x in x0]
+    for t in range(len(RHOS)):
+        ours_step[0] = theirs_step[0] = t
+        ours.apply_gradients(
+            [(tf.constant(g[t]), v) for g, v in zip(grads, ours_vars, strict=True)]
+        )
+        theirs.apply_gradients(
+            [(tf.constant(g[t]), v) for g, v in zip(grads, theirs_vars, strict=True)]
+        )
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    for mine, other in zip(ours_vars, theirs_vars, strict=True):
+        np.testing.assert_allclose(mine.numpy(), other.numpy(), rtol=rtol, atol=rtol * 1e-3)
+        np.testing.assert_allclose(
+            ours.accumulators(mine)[1].numpy(),
+            theirs.get_slot(other, "accum_var").numpy(),
+            rtol=rtol,
+        )
+    # both serialize a callable by its current value
+    assert ours.get_config()["rho"] == theirs.get_config()["rho"] == RHOS[-1]
+
+
+def test_callable_rho_and_epsilon_follow_the_reference_step_by_step():
+    step = [0]
+    opt = adaviz.Adadelta(lr=0.5, rho=_stepping(RHOS, step), epsilon=_stepping(EPSILONS, step))
+    rng = np.random.default_rng(10)
+    x0, grads = random_problem(rng, np.float64)
+    variables = [tf.Variable(x) for x in x0]
+    for t in range(len(RHOS)):
+        step[0] = t
+        opt.apply_gradients([(tf.constant(g[t]), v) for g, v in zip(grads, variables, strict=True)])
+    for i, var in enumerate(variables):
+        x = np.asarray(x0[i], np.float64)
+        accum_grad, accum_delta = np.zeros_like(x), np.zeros_like(x)
+        for t in range(len(RHOS)):
+            x, accum_grad, accum_delta, _ = reference_step(
+                x, accum_grad, accum_delta, grads[i][t], t=t, lr=0.5, rho=RHOS[t],
+                epsilon=EPSILONS[t], decay=0.0,
+            )  # fmt: skip
+        np.testing.assert_allclose(var.numpy(), x, rtol=1e-12)
+        np.testing.assert_allclose(opt.accumulators(var)[1].numpy(), accum_delta, rtol=1e-12)
+    assert opt.get_config()["epsilon"] == EPSILONS[-1]

@@ -844,3 +844,38 @@ def test_background_compile_does_not_change_what_the_panel_draws():
         np.testing.assert_array_equal(drawn[name][0], ref.positions[:n, 0])
         # the background rendered in the thread is the one rendered here
         assert drawn[name][1] == background(surf, p._grid_size).image, name
+
+
+def test_noise_slider_and_seed_run_the_engine_with_that_noise_without_retracing():
+    panel = SurfacePanel("ill_conditioned", steps=800, throttle=0, precompile=False)
+    assert panel.controls["noise"].value == 0.0 and panel.controls["seed"].value == 0
+    panel.controls["noise"].value = 1.0
+    panel.controls["seed"].value = 7
+    before = engine.trace_count()
+    panel.controls["noise"].value = 0.1
+    assert engine.trace_count() == before  # new noise values never retrace
+    want = adaviz.simulate("ill_conditioned", steps=800, noise=0.1, seed=7)
+    np.testing.assert_array_equal(panel.trajectory.positions, want.positions)
+    np.testing.assert_array_equal(panel.trajectory.grads, want.grads)
+    assert "gradient noise σ = 0.1 (seed 7)" in panel._readouts.value
+    # "converged" under noise: within the tolerance over the last tenth, not passing through
+    converged = want.converged(SurfacePanel.TOLERANCE)[0]
+    shown = panel._readout_values["steps_to_converge"]
+    assert (shown is not None) == bool(converged)
+    panel.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            dict(noise=500.0),
+            r"noise must be 0 or in \[0.001, 100\] for the panel's slider, got 500.0",
+        ),
+        (dict(noise=-1.0), r"noise must be a finite number >= 0, got -1.0"),
+        (dict(seed=-3), r"seed must be an integer in \[0, 4294967295\], got -3"),
+    ],
+)
+def test_noise_and_seed_out_of_the_controls_range_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SurfacePanel("rosenbrock", precompile=False, **kwargs)

@@ -109,9 +109,11 @@ def test_other_axes_are_transposed_onto_x_and_y():
         "epsilon",
         "loss_scale",
         "metric",
+        "noise",
         "open",
         "overlay",
         "reset",
+        "seeds",
     ]
 
 
@@ -269,3 +271,21 @@ def test_for_model_refuses_bad_input_before_training():
             resolution=2,
             epochs=0,
         )
+
+
+def test_noise_and_seeds_sweep_the_mean_over_seeds_without_retracing():
+    from adaviz.sweeps import metric as sweep_metric
+
+    panel = adaviz.SweepPanel("himmelblau", steps=200, resolution=6, throttle=0, precompile=False)
+    panel.controls["noise"].value = 1.0
+    panel.controls["seeds"].value = 3
+    s = panel.sweep
+    assert (s.noise, s.seeds) == (1.0, 3)
+    (rho_name, rhos), (eps_name, epsilons) = s.axes
+    want = adaviz.sweep("himmelblau", steps=200, rho=rhos, epsilon=epsilons, noise=1.0, seeds=3)
+    np.testing.assert_array_equal(s.values, want.values)
+    assert "each cell the mean over 3 seeds" in panel._readout.value
+    before = sweep_metric.trace_count()
+    panel.controls["noise"].value = 0.1
+    assert panel.sweep.noise == 0.1 and sweep_metric.trace_count() == before
+    panel.close()

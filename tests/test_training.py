@@ -76,8 +76,8 @@ def test_trainer_statistics_equal_the_slots():
     for j, idx in enumerate(([0, 1], [2, 3])):
         a = np.concatenate([slots[i][0].ravel() for i in idx])
         d = np.concatenate([slots[i][1].ravel() for i in idx])
-        np.testing.assert_allclose(h["accum_grad_rms"][-1, j], np.sqrt(np.mean(a**2)), rtol=1e-5)
-        np.testing.assert_allclose(h["accum_delta_rms"][-1, j], np.sqrt(np.mean(d**2)), rtol=1e-5)
+        np.testing.assert_allclose(h["accum_grad_rms"][-1, j], np.sqrt(np.mean(a)), rtol=1e-5)
+        np.testing.assert_allclose(h["accum_delta_rms"][-1, j], np.sqrt(np.mean(d)), rtol=1e-5)
         dp = np.concatenate([d_prev[i].ravel() for i in idx])
         expected = np.sqrt(dp + 1e-7) / np.sqrt(a + 1e-7)  # lr 1, no decay
         np.testing.assert_allclose(t.step_sizes()[j], expected, rtol=1e-5)
@@ -150,7 +150,7 @@ def test_issue_example_keeps_finite_diagnostics():
     assert t.nonfinite_step is None and int(h["nonfinite_step"]) == 0
     for key in ("loss", "accum_grad_rms", "accum_delta_rms", "update_ratio"):
         assert np.all(np.isfinite(h[key])), key
-    assert h["accum_grad_rms"][-1].max() > 1e30
+    assert h["accum_grad_rms"][-1].max() > 1e15  # RMS[g] = sqrt(E[g²]) ~ 1e17
 
 
 def test_non_finite_step_stops_the_run_and_keeps_the_history():

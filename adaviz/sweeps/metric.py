@@ -8,6 +8,8 @@ metrics inside one XLA-compiled graph (no per-step recording)::
     s.values.shape                 # (64, 64): rho along axis 0, epsilon along axis 1
     s.best()                       # ((i, j), {"lr": 1.0, "rho": ..., "epsilon": ..., ...})
     s.trajectory(3, 5)             # that cell's full run (adaviz.simulate)
+    noisy = adaviz.sweep("rosenbrock", rho=..., epsilon=..., noise=1.0, seeds=8)
+    noisy.values, noisy.spread["final_loss"]   # mean and standard deviation over 8 seeds
 """
 
 from __future__ import annotations
@@ -53,8 +55,17 @@ def trace_count():
 # ======================================================================================
 # the metric-only compiled path
 # ======================================================================================
-def _build(surface, rule, capacity, dtype):
+def _build(surface, rule, capacity, dtype, noisy=False):
     """One XLA-compiled function: up to ``capacity`` steps of N runs, reduced to metrics.
+
+    With noise, ``reached`` is the first index of the last streak within ``tol`` (a noisy
+    run may pass through the tolerance and leave it again); :func:`sweep` counts a run as
+    converged only when that streak covers the last tenth of the steps.
+
+    ``noisy`` builds the graph that adds gradient noise (its standard deviation and the
+    seeds are arguments, so new values never retrace); the noise-free graph stays without
+    it, so its runs equal :func:`adaviz.simulate`'s bit for bit in float32 too (XLA fuses
+    the added term differently in the two graphs; with noise they agree to rounding).
 
     Per run it returns the final position ``(2, N)``, the final loss, the lowest loss seen,
     the first step count whose loss is within ``tol`` of ``min_value`` (-1: never) and the
@@ -65,12 +76,13 @@ def _build(surface, rule, capacity, dtype):
     bounds = surface.bounds
     zero = tf.UnconnectedGradients.ZERO
 
-    def run(start, loss_scale, steps, min_value, tol, *values):
+    def run(start, loss_scale, noise, seed, steps, min_value, tol, *values):
         global _TRACES
         _TRACES += 1
         hp = dict(zip(rule.hyperparameters, values, strict=True))
         n = tf.shape(values[0])[0]
         scale = tf.cast(loss_scale, dtype)
+        noise = tf.cast(noise, tf.float64)
 
         def observe(t, pos, raw, alive, diverged_at, lowest, reached):
             """Fold the loss ``scale * raw`` at index t into the run's metrics."""
@@ -79,7 +91,12 @@ def _build(surface, rule, capacity, dtype):
             diverged_at = tf.where(alive & ~ok, t, diverged_at)
             alive = alive & ok
             lowest = tf.where(alive, tf.minimum(lowest, f), lowest)
-            reached = tf.where(alive & (reached < 0) & (raw - min_value <= tol), t, reached)
+            within = raw - min_value <= tol
+            if noisy:  # the first index of the last streak within tol (-1: outside now)
+                streak = tf.where(reached < 0, t, reached)
+                reached = tf.where(alive, tf.where(within, streak, -1), reached)
+            else:
+                reached = tf.where(alive & (reached < 0) & within, t, reached)
             return f, alive, diverged_at, lowest, reached
 
         def body(t, pos, state, alive, diverged_at, lowest, reached):
@@ -92,6 +109,8 @@ def _build(surface, rule, capacity, dtype):
                 t, pos, raw, alive, diverged_at, lowest, reached
             )
             grad = scale * tf.stack([gx, gy])
+            if noisy:  # the engine's noise, drawn from (seed, step) alone
+                grad = grad + tf.cast(noise * graphs.gradient_noise(seed, t), dtype)
             pos, state, _ = rule.step(pos, state, grad, t, hp)
             return t + 1, pos, tuple(state), alive, diverged_at, lowest, reached
 
@@ -118,20 +137,20 @@ def _build(surface, rule, capacity, dtype):
     return compiled
 
 
-def _compiled(surface, rule, capacity, dtype):
+def _compiled(surface, rule, capacity, dtype, noisy=False):
     return graphs.cached(
         surface,
-        ("sweep", rule.name, int(capacity), dtype.name),
-        lambda: _build(surface, rule, int(capacity), dtype),
+        ("sweep", rule.name, int(capacity), dtype.name, bool(noisy)),
+        lambda: _build(surface, rule, int(capacity), dtype, bool(noisy)),
     )
 
 
-def _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype):
+def _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype, noise=0.0, seeds=None):
     """Run ``len(hyper[...])`` runs; returns a dict of numpy arrays of that length.
 
-    ``hyper`` maps each of the rule's hyperparameters to a float64 array. The batch is
-    padded (with copies of its first run) to a size bucket, so grids of nearby sizes share
-    one compiled graph.
+    ``hyper`` maps each of the rule's hyperparameters to a float64 array; ``seeds`` is the
+    int64 array of the runs' noise seeds (default 0). The batch is padded (with copies of
+    its first run) to a size bucket, so grids of nearby sizes share one compiled graph.
     """
     n = len(hyper[rule.hyperparameters[0]])
     size = graphs.step_bucket(n)
@@ -141,11 +160,15 @@ def _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype):
         tf.constant(np.concatenate([hyper[name], np.repeat(hyper[name][:1], size - n)]))
         for name in rule.hyperparameters
     ]
+    seeds = np.zeros(n, np.int64) if seeds is None else np.asarray(seeds, np.int64)
+    seeds = np.concatenate([seeds, np.repeat(seeds[:1], size - n)])
     pos, f, lowest, reached, diverged_at = _compiled(
-        surface, rule, graphs.step_bucket(steps), dtype
+        surface, rule, graphs.step_bucket(steps), dtype, noise > 0
     )(
         tf.constant(np.asarray(start, np_dtype)),
         tf.constant(float(loss_scale), tf.float64),
+        tf.constant(float(noise), tf.float64),
+        tf.constant(seeds, tf.int64),
         tf.constant(steps, tf.int32),
         tf.constant(min_value, dtype),
         tf.constant(tol, dtype),
@@ -160,11 +183,14 @@ def _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype):
     }
 
 
-def _run_chunk(payload, optimizer, start, hyper, steps, loss_scale, tol, dtype_name):
+def _run_chunk(
+    payload, optimizer, start, hyper, steps, loss_scale, tol, dtype_name, noise=0.0, seeds=None
+):
     """Executor task: one chunk of runs (module level, so it pickles by reference)."""
     surface = worker_surface(payload)
     rule = _math.rule(optimizer)
-    return _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, tf.as_dtype(dtype_name))
+    dtype = tf.as_dtype(dtype_name)
+    return _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype, noise, seeds)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -172,7 +198,8 @@ class Sweep(Grid):
     """A metric over a grid of hyperparameter settings: one run on a surface per cell.
 
     Attributes:
-        metric: the name of the metric in ``values`` (one of :data:`METRICS`).
+        metric: the name of the metric in ``values`` (one of :data:`METRICS`); with
+            ``seeds`` > 1, its mean over the seeds.
         axes: ``((name, values), ...)``: one or two axes, in the rule's hyperparameter order;
             axis ``k`` of ``values`` runs along ``axes[k]``.
         fixed: the hyperparameters that are not swept, ``{name: value}``.
@@ -182,10 +209,15 @@ class Sweep(Grid):
         surface: the :class:`~adaviz.surfaces.Surface`.
         start: ``(2,)`` float64, the start of every run.
         steps: steps per run.
-        diverged_at: int grid, the first step index of divergence (-1: never).
+        diverged_at: int grid, the first step index of divergence (-1: never); of seed 0.
         metrics: every metric's grid, ``{name: grid}`` (``values`` is ``metrics[metric]``).
-        final_position: ``grid + (2,)``, the final positions (NaN where diverged).
-        tol, optimizer, loss_scale, dtype: as given to :func:`sweep`.
+        final_position: ``grid + (2,)``, the final positions (NaN where diverged); of seed 0.
+        tol, optimizer, loss_scale, dtype, noise: as given to :func:`sweep`.
+        seeds: the number of noise seeds per cell, K (seeds 0 .. K-1).
+        spread: every metric's standard deviation over the seeds, ``{name: grid}`` (zeros
+            for K = 1); a cell where any seed diverged is NaN, as in ``values``.
+        diverged_fraction: float grid, the share of a cell's seeds that diverged
+            (``diverged`` is True where any did).
     """
 
     surface: Surface = None
@@ -198,6 +230,10 @@ class Sweep(Grid):
     optimizer: str = "adadelta"
     loss_scale: float = 1.0
     dtype: object = tf.float32
+    noise: float = 0.0
+    seeds: int = 1
+    spread: dict = None
+    diverged_fraction: np.ndarray = None
 
     def with_metric(self, metric):
         """The same sweep showing another metric (no new runs).
@@ -209,14 +245,18 @@ class Sweep(Grid):
             raise ValueError(f"metric must be one of {list(self.metrics)}, got {metric!r}")
         return dataclasses.replace(self, metric=metric, values=self.metrics[metric])
 
-    def trajectory(self, *index):
-        """The full run of cell ``index``: :func:`adaviz.simulate` with that cell's settings."""
+    def trajectory(self, *index, seed=0):
+        """The full run of cell ``index``: :func:`adaviz.simulate` with that cell's settings
+        (and, with noise, the noise of ``seed``, one of ``0 .. seeds - 1``)."""
+        seed = check_int("seed", seed, 0, self.seeds - 1)
         return simulate(
             self.surface,
             self.start,
             self.steps,
             optimizer=self.optimizer,
             loss_scale=self.loss_scale,
+            noise=self.noise,
+            seed=seed,
             dtype=self.dtype,
             **self.settings(*index),
         )
@@ -231,6 +271,8 @@ def sweep(
     optimizer="adadelta",
     tol=1e-3,
     loss_scale=1.0,
+    noise=0.0,
+    seeds=1,
     executor=None,
     dtype=tf.float32,
     **hyperparameters,
@@ -244,12 +286,19 @@ def sweep(
         metric: ``"final_loss"`` (loss after the last step), ``"min_loss"`` (lowest loss on
             the way), ``"distance_to_minimum"`` (final distance to the nearest listed
             minimum) or ``"steps_to_converge"`` (the first step count whose loss is within
-            ``tol`` of the surface's minimum value; NaN when never reached). Every metric
+            ``tol`` of the surface's minimum value; NaN when never reached; with noise, the
+            start of the last streak within ``tol``, counted only when it covers the last
+            tenth of the steps, as :meth:`adaviz.Trajectory.converged`). Every metric
             is computed; :meth:`Sweep.with_metric` switches without new runs.
         optimizer: the update rule, a name in :data:`adaviz._math.RULES` (``"adadelta"``).
         tol: the tolerance of ``steps_to_converge``, in the surface's own units.
         loss_scale: run the rule on ``loss_scale * f``, > 0 (the loss metrics are of the
             scaled loss, as in :func:`adaviz.simulate`).
+        noise: the standard deviation of Gaussian noise added to each gradient coordinate
+            (as in :func:`adaviz.simulate`), a number >= 0. New values never retrace.
+        seeds: with noise, how many runs per cell, K >= 1, with the noise seeds
+            ``0 .. K-1`` (the same seeds in every cell): ``values`` is the metric's mean over
+            them and ``spread`` its standard deviation.
         executor: a :class:`concurrent.futures.Executor` to map chunks of runs on (e.g.
             ``distributed.Client(...).get_executor()``); ``None`` runs in-process.
         dtype: ``tf.float32`` (default) or ``tf.float64``.
@@ -279,6 +328,8 @@ def sweep(
     steps = check_int("steps", steps, 1, MAX_STEPS)
     tol = check_tol(tol)
     loss_scale = check_hyperparameter("loss_scale", loss_scale)
+    noise = check_hyperparameter("noise", noise)
+    seeds = check_int("seeds", seeds, 1, 1024)
     executor = check_executor(executor)
     dtype = check_dtype(dtype)
     start = check_starts(start, surface)
@@ -287,45 +338,63 @@ def sweep(
     start = start[0]
     axes, fixed = grid_axes(rule, hyperparameters)
     shape = tuple(len(values) for _, values in axes)
+    cells = grid_cells(rule, axes, fixed)
+    # K runs per cell, seed-major: run k * cells + c is cell c with seed k
+    hyper = {name: np.tile(values, seeds) for name, values in cells.items()}
+    seed_of_run = np.repeat(np.arange(seeds, dtype=np.int64), len(cells[rule.hyperparameters[0]]))
     runs = _map_runs(
-        surface, rule, start, grid_cells(rule, axes, fixed), steps, loss_scale, tol, dtype, executor
+        surface, rule, start, hyper, steps, loss_scale, tol, dtype, executor, noise, seed_of_run
     )
+    runs = {key: value.reshape((seeds, -1) + value.shape[1:]) for key, value in runs.items()}
 
-    diverged_at = runs["diverged_at"]
+    diverged_at = runs["diverged_at"]  # (seeds, cells)
     diverged = diverged_at >= 0
     nan = np.where(diverged, np.nan, 0.0)  # + nan: NaN where diverged
-    metrics = {"final_loss": runs["final_loss"] + nan, "min_loss": runs["min_loss"] + nan}
-    final_position = runs["final_position"] + nan[:, None]
+    per_seed = {"final_loss": runs["final_loss"] + nan, "min_loss": runs["min_loss"] + nan}
+    final_position = runs["final_position"] + nan[..., None]
     if surface.minima:
-        metrics["distance_to_minimum"] = surface.nearest_minimum_distance(final_position)
+        per_seed["distance_to_minimum"] = surface.nearest_minimum_distance(
+            final_position.reshape(-1, 2)
+        ).reshape(diverged.shape)
         reached = runs["reached"].astype(np.float64)
-        metrics["steps_to_converge"] = np.where(reached < 0, np.nan, reached) + nan
-    metrics = {name: grid.reshape(shape) for name, grid in metrics.items()}
+        if noise > 0:  # converged: within tol over the last tenth (Trajectory.converged)
+            tail = max(1, int(np.ceil(0.1 * steps)))
+            reached = np.where(reached > steps - tail + 1, -1.0, reached)
+        per_seed["steps_to_converge"] = np.where(reached < 0, np.nan, reached) + nan
+    # the mean over seeds; NaN where any seed diverged (or never converged)
+    metrics = {name: grid.mean(axis=0).reshape(shape) for name, grid in per_seed.items()}
+    spread = {name: grid.std(axis=0).reshape(shape) for name, grid in per_seed.items()}
     return Sweep(
         metric=metric,
         axes=axes,
         fixed=fixed,
         values=metrics[metric],
-        diverged=diverged.reshape(shape),
+        diverged=diverged.any(axis=0).reshape(shape),
         order=rule.hyperparameters,
         flags=rule.flags,
         surface=surface,
         start=start,
         steps=steps,
-        diverged_at=diverged_at.reshape(shape),
+        diverged_at=diverged_at[0].reshape(shape),
         metrics=metrics,
-        final_position=final_position.reshape(shape + (2,)),
+        final_position=final_position[0].reshape(shape + (2,)),
         tol=tol,
         optimizer=rule.name,
         loss_scale=loss_scale,
         dtype=dtype,
+        noise=noise,
+        seeds=seeds,
+        spread=spread,
+        diverged_fraction=diverged.mean(axis=0).reshape(shape),
     )
 
 
-def _map_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype, executor):
+def _map_runs(
+    surface, rule, start, hyper, steps, loss_scale, tol, dtype, executor, noise=0.0, seeds=None
+):
     """All runs in-process, or in chunks of :data:`CHUNK_RUNS` mapped on ``executor``."""
     if executor is None:
-        return _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype)
+        return _run_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype, noise, seeds)
     payload = surface_payload(surface)
     n = len(hyper[rule.hyperparameters[0]])
     bounds = list(range(0, n, CHUNK_RUNS)) + [n]
@@ -340,6 +409,8 @@ def _map_runs(surface, rule, start, hyper, steps, loss_scale, tol, dtype, execut
             loss_scale,
             tol,
             dtype.name,
+            noise,
+            None if seeds is None else seeds[lo:hi],
         )
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]

@@ -13,6 +13,7 @@ from adaviz.panels.compare.runs import LR_GRID, STEPS_RANGE
 from adaviz.panels.kit.controls import (
     LOSS_SCALE,
     Controls,
+    Dropdown,
     ParamSpec,
     flag,
     ghost_buttons,
@@ -114,17 +115,21 @@ def rule_controls(name, initial, width):
     return hub
 
 
-def panel_controls(surfaces, surface, steps, exponent, width):
-    """The controls every rule shares, ``{"surface", "steps", "loss_scale", "tune", "pin",
-    "clear": widget}`` (CSS class ``adaviz-<key>``, ``_`` as ``-``): the surface dropdown
-    (``surfaces`` its options, ``surface`` chosen), the budget slider at ``steps``, the
-    loss-scale slider at exponent ``exponent``, the Tune button and the pin / clear buttons."""
+def panel_controls(surfaces, surface, steps, exponent, noise, width):
+    """The controls every rule shares, ``{"surface", "steps", "loss_scale", "noise", "seed",
+    "tune", "pin", "clear": widget}`` (CSS class ``adaviz-<key>``, ``_`` as ``-``): the
+    surface dropdown (``surfaces`` its options, ``surface`` chosen), the budget slider at
+    ``steps``, the loss-scale slider at exponent ``exponent``, the gradient noise's slider
+    and seed (``noise``, from :func:`~adaviz.panels.kit.controls.noise_controls`: the same
+    sequence for every rule, a fair noisy comparison), the Tune button and the pin / clear
+    buttons."""
     style = {"description_width": "initial"}
     pin, clear = ghost_buttons(
         "Keep the current paths as faint ghosts to compare with the next ones"
     )
     top = {
-        "surface": widgets.Dropdown(
+        "surface": Dropdown(
+            name="surface",
             options=surfaces,
             value=surface,
             description="surface",
@@ -133,6 +138,8 @@ def panel_controls(surfaces, surface, steps, exponent, width):
         ),
         "steps": steps_slider(steps, *STEPS_RANGE, description="steps (budget)", width=width),
         "loss_scale": make_slider(LOSS_SCALE, exponent, width=width),
+        "noise": noise[0],
+        "seed": noise[1],
         "tune": widgets.Button(
             description="Tune",
             icon="search",
@@ -188,6 +195,12 @@ def label(name, values, tuned=None, found=False, where=""):
         )
     if same_settings(SPECS, values, rule.defaults):
         whose = "adaviz.Adadelta's" if name == "adadelta" else "Keras 3's"
+        if "momentum" in rule.defaults and name != "rmsprop":
+            # Keras's SGD defaults to momentum=0.0: the rule's 0.9 is adaviz's choice
+            whose = (
+                f"Keras 3's lr; momentum {rule.defaults['momentum']:g} is the conventional "
+                "choice adaviz makes, Keras's SGD defaults to momentum=0"
+            )
         return "library defaults", f"<b>library defaults</b> ({whose})"
     text = ", ".join(text for _, text in changed(name, values))
     return "changed by you", f"<b>changed by you</b>: {html.escape(text)}"

@@ -10,8 +10,9 @@ button, pin / clear buttons for ghosts, per optimizer a compact set of its own c
 -> views (:mod:`adaviz.panels.views`, ghosts in :mod:`adaviz.panels.compare.ghosts`).
 
 Honest labels:
-    Each run is labelled **library defaults** (Keras 3's; adaviz.Adadelta's legacy tf.keras
-    ones for Adadelta), **changed by you**, or **tuned** (with the lr chosen), from the
+    Each run is labelled **library defaults** (Keras 3's; adaviz.Adadelta's Keras 2 / TF 1.x
+    tf.keras ones for Adadelta; for momentum and nesterov Keras 3's lr with the conventional
+    momentum 0.9, not Keras's 0.0), **changed by you**, or **tuned** (with the lr chosen), from the
     values it runs with now: moving a slider after tuning makes it "changed by you".
 
 Tune (the button, or ``panel.tune()``):
@@ -69,7 +70,7 @@ from adaviz.panels.compare.runs import (
 )
 from adaviz.panels.kit.base import THROTTLE, OnSurface, start_on, text_line
 from adaviz.panels.kit.code import constructor
-from adaviz.panels.kit.controls import loss_scale_exponent
+from adaviz.panels.kit.controls import loss_scale_exponent, noise_controls
 from adaviz.panels.kit.surface_menu import SurfaceMenu
 from adaviz.panels.kit.warmup import WARMUP
 
@@ -110,6 +111,9 @@ class ComparePanel(OnSurface):
         start: the starting point shared by every optimizer (default: the surface's).
         loss_scale: every optimizer runs on ``loss_scale * f``; a power of ten in
             [1e-3, 1e3] (the slider shows its exponent k).
+        noise, seed: Gaussian gradient noise of standard deviation ``noise`` (0, or 1e-3
+            to 100 as the slider shows it) and its seed, the same noise sequence for every
+            optimizer (:func:`adaviz.simulate`).
         hyperparameters: ``{name: {hyperparameter: value}}`` to start from instead of the
             library defaults (such runs are labelled "changed by you"; flags such as
             ``centered`` / ``amsgrad`` as bools).
@@ -134,6 +138,8 @@ class ComparePanel(OnSurface):
         start=None,
         loss_scale=1.0,
         hyperparameters=None,
+        noise=0.0,
+        seed=0,
         throttle=THROTTLE,
         grid_size=120,
         static_fallback=True,
@@ -146,6 +152,7 @@ class ComparePanel(OnSurface):
         steps = check_int("steps", steps, *STEPS_RANGE)
         start = start_on(surf, start)
         exponent = loss_scale_exponent(loss_scale)
+        noise_slider, seed_box = noise_controls(noise, seed, width=_WIDTH)
         initial = controls.check_hyperparameters(names, hyperparameters)
         self._grid_size = check_int("grid_size", grid_size, 10)
 
@@ -155,7 +162,6 @@ class ComparePanel(OnSurface):
         self._start = start
         self._shell(self._draw, throttle, static_fallback, precompile)
         self._surface_dirty = True
-        self._quiet = 0
         self._tune = None  # the last runs.Tune
         self._trajectories = {}
         self._moved = {}
@@ -168,16 +174,16 @@ class ComparePanel(OnSurface):
         for name in names:
             self._hp[name] = controls.rule_controls(name, initial[name], _WIDTH)
             self._hp[name].subscribe(lambda _changed: self._request())
-        top = controls.panel_controls(self._menu.options(), key, steps, exponent, _WIDTH)
-        self._surface_select, self._steps = top["surface"], top["steps"]
-        self._loss_scale, self._tune_button = top["loss_scale"], top["tune"]
-        self._pin, self._clear = top["pin"], top["clear"]
-        self._surface_select.observe(self._surface_chosen, names="value")
-        self._steps.observe(lambda _: self._request(), names="value")
-        self._loss_scale.observe(lambda _: self._request(), names="value")
-        self._tune_button.on_click(lambda _: self.tune())
-        self._pin.on_click(lambda _: self.pin())
-        self._clear.on_click(lambda _: self.clear_ghosts())
+        noise = (noise_slider, seed_box)
+        top = controls.panel_controls(self._menu.options(), key, steps, exponent, noise, _WIDTH)
+        self._steps, self._loss_scale = top["steps"], top["loss_scale"]
+        self._noise, self._seed = noise
+        top["surface"].observe(self._surface_chosen, names="value")
+        for name in ("steps", "loss_scale", "noise", "seed"):
+            top[name].observe(lambda _: self._request(), names="value")
+        top["tune"].on_click(lambda _: self.tune())
+        top["pin"].on_click(lambda _: self.pin())
+        top["clear"].on_click(lambda _: self.clear_ghosts())
         self._controls = {name: self._hp[name].sliders for name in names}
         self._controls.update(top)
 
@@ -209,8 +215,14 @@ class ComparePanel(OnSurface):
     @property
     def controls(self):
         """``controls[name][hyperparameter]`` (sliders), plus ``surface``, ``steps``,
-        ``loss_scale`` (the exponent k) and ``tune`` (the button)."""
+        ``loss_scale`` (the exponent k), ``noise`` and ``seed`` (the gradient noise, shared
+        by every rule) and ``tune`` (the button)."""
         return self._controls
+
+    @property
+    def noise(self):
+        """``(standard deviation, seed)`` of the gradient noise every rule runs with."""
+        return float(self._noise.value), int(self._seed.value)
 
     @property
     def optimizers(self):
@@ -292,11 +304,10 @@ class ComparePanel(OnSurface):
         """
         self.flush()
         steps, scale = int(self._steps.value), self.loss_scale
+        surf, start, noise = self._surface, self._start, self.noise
         curves = {
-            name: runs.best_lr(
-                self._surface, name, self._start, self.hyperparameters(name), scale, steps
-            )
-            for name in self._names
+            n: runs.best_lr(surf, n, start, self.hyperparameters(n), scale, steps, noise)
+            for n in self._names
         }
         self._quiet += 1
         try:
@@ -329,10 +340,7 @@ class ComparePanel(OnSurface):
             True when everything is ready (only meaningful with ``wait``).
         """
         current = self._surface
-        if surfaces is None:
-            others = self._menu.surfaces(first=current)[1:]
-        else:
-            others = [s for s in map(self._menu.get, surfaces) if s is not current]
+        others = self._menu.surfaces(first=current, keys=surfaces)[1:]
         jobs = runs.warmup_jobs(current, others, self._names, int(self._steps.value))
         WARMUP.start(jobs, backgrounds=[(surf, self._grid_size) for surf in others])
         return WARMUP.wait(timeout) if wait else False
@@ -355,17 +363,15 @@ class ComparePanel(OnSurface):
     # ======================================================================================
     # events and drawing
     # ======================================================================================
-    def _request(self):
-        if not self._quiet:
-            self._redraw.request()
-
     def _context(self):
-        """What a tune depends on besides the hyperparameters: surface, budget, k, start."""
+        """What a tune depends on besides the hyperparameters: surface, budget, k, start,
+        noise."""
         return (
             self._surface.name,
             int(self._steps.value),
             float(self._loss_scale.value),
             tuple(float(v) for v in self._start),
+            self.noise,
         )
 
     def _context_change(self):
@@ -395,7 +401,7 @@ class ComparePanel(OnSurface):
         drawn = []
         for name in self._names:
             values = self.hyperparameters(name)
-            both = self._runs.get(surf, name, self._start, values, scale, steps)
+            both = self._runs.get(surf, name, self._start, values, scale, steps, self.noise)
             d = runs.drawn(both, steps, scale, f_star)
             self._trajectories[name] = d["run"]
             self._moved[name] = d["moved"]
@@ -438,12 +444,9 @@ class ComparePanel(OnSurface):
 
     def _draw_text(self, steps, k):
         scale = 10.0**k
-        rows = []
-        for name, color in zip(self._names, self._colors, strict=True):
-            traj = self._trajectories[name]
-            result = readouts.result_text(traj.diverged_at[0], float(traj.loss[-1, 0]) / scale)
-            moved = None if k == 0.0 else self._moved[name]
-            rows.append((name, color, self._label(name)[1], result, moved))
+        details = [self._label(name)[1] for name in self._names]
+        moved = None if k == 0.0 else self._moved
+        rows = readouts.rows(self._names, self._colors, details, self._trajectories, scale, moved)
         note = readouts.tune_note(LR_GRID, TUNE_WINDOW)
         self._table.value = readouts.table_html(rows, steps, scale, note)
         self._code_box.value = readouts.code_block_html(self.code)

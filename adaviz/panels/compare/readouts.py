@@ -63,3 +63,14 @@ def tune_note(grid, window):
         f"{grid[-1]:g}], objective: mean loss over the last {window:.0%} of the "
         "budget (diverged: ∞)."
     )
+
+
+def rows(names, colors, details, trajectories, scale, moved=None):
+    """The table's rows, one per rule: ``(name, colour, label detail, result, moved)``;
+    ``moved`` (by name, or None at k = 0) is how far each path moved from k = 0's."""
+    out = []
+    for name, color, detail in zip(names, colors, details, strict=True):
+        traj = trajectories[name]
+        result = result_text(traj.diverged_at[0], float(traj.loss[-1, 0]) / scale)
+        out.append((name, color, detail, result, None if moved is None else moved[name]))
+    return out

@@ -95,10 +95,11 @@ def capacity(steps):
     return next(c for c in CAPACITIES if c >= steps)
 
 
-def job(surface, name, start, values, scale, steps, *, tune=False):
+def job(surface, name, start, values, scale, steps, *, tune=False, noise=(0.0, 0)):
     """``(key, fn)``: the panel's engine call for one rule, run by ``fn()``, under
     :data:`WARMUP`'s ``key``. The draw: ``loss_scale = [1, scale]``; Tune (``tune``): every
-    lr of :data:`LR_GRID` at ``scale``; both for ``capacity(steps)`` steps."""
+    lr of :data:`LR_GRID` at ``scale``; both for ``capacity(steps)`` steps, with gradient
+    noise ``noise = (standard deviation, seed)``, the same for every rule."""
     from adaviz import engine
 
     steps = capacity(steps)  # Tune's objective reads the first `steps` of them
@@ -110,27 +111,31 @@ def job(surface, name, start, values, scale, steps, *, tune=False):
             steps=steps,
             optimizer=name,
             loss_scale=scale if tune else [1.0, scale],
+            noise=noise[0],
+            seed=noise[1],
             **(dict(values, lr=LR_GRID) if tune else values),
         )
 
     return ("compare-tune" if tune else "compare", name, steps), call
 
 
-def run(surface, name, start, values, scale, steps):
+def run(surface, name, start, values, scale, steps, noise=(0.0, 0)):
     """The draw's engine call for one rule (waits only while the background thread
     compiles this surface)."""
-    return WARMUP.run(surface, *job(surface, name, start, values, scale, steps))
+    return WARMUP.run(surface, *job(surface, name, start, values, scale, steps, noise=noise))
 
 
-def tune_runs(surface, name, start, values, scale, steps):
+def tune_runs(surface, name, start, values, scale, steps, noise=(0.0, 0)):
     """Tune's engine call for one rule: every lr of :data:`LR_GRID`."""
-    return WARMUP.run(surface, *job(surface, name, start, values, scale, steps, tune=True))
+    return WARMUP.run(
+        surface, *job(surface, name, start, values, scale, steps, tune=True, noise=noise)
+    )
 
 
-def best_lr(surface, name, start, values, scale, steps):
+def best_lr(surface, name, start, values, scale, steps, noise=(0.0, 0)):
     """Tune one rule: ``(scores, lr)``, the objective of every lr of :data:`LR_GRID` and
     the best of them (None when every run diverged)."""
-    scores = objective(tune_runs(surface, name, start, values, scale, steps), steps)
+    scores = objective(tune_runs(surface, name, start, values, scale, steps, noise), steps)
     if not np.isfinite(scores).any():
         return scores, None
     return scores, float(LR_GRID[int(np.argmin(scores))])
@@ -142,7 +147,7 @@ class Tune:
 
     Attributes:
         number: how many tunes ran before it and it (1 for the first).
-        context: where it was made: ``(surface name, budget, k, start)``.
+        context: where it was made: ``(surface name, budget, k, start, (noise, seed))``.
         curves: per rule ``(scores, best lr or None)``, the objective over :data:`LR_GRID`.
         values: per rule the values it set (its lr when none was found).
     """
@@ -168,6 +173,9 @@ class Tune:
             parts.append(f"k = {then[2]:g}")
         if then[3] != now[3] and then[0] == now[0]:
             parts.append(f"start ({then[3][0]:.3g}, {then[3][1]:.3g})")
+        if then[4:] != now[4:]:
+            noise, seed = then[4] if len(then) > 4 else (0.0, 0)
+            parts.append(f"noise σ = {noise:g}, seed {seed}" if noise else "no noise")
         return ", ".join(parts)
 
 
@@ -192,9 +200,10 @@ class RunCache:
     def __init__(self):
         self._kept = {}  # name -> {what a run depends on: the engine's Trajectory}
 
-    def get(self, surface, name, start, values, scale, steps):
+    def get(self, surface, name, start, values, scale, steps, noise=(0.0, 0)):
         """The runs of ``name`` at loss scales 1 and ``scale`` (see :func:`run`)."""
         key = (
+            noise,
             surface,  # the object (by identity), not its id: an id can be reused
             tuple(float(v) for v in start),
             capacity(steps),
@@ -204,7 +213,7 @@ class RunCache:
         kept = self._kept.setdefault(name, {})
         found = kept.pop(key, None)  # (re-inserted: the most recently used is last)
         if found is None:
-            found = run(surface, name, start, values, scale, steps)
+            found = run(surface, name, start, values, scale, steps, noise)
         kept[key] = found
         while len(kept) > RUNS_KEPT:
             del kept[next(iter(kept))]

@@ -86,6 +86,8 @@ class Panel(widgets.VBox):
     _static_fallback = True
     _precompile_on_display = False
     _redraw = None
+    #: while > 0, a change requests no redraw (the panel draws once when it is done)
+    _quiet = 0
     #: the HTML widget that shows an error (set by the panel)
     _message = None
 
@@ -136,7 +138,8 @@ class Panel(widgets.VBox):
             self._redraw.flush()
 
     def _request(self):
-        self._redraw.request()
+        if not self._quiet:
+            self._redraw.request()
 
     def _show_error(self, exc):
         """Show a failed redraw's error in the panel (in red)."""

@@ -39,7 +39,7 @@ import ipywidgets as widgets
 import numpy as np
 from traitlets import validate
 
-from adaviz._validate import RANGES, check_hyperparameter, lr_alias
+from adaviz._validate import RANGES, check_hyperparameter, check_int, lr_alias
 
 CUSTOM = "custom"
 
@@ -208,6 +208,60 @@ def make_slider(spec, value, *, continuous_update=True, width=_WIDTH):
     return FloatSlider(name=spec.name, min=spec.low, max=spec.high, **common)
 
 
+#: The gradient-noise slider's values: 0 (off), then 1e-3 ... 1e2 at four per decade.
+NOISE_VALUES = (0.0,) + tuple(float(f"{10 ** (k / 4):.4g}") for k in range(-12, 9))
+SEED_MAX = 2**32 - 1
+
+
+def check_noise_for_slider(noise):
+    """Validate ``noise`` (a number >= 0) and return the slider value it sits on.
+
+    Raises:
+        ValueError: not a finite number >= 0, or beyond the slider's range
+            (0, or 1e-3 to 100), e.g. ``noise must be 0 or in [0.001, 100] for the
+            panel's slider, got 500.0``.
+    """
+    noise = check_hyperparameter("noise", noise)
+    if noise == 0:
+        return 0.0
+    low, high = NOISE_VALUES[1], NOISE_VALUES[-1]
+    if not (low * (1 - 1e-9) <= noise <= high * (1 + 1e-9)):
+        raise ValueError(
+            f"noise must be 0 or in [{low:g}, {high:g}] for the panel's slider, got {noise!r}"
+        )
+    # the nearest value on the slider's log scale
+    return min(NOISE_VALUES[1:], key=lambda v: abs(math.log10(v) - math.log10(noise)))
+
+
+def noise_controls(noise=0.0, seed=0, *, width=_WIDTH):
+    """The gradient-noise controls: a slider over :data:`NOISE_VALUES` (log, with 0 =
+    off) of the noise's standard deviation, and the seed of its sequence.
+
+    Raises:
+        ValueError: ``noise`` the slider cannot show, or ``seed`` not an integer in
+            [0, 2**32 - 1].
+    """
+    noise = check_noise_for_slider(noise)
+    seed = check_int("seed", seed, 0, SEED_MAX)
+    slider = widgets.SelectionSlider(
+        options=[("0 (off)" if v == 0 else f"{v:g}", v) for v in NOISE_VALUES],
+        value=noise,
+        description="gradient noise σ",
+        continuous_update=True,
+        style=_STYLE,
+        layout=widgets.Layout(width=width),
+    )
+    box = widgets.BoundedIntText(
+        value=seed,
+        min=0,
+        max=SEED_MAX,
+        description="noise seed",
+        style=_STYLE,
+        layout=widgets.Layout(width="180px"),
+    )
+    return slider, box
+
+
 def steps_slider(value, low, high, *, description="steps", width=_WIDTH):
     """The step-budget slider: an ``IntSlider`` from ``low`` to ``high`` that sends its
     value when released (each budget is a new run)."""
@@ -294,11 +348,11 @@ def loss_scale_exponent(loss_scale):
 #: Preset name -> Adadelta hyperparameters (decay 0 throughout).
 PRESETS = {
     "Zeiler 2012 paper": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-6, "decay": 0.0},
-    "legacy tf.keras": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
-    "Keras 3 default": {"lr": 0.001, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
+    "Keras 2 / TF 1.x tf.keras": {"lr": 1.0, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
+    "tf.keras 2 / Keras 3": {"lr": 0.001, "rho": 0.95, "epsilon": 1e-7, "decay": 0.0},
     "PyTorch default": {"lr": 1.0, "rho": 0.9, "epsilon": 1e-6, "decay": 0.0},
 }
-DEFAULTS = dict(PRESETS["legacy tf.keras"])
+DEFAULTS = dict(PRESETS["Keras 2 / TF 1.x tf.keras"])
 
 
 def check_in_slider_range(name, value):
@@ -485,7 +539,7 @@ class HyperparameterControls(Controls):
     """Adadelta's lr / rho / epsilon / decay sliders, its presets and a reset button.
 
     Args:
-        initial: starting hyperparameters (missing keys take the legacy tf.keras defaults).
+        initial: starting hyperparameters (missing keys take the Keras 2 / TF 1.x tf.keras defaults).
         on_change: called with no arguments once per user-visible change
             (one slider move, or one preset applied).
     """

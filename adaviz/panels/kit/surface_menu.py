@@ -49,7 +49,8 @@ class SurfaceMenu:
         """The dropdown's ``(label, key)`` options."""
         return [(key.replace("_", " "), key) for key in self.catalogue]
 
-    def surfaces(self, first=None):
-        """Every surface of the menu, ``first`` first (for a warm-up: the one shown)."""
-        every = [self.get(key) for key in self.catalogue]
+    def surfaces(self, first=None, keys=None):
+        """The surfaces of ``keys`` (default: every one of the menu), ``first`` first (for a
+        warm-up: the one shown)."""
+        every = [self.get(key) for key in (self.catalogue if keys is None else keys)]
         return ([first] if first is not None else []) + [s for s in every if s is not first]

@@ -83,7 +83,7 @@ class ModelPanel(Panel):
             more than a tenth of the time between two).
         speed: steps per second while playing, one of 10, 100, 1000, or ``None`` / 0
             (as fast as possible).
-        lr, rho, epsilon, decay: starting hyperparameters (default: legacy tf.keras,
+        lr, rho, epsilon, decay: starting hyperparameters (default: Keras 2 / TF 1.x tf.keras,
             lr 1.0, rho 0.95, epsilon 1e-7, decay 0); ``learning_rate`` is an alias of lr.
         static_fallback: add a static HTML snapshot to the panel's display data.
 

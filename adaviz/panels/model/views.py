@@ -46,9 +46,9 @@ class ModelViews:
         )
         self.accumulators = LayerLinesView(
             layer_names,
-            [("E[g²]", "solid"), ("E[Δx²]", "dash")],
-            title="Accumulators per layer (RMS over its parameters)",
-            ytitle="RMS of the accumulator",
+            [("RMS[g]", "solid"), ("RMS[Δx]", "dash")],
+            title="Accumulators per layer: RMS[g] = √mean E[g²], RMS[Δx] = √mean E[Δx²]",
+            ytitle="RMS[g] (units of g), RMS[Δx] (units of x)",
         )
         self.step_size = StepSizeHistogramView(layer_names)
         self.update_ratio = LayerLinesView(

@@ -9,6 +9,7 @@ from adaviz.panels.kit.controls import (
     Dropdown,
     HyperparameterControls,
     ghost_buttons,
+    noise_controls,
     steps_slider,
 )
 
@@ -24,7 +25,7 @@ def play_step(steps):
     return max(1, steps // 150)
 
 
-def make_controls(menu, key, steps, hyperparameters):
+def make_controls(menu, key, steps, hyperparameters, noise=0.0, seed=0):
     """Every control of a SurfacePanel, not yet wired to it.
 
     Args:
@@ -32,12 +33,17 @@ def make_controls(menu, key, steps, hyperparameters):
         key: the dropdown's entry shown first.
         steps: the steps slider's value.
         hyperparameters: lr, rho, epsilon, decay to start from (None: the default).
+        noise, seed: the gradient noise's standard deviation and seed.
 
     Returns:
         ``(hub, controls)``: the :class:`HyperparameterControls` hub and
-        ``{name: widget}`` for surface, lr, rho, epsilon, decay, steps, preset, step
-        (the scrubber), play, reset, pin and clear.
+        ``{name: widget}`` for surface, lr, rho, epsilon, decay, noise, seed, steps,
+        preset, step (the scrubber), play, reset, pin and clear.
+
+    Raises:
+        ValueError: a noise the slider cannot show, or a seed out of range.
     """
+    noise_slider, seed_box = noise_controls(noise, seed, width=_WIDTH)
     hub = HyperparameterControls(initial=hyperparameters)
     for control in (*hub.sliders.values(), hub.preset):
         control.layout.width = _WIDTH  # (a new Layout would orphan the old one)
@@ -75,6 +81,8 @@ def make_controls(menu, key, steps, hyperparameters):
         "rho": hub.rho,
         "epsilon": hub.epsilon,
         "decay": hub.decay,
+        "noise": noise_slider,
+        "seed": seed_box,
         "steps": steps_slider(steps, *STEPS_RANGE, width=_WIDTH),
         "preset": hub.preset,
         "step": scrubber,
@@ -95,6 +103,6 @@ def controls_box(controls):
         [
             widgets.VBox([c["surface"], c["steps"], widgets.HBox([c["preset"]])]),
             widgets.VBox([c["lr"], c["rho"], c["reset"]]),
-            widgets.VBox([c["epsilon"], c["decay"]]),
+            widgets.VBox([c["epsilon"], c["decay"], c["noise"], c["seed"]]),
         ]
     )

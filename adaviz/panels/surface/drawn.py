@@ -20,9 +20,10 @@ from adaviz.panels.surface.formula import formula_html
 CAPACITY = STEPS_RANGE[1]
 
 
-def run(surface, start, steps, hyperparameters):
+def run(surface, start, steps, hyperparameters, noise=0.0, seed=0):
     """The engine's run of Adadelta on ``surface``, in the panel's one graph per surface
-    (waiting only while the background warm-up compiles that graph)."""
+    (waiting only while the background warm-up compiles that graph), with gradient noise
+    of standard deviation ``noise`` drawn from ``seed``."""
     from adaviz import engine
 
     v = hyperparameters
@@ -38,6 +39,8 @@ def run(surface, start, steps, hyperparameters):
             rho=v["rho"],
             epsilon=v["epsilon"],
             decay=v["decay"],
+            noise=noise,
+            seed=seed,
         ),
     )
 
@@ -96,9 +99,10 @@ def end_name(drawn):
     return f"last point before divergence (step {drawn['n'] - 1})"
 
 
-def outcome(traj, drawn, surface, hyperparameters, tol):
+def outcome(traj, drawn, surface, hyperparameters, tol, noisy=False):
     """The readout values of run 0 (see ``SurfacePanel.readouts``) and the first step's
-    displacement per coordinate."""
+    displacement per coordinate. With noise (``noisy``), converged means within ``tol``
+    over the last tenth of the steps: passing through is not converging."""
     v = hyperparameters
     if drawn["n"] >= 2:  # the displacement of step 1 per coordinate
         first = np.abs(traj.positions[1, 0] - traj.positions[0, 0]).astype(np.float64)
@@ -118,8 +122,20 @@ def outcome(traj, drawn, surface, hyperparameters, tol):
     if surface.minima and diverged is None:
         values["distance_to_minimum"] = float(traj.distance_to_minimum()[0])
         reached = int(traj.steps_to_tolerance(tol)[0])
+        if noisy and not traj.converged(tol)[0]:
+            reached = -1
         values["steps_to_converge"] = None if reached < 0 else reached
     return values, first
+
+
+def noise_html(noise, seed):
+    """The readout line that says the path follows noisy gradients ('' without noise)."""
+    if noise <= 0:
+        return ""
+    return (
+        f"gradient noise σ = {noise:g} (seed {seed}): the path follows noisy gradients; "
+        "<i>converged</i> means within the tolerance over the last 10 % of the steps"
+    )
 
 
 def cursor_text(traj, drawn, k, last):

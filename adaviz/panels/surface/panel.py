@@ -88,9 +88,12 @@ class SurfacePanel(OnSurface):
         start: starting point ``(x, y)`` inside the surface's domain (default: the
             surface's own start).
         steps: number of Adadelta steps, 1 to 5000.
-        lr, rho, epsilon, decay: initial hyperparameters (default: legacy tf.keras,
+        lr, rho, epsilon, decay: initial hyperparameters (default: Keras 2 / TF 1.x tf.keras,
             lr 1.0, rho 0.95, epsilon 1e-7, decay 0). ``learning_rate`` is accepted as
             an alias of ``lr``.
+        noise: the standard deviation of Gaussian noise added to each gradient coordinate
+            (:func:`adaviz.simulate`'s ``noise``), 0 or 1e-3 to 100 (the slider's range).
+        seed: the noise's seed, an integer in [0, 2**32 - 1].
         throttle: minimum seconds between two redraws when an event loop is running
             (0 draws every change at once).
         grid_size: contour resolution (points per axis).
@@ -117,6 +120,8 @@ class SurfacePanel(OnSurface):
         epsilon=None,
         decay=None,
         learning_rate=None,
+        noise=0.0,
+        seed=0,
         throttle=THROTTLE,
         grid_size=120,
         static_fallback=True,
@@ -143,13 +148,14 @@ class SurfacePanel(OnSurface):
         self._loss_axis = None
 
         # -- controls -------------------------------------------------------------------
-        self._hp, self._controls = make_controls(self._menu, key, steps, hyper)
+        self._hp, self._controls = make_controls(self._menu, key, steps, hyper, noise, seed)
         self._hp.subscribe(lambda _changed: self._request())
         c = self._controls
         self._surface_select, self._steps = c["surface"], c["steps"]
         self._scrubber, self._play = c["step"], c["play"]
         self._surface_select.observe(self._surface_chosen, names="value")
-        self._steps.observe(lambda _: self._request(), names="value")
+        for name in ("steps", "noise", "seed"):
+            c[name].observe(lambda _: self._request(), names="value")
         self._scrubber.observe(self._scrubbed, names="value")
         c["pin"].on_click(lambda _: self.pin())
         c["clear"].on_click(lambda _: self.clear_ghosts())
@@ -197,8 +203,8 @@ class SurfacePanel(OnSurface):
     # ==================================================================================
     @property
     def controls(self):
-        """The control widgets: surface, lr, rho, epsilon, decay, steps, preset, step,
-        play (and reset, pin, clear)."""
+        """The control widgets: surface, lr, rho, epsilon, decay, noise, seed, steps,
+        preset, step, play (and reset, pin, clear)."""
         return self._controls
 
     @property
@@ -221,6 +227,12 @@ class SurfacePanel(OnSurface):
     def hyperparameters(self):
         """The current lr, rho, epsilon, decay as floats."""
         return self._hp.values()
+
+    @property
+    def noise(self):
+        """``(standard deviation, seed)`` of the gradient noise the path runs with."""
+        c = self._controls
+        return float(c["noise"].value), int(c["seed"].value)
 
     @property
     def readouts(self):
@@ -323,7 +335,9 @@ class SurfacePanel(OnSurface):
     # drawing
     # ==================================================================================
     def _simulate(self):
-        return drawn.run(self._surface, self._start, int(self._steps.value), self._hp.values())
+        noise, seed = self.noise
+        steps = int(self._steps.value)
+        return drawn.run(self._surface, self._start, steps, self._hp.values(), noise, seed)
 
     def _draw(self):
         """Run the engine and update every view: one message per figure, the contour
@@ -384,8 +398,8 @@ class SurfacePanel(OnSurface):
         self._draw_text(traj, view, cursor)
 
     def _draw_text(self, traj, view, cursor):
-        v = self._hp.values()
-        values, first = drawn.outcome(traj, view, self._surface, v, self.TOLERANCE)
+        v, (noise, seed) = self._hp.values(), self.noise
+        values, first = drawn.outcome(traj, view, self._surface, v, self.TOLERANCE, noise > 0)
         self._readout_values = values
         rows = [
             readouts.first_step_html(
@@ -395,6 +409,7 @@ class SurfacePanel(OnSurface):
         rows += readouts.outcome_html(
             values, traj.steps, self.TOLERANCE, bool(self._surface.minima)
         )
+        rows += [drawn.noise_html(noise, seed)] if noise > 0 else []
         self._readouts.value = "<br>".join(rows)
         self._code.value = readouts.code_html(self.code)
         self._cursor_label.value = drawn.cursor_text(traj, view, cursor, int(self._scrubber.value))

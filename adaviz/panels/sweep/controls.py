@@ -1,11 +1,14 @@
-"""SweepPanel's controls besides the fixed hyperparameters' sliders: the metric, the
-first-step overlay, the loss scale and the button that opens a cell in a SurfacePanel."""
+"""SweepPanel's controls besides the fixed hyperparameters' sliders (the metric, the
+first-step overlay, the loss scale, the gradient noise and its seeds per cell, the button
+that opens a cell in a SurfacePanel) and the readout under the map."""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
+import numpy as np
 
-from adaviz.panels.kit.controls import LOSS_SCALE, Dropdown, make_slider
+from adaviz.panels.kit.controls import LOSS_SCALE, Dropdown, IntSlider, make_slider, noise_controls
+from adaviz.panels.kit.style import fmt
 
 #: the metric dropdown: name -> label.
 METRIC_LABELS = {
@@ -18,15 +21,22 @@ METRIC_LABELS = {
 _WIDTH = "330px"
 
 
-def make_controls(metrics, metric, overlay, exponent):
-    """``{metric, overlay, loss_scale, open}``, each with its CSS class ``adaviz-<name>``.
+def make_controls(metrics, metric, overlay, exponent, noise=0.0, seeds=1):
+    """``{metric, overlay, loss_scale, noise, seeds, open}``, each with its CSS class
+    ``adaviz-<name>``.
 
     Args:
         metrics: the metrics the sweep has (the dropdown offers those).
         metric: the metric shown first.
         overlay: whether the first-step overlay is on.
         exponent: the loss-scale exponent k.
+        noise: the gradient noise's standard deviation in every run.
+        seeds: runs per cell with noise, K in [1, 16] (the map shows their mean).
+
+    Raises:
+        ValueError: a noise the slider cannot show, or ``seeds`` out of range.
     """
+    noise_slider, _ = noise_controls(noise, 0, width=_WIDTH)
     controls = {
         "metric": Dropdown(
             name="metric",
@@ -43,6 +53,17 @@ def make_controls(metrics, metric, overlay, exponent):
             layout=widgets.Layout(width=_WIDTH),
         ),
         "loss_scale": make_slider(LOSS_SCALE, exponent, width=_WIDTH),
+        "noise": noise_slider,
+        "seeds": IntSlider(
+            name="seeds",
+            value=seeds,
+            min=1,
+            max=16,
+            description="noise seeds per cell",
+            continuous_update=False,
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width=_WIDTH),
+        ),
         "open": widgets.Button(
             description="open in SurfacePanel",
             icon="external-link",
@@ -53,3 +74,37 @@ def make_controls(metrics, metric, overlay, exponent):
     for name, control in controls.items():
         control.add_class(f"adaviz-{name.replace('_', '-')}")
     return controls
+
+
+def readout_html(sweep, selected=None):
+    """The readout of ``sweep``: runs, diverged and empty cells, the best cell, and the
+    ``selected`` cell's settings and value."""
+    s = sweep
+    noisy = (
+        f", gradient noise σ = {fmt(s.noise)}: each cell the mean over {s.seeds} seeds, "
+        "diverged when any seed diverged"
+        if s.noise > 0
+        else ""
+    )
+    parts = [
+        f"<b>{s.values.size * s.seeds:,} runs</b> × {s.steps} steps{noisy}, "
+        f"{int(s.diverged.sum()):,} diverged (red), "
+        f"{int((np.isnan(s.values) & ~s.diverged).sum()):,} without a value (grey)"
+    ]
+    try:
+        index, best = s.best()
+        parts.append(
+            f"best {METRIC_LABELS[s.metric]} {fmt(s.values[index])} at "
+            + ", ".join(f"{k}={fmt(v)}" for k, v in best.items())
+        )
+    except ValueError:
+        pass
+    if selected is not None:
+        cell = s.settings(*selected)
+        state = "diverged" if s.diverged[selected] else fmt(s.values[selected])
+        parts.append(
+            f"selected {selected}: "
+            + ", ".join(f"{k}={fmt(v)}" for k, v in cell.items())
+            + f" → {METRIC_LABELS[s.metric]} {state}"
+        )
+    return "<br>".join(parts)

@@ -44,12 +44,12 @@ from adaviz.panels.kit.controls import (
     ADADELTA,
     DEFAULTS,
     Controls,
+    check_noise_for_slider,
     loss_scale_exponent,
 )
-from adaviz.panels.kit.style import fmt
 from adaviz.panels.kit.warmup import WARMUP
 from adaviz.panels.sweep.axes import as_map, check_axes
-from adaviz.panels.sweep.controls import METRIC_LABELS, make_controls
+from adaviz.panels.sweep.controls import METRIC_LABELS, make_controls, readout_html
 from adaviz.panels.sweep.model_sweep import ModelSweepPanel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
 from adaviz.panels.views.heatmap import HeatmapView, is_log_axis
@@ -95,12 +95,16 @@ class SweepPanel(Panel):
         metric: the metric shown first (:data:`adaviz.sweeps.METRICS`).
         overlay: draw the contour lines of the predicted first step.
         loss_scale: every run is on ``loss_scale * f``; a power of ten in [1e-3, 1e3].
+        noise: Gaussian gradient noise of this standard deviation in every run (0, or
+            1e-3 to 100 as the slider shows it).
+        seeds: runs per cell with noise, K in [1, 16] (seeds 0 .. K-1): the map shows the
+            metric's mean over them (:func:`adaviz.sweep`).
         throttle: minimum seconds between two redraws when an event loop runs.
         static_fallback: add a static HTML snapshot to the display data.
         precompile: once displayed, compile the selected-run graph in the background, so
             the first click does not wait for it (default: when in a Jupyter kernel).
         **hyperparameters: the fixed ones as numbers (slider start values; default the
-            legacy tf.keras ones), the axes optionally as 1-D arrays of their values.
+            Keras 2 / TF 1.x tf.keras ones), the axes optionally as 1-D arrays of their values.
 
     Raises:
         ValueError: an unknown surface, metric or hyperparameter; x == y; a fixed value
@@ -120,6 +124,8 @@ class SweepPanel(Panel):
         metric="final_loss",
         overlay=False,
         loss_scale=1.0,
+        noise=0.0,
+        seeds=1,
         throttle=THROTTLE,
         static_fallback=True,
         precompile=None,
@@ -139,6 +145,7 @@ class SweepPanel(Panel):
         fixed_names = [name for name in ADADELTA if name not in (x, y)]
         specs = {name: ADADELTA[name] for name in fixed_names}
         exponent = loss_scale_exponent(loss_scale)
+        noise, seeds = check_noise_for_slider(noise), check_int("seeds", seeds, 1, 16)
         self._shell(self._draw, throttle, static_fallback, precompile)
         self._hub = Controls(specs, initial=given, defaults=DEFAULTS)
         self._surface = surf
@@ -152,17 +159,19 @@ class SweepPanel(Panel):
         self._sweep_fn = sweeps.sweep
         # the first sweep checks the start and the axes' values (raises ValueError)
         self._start = None
-        self._sweep = self._run(metric, start=start, loss_scale=10.0**exponent)
+        self._sweep = self._run(metric, start, 10.0**exponent, noise, seeds)
         self._start = self._sweep.start
 
         # -- controls -------------------------------------------------------------------
-        top = make_controls(self._sweep.metrics, metric, overlay, exponent)
+        top = make_controls(self._sweep.metrics, metric, overlay, exponent, noise, seeds)
+        self._noise, self._seeds = top["noise"], top["seeds"]
         self._metric, self._overlay = top["metric"], top["overlay"]
         self._loss_scale, self._open = top["loss_scale"], top["open"]
         for name, slider in self._hub.sliders.items():
             slider.add_class(f"adaviz-{name}")
         self._hub.subscribe(lambda _changed: self._request())
-        self._loss_scale.observe(lambda _: self._request(), names="value")
+        for name in ("loss_scale", "noise", "seeds"):
+            top[name].observe(lambda _: self._request(), names="value")
         self._metric.observe(self._metric_chosen, names="value")
         self._overlay.observe(lambda _: self._draw_map(), names="value")
         self._open.on_click(lambda _: self.open_surface_panel())
@@ -214,13 +223,15 @@ class SweepPanel(Panel):
 
     @property
     def controls(self):
-        """``metric``, ``overlay``, ``loss_scale``, ``open`` and one slider per fixed
-        hyperparameter (by name)."""
+        """``metric``, ``overlay``, ``loss_scale``, ``noise``, ``seeds``, ``open`` and one
+        slider per fixed hyperparameter (by name)."""
         controls = dict(self._hub.sliders)
         controls.update(
             metric=self._metric,
             overlay=self._overlay,
             loss_scale=self._loss_scale,
+            noise=self._noise,
+            seeds=self._seeds,
             open=self._open,
             reset=self._hub.reset,
         )
@@ -306,16 +317,21 @@ class SweepPanel(Panel):
     def _warmup_key(self):
         return ("sweep-panel selected run", self._steps)
 
-    def _run(self, metric, *, start=None, loss_scale=None):
+    def _run(self, metric, start=None, loss_scale=None, noise=None, seeds=None):
+        """The sweep at the controls' values (or those given, before the controls exist)."""
         kwargs = dict(self._hub.values())
         kwargs.update(self._axes)
-        scale = 10.0 ** float(self._loss_scale.value) if loss_scale is None else loss_scale
+        if loss_scale is None:
+            loss_scale = 10.0 ** float(self._loss_scale.value)
+            noise, seeds = float(self._noise.value), int(self._seeds.value)
         return self._sweep_fn(
             self._surface,
             self._start if start is None else start,
             steps=self._steps,
             metric=metric,
-            loss_scale=scale,
+            loss_scale=loss_scale,
+            noise=noise,
+            seeds=seeds if noise > 0 else 1,
             **kwargs,
         )
 
@@ -403,27 +419,4 @@ class SweepPanel(Panel):
         self._write_readout()
 
     def _write_readout(self):
-        s = self._sweep
-        parts = [
-            f"<b>{s.values.size:,} runs</b> × {s.steps} steps, "
-            f"{int(s.diverged.sum()):,} diverged (red), "
-            f"{int((np.isnan(s.values) & ~s.diverged).sum()):,} without a value (grey)"
-        ]
-        try:
-            index, best = s.best()
-            parts.append(
-                f"best {METRIC_LABELS[s.metric]} {fmt(s.values[index])} at "
-                + ", ".join(f"{k}={fmt(v)}" for k, v in best.items())
-            )
-        except ValueError:
-            pass
-        if self._selected is not None:
-            cell = s.settings(*self._selected)
-            value = s.values[self._selected]
-            state = "diverged" if s.diverged[self._selected] else fmt(value)
-            parts.append(
-                f"selected {self._selected}: "
-                + ", ".join(f"{k}={fmt(v)}" for k, v in cell.items())
-                + f" → {METRIC_LABELS[s.metric]} {state}"
-            )
-        self._readout.value = "<br>".join(parts)
+        self._readout.value = readout_html(self._sweep, self._selected)
