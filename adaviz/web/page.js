@@ -1,0 +1,694 @@
+/*
+ * The live SurfacePanel page: the Jupyter panel's views and controls, run by engine.js in
+ * the page (no kernel, no server). A classic script that needs window.adaviz (engine.js)
+ * and window.Plotly; adaviz/web/page.py writes the page around it.
+ *
+ *   adaviz.surfacePanel(root, state)
+ *
+ * builds the panel into the element `root` from `state` (what page.py's surface_state
+ * returns: the surface, start, steps, hyperparameters, the sliders' specs, the presets).
+ * The contract scripts and tests can drive:
+ *   - each control is an <input>/<select>/<button> whose name is its key in
+ *     SurfacePanel.controls: surface, lr, rho, epsilon, decay, steps, preset, step, play,
+ *     reset, pin, clear. A log slider's value is the exponent (data-scale="log10");
+ *   - each figure is a plotly div (.adaviz-figure-surface, -accumulators, -step-size,
+ *     -loss) with the panel's trace names (the path is "trajectory");
+ *   - the settings live in the URL fragment (#surface=booth&lr=1&...&x=-8&y=8); a fragment
+ *     with invalid values is ignored with a visible note;
+ *   - root.adaviz_panel has values(), draw() and the last drawn trajectory; each full
+ *     redraw increments root.dataset.draws.
+ */
+(function (root) {
+  "use strict";
+  const adaviz = root.adaviz;
+
+  // the colours of adaviz/panels/_figures.py
+  const COORD_COLORS = { x: "#0072B2", y: "#D55E00" };
+  const TRAJECTORY_COLOR = "#1a1a1a";
+  const START_COLOR = "#009E73";
+  const END_COLOR = "#CC79A7";
+  const MINIMUM_COLOR = "#F0E442";
+  const MARKER_COLOR = "#E69F00";
+  const GHOST_COLORS = ["#56B4E9", "#CC79A7", "#009E73", "#999999", "#8c564b"];
+  const CONTOUR_COLORSCALE = [
+    [0.0, "#f7fbff"],
+    [0.25, "#deebf7"],
+    [0.5, "#9ecae1"],
+    [0.75, "#4292c6"],
+    [1.0, "#08306b"],
+  ];
+  const HYPERPARAMETERS = ["lr", "rho", "epsilon", "decay"];
+
+  function fmt(value, digits) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "–";
+    if (!isFinite(value)) return value > 0 ? "∞" : "−∞";
+    return Number(value).toPrecision(digits || 3).replace(/\.?0+(e|$)/, "$1");
+  }
+
+  function el(tag, attributes, children) {
+    const node = document.createElement(tag);
+    Object.entries(attributes || {}).forEach(function ([key, value]) {
+      if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(child);
+    });
+    return node;
+  }
+
+  // ------------------------------------------------------------------------ contour colouring
+
+  function percentile(sorted, q) {
+    const position = (sorted.length - 1) * q;
+    const low = Math.floor(position);
+    const high = Math.min(low + 1, sorted.length - 1);
+    return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+  }
+
+  /** The grid and colouring of adaviz.Surface.contour (surfaces.py's _scale), in the page. */
+  function contour(surface, n, levels) {
+    const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+    const x = [];
+    const y = [];
+    for (let i = 0; i < n; i++) {
+      x.push(xmin + ((xmax - xmin) * i) / (n - 1));
+      y.push(ymin + ((ymax - ymin) * i) / (n - 1));
+    }
+    const Z = y.map(function (yi) {
+      return x.map(function (xj) {
+        return surface.fn(xj, yi);
+      });
+    });
+    const finite = [].concat.apply([], Z).filter(isFinite);
+    let floor = Math.min.apply(null, finite);
+    if (isFinite(surface.min_value)) floor = Math.min(floor, surface.min_value);
+    const shifted = finite.map((v) => v - floor);
+    const top = Math.max.apply(null, shifted);
+    const positive = shifted.filter((v) => v > 0).sort((a, b) => a - b);
+    const log = positive.length > 0 && top / Math.max(percentile(positive, 0.5), 1e-300) > 10.0;
+    let color;
+    let start;
+    let end;
+    let offset = 0.0;
+    let tickvals;
+    if (log) {
+      offset = Math.max(percentile(positive, 0.001), top * 1e-6);
+      color = Z.map((row) => row.map((v) => Math.log10(Math.max(v - floor, 0.0) + offset)));
+      start = Math.log10(offset);
+      end = Math.log10(top + offset);
+      tickvals = [];
+      for (let k = Math.ceil(start); k <= Math.floor(end); k++) tickvals.push(k);
+    } else {
+      color = Z;
+      start = floor;
+      end = floor + top;
+      tickvals = [0, 1, 2, 3, 4, 5].map((k) => start + ((end - start) * k) / 5);
+    }
+    const size = end > start ? (end - start) / levels : 1.0;
+    const ticktext = tickvals.map((v) => fmt(log ? Math.pow(10, v) - offset + floor : v));
+    return { x, y, color, start, end, size, tickvals, ticktext };
+  }
+
+  // ----------------------------------------------------------------------------- the figures
+
+  const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false };
+
+  function layout(title, extra) {
+    return Object.assign(
+      {
+        title: { text: title, font: { size: 13 } },
+        margin: { l: 60, r: 20, t: 36, b: 40 },
+        paper_bgcolor: "white",
+        plot_bgcolor: "white",
+        showlegend: true,
+        legend: { font: { size: 10 } },
+      },
+      extra,
+    );
+  }
+
+  function line(name, color, dash, extra) {
+    return Object.assign(
+      { type: "scatter", mode: "lines", name, line: { color, width: 1.6, dash: dash || "solid" } },
+      extra,
+    );
+  }
+
+  function cursorShape(x) {
+    return [
+      {
+        type: "line",
+        xref: "x",
+        yref: "paper",
+        x0: x,
+        x1: x,
+        y0: 0,
+        y1: 1,
+        line: { color: MARKER_COLOR, width: 2, dash: "dot" },
+      },
+    ];
+  }
+
+  // -------------------------------------------------------------------------------- fragment
+
+  /** The settings of a URL fragment, or null with a reason when a value is invalid. */
+  function parseFragment(hash, state) {
+    const text = hash.replace(/^#/, "");
+    if (!text) return { settings: null, problem: null };
+    const params = new URLSearchParams(text);
+    const settings = {};
+    const problems = [];
+    params.forEach(function (value, key) {
+      if (key === "surface") {
+        if (adaviz.names().indexOf(value) < 0) problems.push("surface=" + value);
+        else settings.surface = value;
+      } else if (HYPERPARAMETERS.indexOf(key) >= 0) {
+        const spec = state.specs[key];
+        const number = Number(value);
+        if (value === "" || !isFinite(number) || number < spec.low * (1 - 1e-9) || number > spec.high * (1 + 1e-9)) {
+          problems.push(key + "=" + value);
+        } else settings[key] = number;
+      } else if (key === "steps") {
+        const number = Number(value);
+        if (!Number.isInteger(number) || number < state.steps_range[0] || number > state.steps_range[1]) {
+          problems.push("steps=" + value);
+        } else settings.steps = number;
+      } else if (key === "x" || key === "y") {
+        const number = Number(value);
+        if (value === "" || !isFinite(number)) problems.push(key + "=" + value);
+        else settings[key] = number;
+      } else {
+        problems.push(key);
+      }
+    });
+    if (!problems.length && ("x" in settings) !== ("y" in settings)) problems.push("x and y go together");
+    if (!problems.length && "x" in settings) {
+      const surface = adaviz.get(settings.surface || state.surface);
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      if (!(settings.x >= xmin && settings.x <= xmax && settings.y >= ymin && settings.y <= ymax)) {
+        problems.push("start (" + settings.x + ", " + settings.y + ") outside " + surface.name + "'s domain");
+      }
+    }
+    if (problems.length) return { settings: null, problem: problems.join(", ") };
+    return { settings, problem: null };
+  }
+
+  // ------------------------------------------------------------------------------ the panel
+
+  function surfacePanel(container, state) {
+    const Plotly = root.Plotly;
+    container.classList.add("adaviz-surface-panel", "adaviz-live");
+    container.dataset.draws = "0";
+    const controls = {};
+    let surface = adaviz.get(state.surface);
+    let start = state.start.slice();
+    const ghosts = [];
+    let trajectory = null;
+    let view = null;
+    let background = null;
+    let playing = null;
+
+    // -- controls --------------------------------------------------------------------
+    function labelled(name, text, input, readout) {
+      const label = el("label", { class: "adaviz-control adaviz-" + name.replace(/_/g, "-") });
+      label.appendChild(el("span", { class: "adaviz-label", text: text }));
+      label.appendChild(input);
+      if (readout) label.appendChild(readout);
+      return label;
+    }
+
+    function slider(name) {
+      const spec = state.specs[name];
+      const input = el("input", {
+        type: "range",
+        name: name,
+        min: spec.log ? Math.log10(spec.low) : spec.low,
+        max: spec.log ? Math.log10(spec.high) : spec.high,
+        step: spec.step,
+      });
+      if (spec.log) input.dataset.scale = "log10";
+      const readout = el("output", { class: "adaviz-readout" });
+      controls[name] = input;
+      input.addEventListener("input", function () {
+        const number = Number(input.value);
+        current[name] = spec.log ? Math.pow(10, number) : number;
+        readout.textContent = fmt(valueOf(name));
+        controls.preset.value = matchingPreset();
+        request();
+      });
+      input.adaviz_readout = readout;
+      return labelled(name, spec.description || name, input, readout);
+    }
+
+    // the values run: a slider shows the nearest of its ticks, the run uses the exact value
+    // (the panel's, a preset's, the address's) until the slider is moved
+    const current = {};
+
+    function valueOf(name) {
+      return current[name];
+    }
+
+    function setValue(name, value) {
+      const input = controls[name];
+      current[name] = value;
+      input.value = input.dataset.scale === "log10" ? Math.log10(value) : value;
+      if (input.adaviz_readout) input.adaviz_readout.textContent = fmt(valueOf(name));
+    }
+
+    function values() {
+      const out = {};
+      HYPERPARAMETERS.forEach(function (name) {
+        out[name] = valueOf(name);
+      });
+      return out;
+    }
+
+    function matchingPreset() {
+      const current = values();
+      const found = Object.keys(state.presets).find(function (name) {
+        return HYPERPARAMETERS.every(function (key) {
+          const spec = state.specs[key];
+          const a = spec.log ? Math.log10(current[key]) : current[key];
+          const b = spec.log ? Math.log10(state.presets[name][key]) : state.presets[name][key];
+          return Math.abs(a - b) <= spec.step / 2 + 1e-9;
+        });
+      });
+      return found || "custom";
+    }
+
+    const surfaceSelect = el("select", { name: "surface" });
+    adaviz.names().forEach(function (name) {
+      surfaceSelect.appendChild(el("option", { value: name, text: name }));
+    });
+    controls.surface = surfaceSelect;
+    surfaceSelect.addEventListener("change", function () {
+      surface = adaviz.get(surfaceSelect.value);
+      start = surface.start.slice();
+      background = null;
+      ghosts.length = 0;
+      request();
+    });
+
+    const preset = el("select", { name: "preset" });
+    Object.keys(state.presets)
+      .concat(["custom"])
+      .forEach(function (name) {
+        preset.appendChild(el("option", { value: name, text: name }));
+      });
+    controls.preset = preset;
+    preset.addEventListener("change", function () {
+      const chosen = state.presets[preset.value];
+      if (!chosen) return;
+      HYPERPARAMETERS.forEach(function (name) {
+        setValue(name, chosen[name]);
+      });
+      request();
+    });
+
+    const steps = el("input", {
+      type: "range",
+      name: "steps",
+      min: state.steps_range[0],
+      max: state.steps_range[1],
+      step: 1,
+    });
+    const stepsReadout = el("output", { class: "adaviz-readout" });
+    controls.steps = steps;
+    steps.addEventListener("input", function () {
+      stepsReadout.textContent = steps.value;
+      request();
+    });
+
+    function button(name, text, onClick) {
+      const node = el("button", { type: "button", name: name, text: text });
+      node.addEventListener("click", onClick);
+      controls[name] = node;
+      return node;
+    }
+
+    const scrubber = el("input", { type: "range", name: "step", min: 0, max: 1, step: 1, value: 0 });
+    controls.step = scrubber;
+    scrubber.addEventListener("input", function () {
+      setCursor(Number(scrubber.value));
+    });
+
+    const reset = button("reset", "reset", function () {
+      HYPERPARAMETERS.forEach(function (name) {
+        setValue(name, state.defaults[name]);
+      });
+      preset.value = matchingPreset();
+      request();
+    });
+    const play = button("play", "▶ play", function () {
+      if (playing !== null) return stop();
+      if (Number(scrubber.value) >= view.n - 1) scrubber.value = 0;
+      play.textContent = "❚❚ pause";
+      const stride = Math.max(1, Math.floor(Number(steps.value) / 150));
+      playing = setInterval(function () {
+        const next = Math.min(Number(scrubber.value) + stride, view.n - 1);
+        scrubber.value = next;
+        setCursor(next);
+        if (next >= view.n - 1) stop();
+      }, 50);
+    });
+    function stop() {
+      clearInterval(playing);
+      playing = null;
+      play.textContent = "▶ play";
+    }
+    const pin = button("pin", "pin", function () {
+      const v = values();
+      const label =
+        "ghost: lr=" + fmt(v.lr) + ", ρ=" + fmt(v.rho) + ", ε=" + fmt(v.epsilon, 2) +
+        (v.decay ? ", decay=" + fmt(v.decay) : "");
+      ghosts.push({ label, px: view.px, py: view.py, steps: view.steps, loss: view.loss });
+      if (ghosts.length > GHOST_COLORS.length) ghosts.shift();
+      draw();
+    });
+    const clear = button("clear", "clear", function () {
+      ghosts.length = 0;
+      draw();
+    });
+
+    // -- layout ----------------------------------------------------------------------
+    const title = el("div", { class: "adaviz-title" });
+    const note = el("div", { class: "adaviz-note", role: "status" });
+    const columns = el("div", { class: "adaviz-controls" }, [
+      el("div", {}, [
+        labelled("surface", "surface", surfaceSelect),
+        labelled("steps", "steps", steps, stepsReadout),
+        labelled("preset", "preset", preset),
+      ]),
+      el("div", {}, [slider("lr"), slider("rho"), reset]),
+      el("div", {}, [slider("epsilon"), slider("decay")]),
+    ]);
+    const figures = {};
+    ["surface", "accumulators", "step_size", "loss"].forEach(function (name) {
+      figures[name] = el("div", {
+        class: "adaviz-figure adaviz-figure-" + name.replace(/_/g, "-"),
+        "data-view": name,
+      });
+    });
+    const views = el("div", { class: "adaviz-views" }, [
+      figures.surface,
+      el("div", { class: "adaviz-side" }, [figures.accumulators, figures.step_size, figures.loss]),
+    ]);
+    const cursorLabel = el("span", { class: "adaviz-cursor" });
+    const playback = el("div", { class: "adaviz-playback" }, [play, scrubber, cursorLabel, pin, clear]);
+    const readouts = el("div", { class: "adaviz-readouts" });
+    const code = el("pre", { class: "adaviz-code" });
+    [title, note, columns, views, playback, readouts, code].forEach(function (node) {
+      container.appendChild(node);
+    });
+
+    // -- settings: the panel's, then the fragment's ------------------------------------
+    function apply(settings) {
+      surface = adaviz.get(settings.surface || state.surface);
+      surfaceSelect.value = surface.name;
+      start = "x" in settings ? [settings.x, settings.y] : surface === adaviz.get(state.surface) ? state.start.slice() : surface.start.slice();
+      HYPERPARAMETERS.forEach(function (name) {
+        setValue(name, name in settings ? settings[name] : state.hyperparameters[name]);
+      });
+      steps.value = settings.steps || state.steps;
+      stepsReadout.textContent = steps.value;
+      preset.value = matchingPreset();
+    }
+    const parsed = parseFragment(root.location ? root.location.hash : "", state);
+    apply(parsed.settings || {});
+    if (parsed.problem) {
+      note.textContent =
+        "The settings in this address were ignored (" + parsed.problem + "): showing the page's defaults.";
+      note.classList.add("adaviz-warning");
+    }
+
+    function writeFragment() {
+      const v = values();
+      const params = new URLSearchParams();
+      params.set("surface", surface.name);
+      HYPERPARAMETERS.forEach(function (name) {
+        params.set(name, String(Number(v[name].toPrecision(6))));
+      });
+      params.set("steps", steps.value);
+      params.set("x", String(Number(start[0].toPrecision(8))));
+      params.set("y", String(Number(start[1].toPrecision(8))));
+      const hash = "#" + params.toString();
+      if (root.history && root.location && root.location.hash !== hash) {
+        try {
+          root.history.replaceState(null, "", hash);
+        } catch (error) {
+          // a page whose address cannot change (e.g. inside a sandboxed frame) keeps working
+        }
+      }
+    }
+
+    // -- drawing ---------------------------------------------------------------------
+    let pending = false;
+    function request() {
+      if (pending) return;
+      pending = true;
+      root.requestAnimationFrame(function () {
+        pending = false;
+        draw();
+      });
+    }
+
+    function computeView(t) {
+      const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+      const m = Math.min(n, t.steps);
+      const pick = (array, count, i) => Array.from({ length: count }, (_, k) => array[2 * k + i]);
+      const f_star = surface.min_value;
+      const gap = isFinite(f_star);
+      const loss = Array.from(t.loss.subarray(0, n), (v) => (gap ? v - f_star : v));
+      return {
+        n,
+        m,
+        steps: Array.from({ length: n }, (_, k) => k),
+        step_numbers: Array.from({ length: m }, (_, k) => k + 1),
+        px: pick(t.positions, n, 0),
+        py: pick(t.positions, n, 1),
+        loss,
+        loss_gap: gap,
+        loss_log: gap || loss.every((v) => v > 0),
+        accum_grad: [0, 1].map((i) => pick(t.state.accum_grad, n, i)),
+        accum_delta: [0, 1].map((i) => pick(t.state.accum_delta, n, i)),
+        step_size: [0, 1].map((i) => pick(t.step_size, m, i)),
+        newton: [0, 1].map((i) => pick(t.newton_step_size, m, i)),
+      };
+    }
+
+    function draw() {
+      const v = values();
+      const count = Number(steps.value);
+      trajectory = adaviz.simulate(surface, Object.assign({ start, steps: count }, v));
+      view = computeView(trajectory);
+      scrubber.max = count;
+      if (Number(scrubber.value) > count) scrubber.value = count;
+      const cursor = Math.min(Number(scrubber.value), view.n - 1);
+      if (!background) background = contour(surface, state.grid_size, 20);
+      const endName = trajectory.diverged_at < 0 ? "end" : "last point before divergence (step " + (view.n - 1) + ")";
+
+      const contourTraces = [
+        {
+          type: "contour",
+          name: "surface",
+          x: background.x,
+          y: background.y,
+          z: background.color,
+          colorscale: CONTOUR_COLORSCALE,
+          contours: { start: background.start, end: background.end, size: background.size },
+          colorbar: { tickvals: background.tickvals, ticktext: background.ticktext, thickness: 12 },
+          hoverinfo: "none",  // no tooltip, but clicks still report the point
+          showlegend: false,
+        },
+      ];
+      ghosts.forEach(function (ghost, i) {
+        contourTraces.push(
+          line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.px, y: ghost.py, opacity: 0.6 }),
+        );
+      });
+      contourTraces.push(
+        line("trajectory", TRAJECTORY_COLOR, "solid", {
+          mode: "lines+markers",
+          x: view.px,
+          y: view.py,
+          marker: { size: 3 },
+        }),
+        { type: "scatter", mode: "markers", name: "start", x: [view.px[0]], y: [view.py[0]], marker: { size: 12, color: START_COLOR, symbol: "circle", line: { color: "white", width: 1 } } },
+        { type: "scatter", mode: "markers", name: endName, x: [view.px[view.n - 1]], y: [view.py[view.n - 1]], marker: { size: 12, color: END_COLOR, symbol: "square", line: { color: "white", width: 1 } } },
+        { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((m) => m[0]), y: surface.minima.map((m) => m[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
+        { type: "scatter", mode: "markers", name: "step marker", x: [view.px[cursor]], y: [view.py[cursor]], marker: { size: 17, color: MARKER_COLOR, symbol: "circle-open", line: { color: MARKER_COLOR, width: 3 } } },
+      );
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const renders = [
+        Plotly.react(
+          figures.surface,
+          contourTraces,
+          layout("Adadelta on " + surface.name + " (click to set the start)", {
+            xaxis: Object.assign({ title: { text: "x" }, range: [xmin, xmax] }, AXIS),
+            yaxis: Object.assign({ title: { text: "y" }, range: [ymin, ymax] }, AXIS),
+            width: 520,
+            height: 560,
+            legend: { orientation: "h", y: -0.12, font: { size: 10 } },
+          }),
+          { displayModeBar: false, responsive: false },
+        ),
+      ];
+      const side = { width: 420, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
+      const logAxis = (text) => Object.assign({ type: "log", title: { text: text }, exponentformat: "power" }, AXIS);
+      const stepAxis = Object.assign({ title: { text: "step" } }, AXIS);
+      renders.push(
+        Plotly.react(
+          figures.accumulators,
+          [
+            line("E[g²] x", COORD_COLORS.x, "solid", { x: view.steps, y: view.accum_grad[0] }),
+            line("E[g²] y", COORD_COLORS.y, "solid", { x: view.steps, y: view.accum_grad[1] }),
+            line("E[Δx²] x", COORD_COLORS.x, "dash", { x: view.steps, y: view.accum_delta[0] }),
+            line("E[Δx²] y", COORD_COLORS.y, "dash", { x: view.steps, y: view.accum_delta[1] }),
+          ],
+          layout("accumulators", Object.assign({ xaxis: stepAxis, yaxis: logAxis("E[·]"), shapes: cursorShape(cursor) }, side)),
+          { displayModeBar: false },
+        ),
+        Plotly.react(
+          figures.step_size,
+          [
+            line("step size x", COORD_COLORS.x, "solid", { x: view.step_numbers, y: view.step_size[0] }),
+            line("step size y", COORD_COLORS.y, "solid", { x: view.step_numbers, y: view.step_size[1] }),
+            line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: view.step_numbers, y: view.newton[0] }),
+            line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: view.step_numbers, y: view.newton[1] }),
+          ],
+          layout("step size vs Newton", Object.assign({ xaxis: stepAxis, yaxis: logAxis("step size (x per unit gradient)"), shapes: cursorShape(cursor) }, side)),
+          { displayModeBar: false },
+        ),
+      );
+      const lossTraces = ghosts.map((ghost, i) =>
+        line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.steps, y: ghost.loss, opacity: 0.6 }),
+      );
+      lossTraces.push(line("loss", TRAJECTORY_COLOR, "solid", { x: view.steps, y: view.loss }));
+      const lossTitle = view.loss_gap ? "loss − f* (f* = " + fmt(surface.min_value, 4) + ")" : "loss (no known minimum)";
+      renders.push(
+        Plotly.react(
+          figures.loss,
+          lossTraces,
+          layout("loss", Object.assign({
+            xaxis: stepAxis,
+            yaxis: Object.assign({ type: view.loss_log ? "log" : "linear", title: { text: lossTitle } }, AXIS),
+            shapes: cursorShape(cursor),
+          }, side)),
+          { displayModeBar: false },
+        ),
+      );
+      drawText(cursor);
+      writeFragment();
+      return Promise.all(renders).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    function setCursor(k) {
+      if (!view) return;
+      k = Math.min(Math.max(k, 0), view.n - 1);
+      Plotly.restyle(figures.surface, { x: [[view.px[k]]], y: [[view.py[k]]] }, [figures.surface.data.length - 1]);
+      ["accumulators", "step_size", "loss"].forEach(function (name) {
+        Plotly.relayout(figures[name], { shapes: cursorShape(k) });
+      });
+      cursorLabel.textContent = cursorText(k);
+    }
+
+    function cursorText(k) {
+      let text = "step " + k + ": x = " + fmt(view.px[k], 4) + ", y = " + fmt(view.py[k], 4) +
+        ", loss = " + fmt(trajectory.loss[k], 4);
+      if (k < Number(scrubber.value)) text += " (path ends here)";
+      return text;
+    }
+
+    function drawText(cursor) {
+      const v = values();
+      const summary = adaviz.summary(trajectory, state.tolerance);
+      const first = view.n >= 2 ? summary.first_step.map(Math.abs) : [NaN, NaN];
+      const formula = v.rho < 1 ? adaviz.first_step(v.lr, v.rho, v.epsilon) : Infinity;
+      const diverged = trajectory.diverged_at >= 0;
+      const readout = {
+        first_step: first,
+        first_step_formula: formula,
+        final_loss: diverged ? NaN : summary.final_loss,
+        distance_to_minimum: diverged ? NaN : summary.distance_to_minimum,
+        steps_to_converge: diverged || summary.steps_to_converge < 0 ? null : summary.steps_to_converge,
+        diverged_at: diverged ? trajectory.diverged_at : null,
+      };
+      container.adaviz_panel.readouts = readout;
+      title.innerHTML = "";
+      title.appendChild(el("b", { text: "Adadelta on " + surface.name }));
+      if (state.lessons && state.lessons[surface.name]) {
+        title.appendChild(el("br"));
+        title.appendChild(el("i", { text: state.lessons[surface.name] }));
+      }
+      const rows = [
+        "first step: |Δx| = " + fmt(first[0]) + ", |Δy| = " + fmt(first[1]) +
+          " (lr·√(ε/(1−ρ)) = " + fmt(formula) + ")",
+        diverged
+          ? "diverged at step " + trajectory.diverged_at + " (left the plotted region or overflowed)"
+          : "final loss: " + fmt(readout.final_loss, 4) + " after " + trajectory.steps + " steps",
+      ];
+      if (surface.minima.length && !diverged) {
+        rows.push("distance to the nearest minimum: " + fmt(readout.distance_to_minimum, 3));
+        rows.push(
+          "steps to converge (loss within " + state.tolerance + " of f*): " +
+            (readout.steps_to_converge === null
+              ? "not reached in " + trajectory.steps + " steps"
+              : readout.steps_to_converge),
+        );
+      }
+      readouts.innerHTML = "";
+      rows.forEach(function (row) {
+        readouts.appendChild(el("div", { text: row }));
+      });
+      code.textContent =
+        "adaviz.Adadelta(lr=" + fmt(v.lr, 6) + ", rho=" + fmt(v.rho, 6) + ", epsilon=" +
+        fmt(v.epsilon, 6) + ", decay=" + fmt(v.decay, 6) + ")";
+      cursorLabel.textContent = cursorText(cursor);
+    }
+
+    // click on the contour: a new start
+    function onClick(event) {
+      const point = event.points && event.points[0];
+      if (!point) return;
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const x = Number(point.x);
+      const y = Number(point.y);
+      if (x >= xmin && x <= xmax && y >= ymin && y <= ymax) {
+        start = [x, y];
+        request();
+      }
+    }
+
+    container.adaviz_panel = {
+      controls,
+      figures,
+      values,
+      draw,
+      setStart: function (x, y) {
+        start = [x, y];
+        return draw();
+      },
+      get trajectory() {
+        return trajectory;
+      },
+      get start() {
+        return start.slice();
+      },
+      get surface() {
+        return surface.name;
+      },
+    };
+    const ready = draw().then(function () {
+      figures.surface.on("plotly_click", onClick);
+    });
+    container.adaviz_panel.ready = ready;
+    return container.adaviz_panel;
+  }
+
+  adaviz.surfacePanel = surfacePanel;
+  adaviz.contour = contour;
+  adaviz.parseFragment = parseFragment;
+})(typeof window !== "undefined" ? window : globalThis);

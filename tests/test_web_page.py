@@ -1,0 +1,273 @@
+"""The live SurfacePanel page (adaviz/web/page.py + page.js) in Chromium, opened from disk
+with every network request refused.
+
+Moving a slider must redraw all four views with the page engine's new run, clicking the
+contour must move the start, the settings must travel in the URL fragment (an invalid
+fragment falls back to the defaults with a visible note), and the console must stay free of
+errors. Without Chromium or Playwright the tests skip with the reason, except under
+``CI=true``.
+"""
+
+from __future__ import annotations
+
+import browser_harness as bh
+import pytest
+import test_browser
+
+import adaviz
+from adaviz.web import page as web_page
+
+pytestmark = pytest.mark.browser
+
+playwright = test_browser.playwright
+
+PANEL = "#adaviz-panel"
+VIEWS = ("surface", "accumulators", "step_size", "loss")
+TIMEOUT = 30_000  # ms
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("live") / "surface.html"
+    state = web_page.surface_state("rosenbrock", rho=0.95, epsilon=1e-6, steps=300)
+    path.write_text(web_page.surface_page(state), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def offline(playwright):
+    """A Chromium page that may load file: URLs only; console errors and page errors are
+    collected in ``page.adaviz_errors``, refused requests in ``page.adaviz_refused``."""
+    with bh.chromium(playwright) as context:
+        refused = []
+
+        def route(route):
+            if route.request.url.startswith("file:"):
+                route.continue_()
+            else:
+                refused.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.adaviz_errors = []
+        page.adaviz_refused = refused
+        page.on("pageerror", lambda exc: page.adaviz_errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda message: (
+                page.adaviz_errors.append(message.text) if message.type == "error" else None
+            ),
+        )
+        yield page
+
+
+def draws(page):
+    return int(page.eval_on_selector(PANEL, "panel => panel.dataset.draws"))
+
+
+def wait_draws(page, count):
+    page.wait_for_function(
+        f"Number(document.querySelector('{PANEL}').dataset.draws) >= {count}", timeout=TIMEOUT
+    )
+
+
+def view_data(page):
+    """Each view's traces as drawn: name -> (x, y) lists (the contour's z left out)."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('.adaviz-figure')].map((d) =>
+          [d.dataset.view, d.data.filter((t) => t.type !== 'contour').map((t) =>
+            [t.name, Array.from(t.x), Array.from(t.y)])]))"""
+    )
+
+
+def trace(data, view, name):
+    for trace_name, x, y in data[view]:
+        if trace_name == name:
+            return x, y
+    raise AssertionError(f"no trace {name!r} in view {view}: {[t[0] for t in data[view]]}")
+
+
+def engine_path(page, surface, **options):
+    """``[x, y]`` of the page engine's own ``adaviz.simulate`` run."""
+    return page.evaluate(
+        """([surface, options]) => {
+          const p = adaviz.simulate(surface, options).positions;
+          return [Array.from(p.filter((_, i) => i % 2 === 0)),
+                  Array.from(p.filter((_, i) => i % 2 === 1))];
+        }""",
+        [surface, options],
+    )
+
+
+def open_page(page, path, fragment=""):
+    page.goto(path.as_uri() + fragment)
+    wait_draws(page, 1)
+
+
+def test_slider_redraws_every_view_offline(offline, page_file):
+    open_page(offline, page_file)
+    for view in VIEWS:  # each figure is a drawn plotly div
+        assert offline.locator(f".adaviz-figure-{view.replace('_', '-')} .main-svg").count() > 0
+    before = view_data(offline)
+    x0, y0 = trace(before, "surface", "trajectory")
+    assert len(x0) == 301  # every step drawn
+    # the path drawn is the page engine's run of the panel's settings (tests/test_web_engine.py
+    # holds that engine to adaviz.simulate)
+    assert [x0, y0] == engine_path(offline, "rosenbrock", steps=300, rho=0.95, epsilon=1e-6)
+
+    count = draws(offline)
+    slider = offline.locator("input[name=rho]")
+    box = slider.bounding_box()
+    offline.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2)
+    offline.mouse.down()
+    offline.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2, steps=8)
+    offline.mouse.up()
+    wait_draws(offline, count + 1)
+    offline.wait_for_timeout(0)
+    rho = float(offline.eval_on_selector("input[name=rho]", "input => input.value"))
+    assert rho < 0.9
+    after = view_data(offline)
+    changed = {
+        "surface": trace(after, "surface", "trajectory") != trace(before, "surface", "trajectory"),
+        "accumulators": trace(after, "accumulators", "E[g²] x")
+        != trace(before, "accumulators", "E[g²] x"),
+        "step_size": trace(after, "step_size", "step size x")
+        != trace(before, "step_size", "step size x"),
+        "loss": trace(after, "loss", "loss") != trace(before, "loss", "loss"),
+    }
+    assert all(changed.values()), changed
+    assert list(trace(after, "surface", "trajectory")) == engine_path(
+        offline, "rosenbrock", steps=300, rho=rho, epsilon=1e-6
+    )
+    assert f"rho={rho:g}"[:8] in offline.url
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_controls_are_named_as_in_the_panel(offline, page_file):
+    open_page(offline, page_file)
+    names = offline.evaluate(
+        "() => [...document.querySelectorAll('input[name], select[name], button[name]')]"
+        ".map((e) => e.name)"
+    )
+    assert set(names) == {
+        "surface",
+        "lr",
+        "rho",
+        "epsilon",
+        "decay",
+        "steps",
+        "preset",
+        "step",
+        "play",
+        "reset",
+        "pin",
+        "clear",
+    }
+    # the sliders' ranges and log scales are the panel's
+    lr = offline.eval_on_selector(
+        "input[name=lr]", "e => [Number(e.min), Number(e.max), e.dataset.scale]"
+    )
+    assert lr == [-4, 1, "log10"]
+    options = offline.eval_on_selector(
+        "select[name=surface]", "s => [...s.options].map(o => o.value)"
+    )
+    assert options == adaviz.surfaces.names()
+    readouts = offline.inner_text(".adaviz-readouts")
+    for words in ("first step", "final loss", "distance", "converge"):
+        assert words in readouts
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_click_sets_the_start_and_surface_switches(offline, page_file):
+    open_page(offline, page_file)
+    count = draws(offline)
+    plot = offline.locator(".adaviz-figure-surface .nsewdrag").first
+    box = plot.bounding_box()
+    offline.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75)
+    wait_draws(offline, count + 1)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    assert 0.5 < x[0] < 1.5 and -0.5 < y[0] < 0.5, (x[0], y[0])  # rosenbrock: [-2, 2] x [-1, 3]
+
+    count = draws(offline)
+    offline.select_option("select[name=surface]", "booth")
+    wait_draws(offline, count + 1)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    assert (x[0], y[0]) == adaviz.surfaces.get("booth").start
+    assert "surface=booth" in offline.url
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_fragment_carries_the_settings(offline, page_file):
+    open_page(
+        offline, page_file, "#surface=booth&lr=0.5&rho=0.9&epsilon=1e-4&decay=0&steps=40&x=2&y=-3"
+    )
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    assert len(x) == 41 and (x[0], y[0]) == (2.0, -3.0)
+    reference = adaviz.simulate(
+        "booth", start=(2, -3), steps=40, lr=0.5, rho=0.9, epsilon=1e-4, dtype="float64"
+    )
+    assert x[-1] == pytest.approx(reference.positions[-1, 0, 0], rel=1e-9)
+    assert y[-1] == pytest.approx(reference.positions[-1, 0, 1], rel=1e-9)
+    assert offline.inner_text(".adaviz-note") == ""
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+@pytest.mark.parametrize(
+    "fragment", ["#rho=7", "#surface=nowhere", "#lr=abc&rho=0.9", "#x=100&y=0", "#steps=0"]
+)
+def test_invalid_fragment_falls_back_with_a_note(offline, page_file, fragment):
+    open_page(offline, page_file, fragment)
+    note = offline.inner_text(".adaviz-note")
+    assert "ignored" in note and "defaults" in note
+    x, _ = trace(view_data(offline), "surface", "trajectory")
+    assert len(x) == 301  # the page's own settings
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_scrub_moves_the_marker(offline, page_file):
+    open_page(offline, page_file)
+    offline.eval_on_selector(
+        "input[name=step]", "e => { e.value = 120; e.dispatchEvent(new Event('input')); }"
+    )
+    data = view_data(offline)
+    px, py = trace(data, "surface", "trajectory")
+    assert trace(data, "surface", "step marker") == ([px[120]], [py[120]])
+    assert "step 120" in offline.inner_text(".adaviz-cursor")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_page_without_javascript_says_so(playwright, page_file):
+    browser = playwright.chromium.launch(
+        executable_path=bh.find_chromium(), headless=True, args=bh.CHROMIUM_ARGS
+    )
+    try:
+        context = browser.new_context(java_script_enabled=False)
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("file:") else route.abort()
+            ),
+        )
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        assert "JavaScript" in page.inner_text("body")
+    finally:
+        browser.close()
+
+
+def test_sizes_and_bad_input(tmp_path):
+    state = web_page.surface_state("booth")
+    inline = web_page.surface_page(state)
+    cdn = web_page.surface_page(state, plotly="cdn")
+    assert inline.count("Plotly") > 0 and len(inline.encode()) <= 5.5e6
+    assert len(cdn.encode()) <= 300e3 and "cdn.plot.ly" in cdn
+    with pytest.raises(ValueError, match="plotly must be one of"):
+        web_page.surface_page(state, plotly="local")
+    with pytest.raises(ValueError, match="rho must be in"):
+        web_page.surface_state("booth", rho=1.5)
+    with pytest.raises(ValueError, match="start must lie within"):
+        web_page.surface_state("booth", start=(50, 0))
+    bowl = adaviz.Surface(lambda x, y: x**2 + y**2, domain=((-1, 1), (-1, 1)), name="bowl")
+    with pytest.raises(ValueError, match="custom surface"):
+        web_page.surface_state(bowl)
