@@ -207,6 +207,7 @@
     let trajectory = null;
     let view = null;
     let background = null;
+    let backgroundFor = null;  // the background the backdrop shows
     let playing = null;
 
     // -- controls --------------------------------------------------------------------
@@ -390,8 +391,13 @@
         "data-view": name,
       });
     });
+    // the contour lives in its own plotly div under the path's (a contour costs ~100 ms to
+    // redraw; the paths above it are redrawn on every slider move, the contour only when the
+    // surface changes); both share one fixed plot area
+    const backdrop = el("div", { class: "adaviz-figure-backdrop" });
+    const stack = el("div", { class: "adaviz-stack" }, [backdrop, figures.surface]);
     const views = el("div", { class: "adaviz-views" }, [
-      figures.surface,
+      stack,
       el("div", { class: "adaviz-side" }, [figures.accumulators, figures.step_size, figures.loss]),
     ]);
     const cursorLabel = el("span", { class: "adaviz-cursor" });
@@ -488,26 +494,51 @@
       if (!background) background = contour(surface, state.grid_size, 20);
       const endName = trajectory.diverged_at < 0 ? "end" : "last point before divergence (step " + (view.n - 1) + ")";
 
-      const contourTraces = [
-        {
-          type: "contour",
-          name: "surface",
-          x: background.x,
-          y: background.y,
-          z: background.color,
-          colorscale: CONTOUR_COLORSCALE,
-          contours: { start: background.start, end: background.end, size: background.size },
-          colorbar: { tickvals: background.tickvals, ticktext: background.ticktext, thickness: 12 },
-          hoverinfo: "none",  // no tooltip, but clicks still report the point
-          showlegend: false,
-        },
-      ];
-      ghosts.forEach(function (ghost, i) {
-        contourTraces.push(
-          line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.px, y: ghost.py, opacity: 0.6 }),
-        );
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const area = {
+        width: 520,
+        height: 560,
+        margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false },
+      };
+      const axes = (visible) => ({
+        xaxis: Object.assign({}, AXIS, { title: { text: "x" }, range: [xmin, xmax], fixedrange: true, visible, showgrid: false }),
+        yaxis: Object.assign({}, AXIS, { title: { text: "y" }, range: [ymin, ymax], fixedrange: true, visible, showgrid: false }),
       });
-      contourTraces.push(
+      const renders = [];
+      if (backgroundFor !== background) {
+        backgroundFor = background;
+        renders.push(
+          Plotly.react(
+            backdrop,
+            [
+              {
+                type: "contour",
+                name: "surface",
+                x: background.x,
+                y: background.y,
+                z: background.color,
+                colorscale: CONTOUR_COLORSCALE,
+                contours: { start: background.start, end: background.end, size: background.size },
+                colorbar: {
+                  tickvals: background.tickvals,
+                  ticktext: background.ticktext,
+                  thickness: 12,
+                  x: 1.02,
+                  xanchor: "left",
+                },
+                hoverinfo: "skip",
+                showlegend: false,
+              },
+            ],
+            Object.assign(layout("", axes(false)), area, { showlegend: false }),
+            { displayModeBar: false, staticPlot: true },
+          ),
+        );
+      }
+      const pathTraces = ghosts.map(function (ghost, i) {
+        return line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.px, y: ghost.py, opacity: 0.6 });
+      });
+      pathTraces.push(
         line("trajectory", TRAJECTORY_COLOR, "solid", {
           mode: "lines+markers",
           x: view.px,
@@ -519,21 +550,24 @@
         { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((m) => m[0]), y: surface.minima.map((m) => m[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
         { type: "scatter", mode: "markers", name: "step marker", x: [view.px[cursor]], y: [view.py[cursor]], marker: { size: 17, color: MARKER_COLOR, symbol: "circle-open", line: { color: MARKER_COLOR, width: 3 } } },
       );
-      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
-      const renders = [
+      renders.push(
         Plotly.react(
           figures.surface,
-          contourTraces,
-          layout("Adadelta on " + surface.name + " (click to set the start)", {
-            xaxis: Object.assign({ title: { text: "x" }, range: [xmin, xmax] }, AXIS),
-            yaxis: Object.assign({ title: { text: "y" }, range: [ymin, ymax] }, AXIS),
-            width: 520,
-            height: 560,
-            legend: { orientation: "h", y: -0.12, font: { size: 10 } },
-          }),
+          pathTraces,
+          Object.assign(
+            layout("Adadelta on " + surface.name + " (click to set the start)", axes(true)),
+            area,
+            {
+              paper_bgcolor: "rgba(0,0,0,0)",
+              plot_bgcolor: "rgba(0,0,0,0)",
+              dragmode: false,
+              hovermode: "closest",
+              legend: { orientation: "h", y: -0.14, font: { size: 10 } },
+            },
+          ),
           { displayModeBar: false, responsive: false },
         ),
-      ];
+      );
       const side = { width: 420, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
       const logAxis = (text) => Object.assign({ type: "log", title: { text: text }, exponentformat: "power" }, AXIS);
       const stepAxis = Object.assign({ title: { text: "step" } }, AXIS);
@@ -649,13 +683,16 @@
       cursorLabel.textContent = cursorText(cursor);
     }
 
-    // click on the contour: a new start
+    // a click on the plot area: a new start (the point under the mouse, in data units)
     function onClick(event) {
-      const point = event.points && event.points[0];
-      if (!point) return;
+      const full = figures.surface._fullLayout;
+      if (!full) return;
+      const box = figures.surface.getBoundingClientRect();
+      const xaxis = full.xaxis;
+      const yaxis = full.yaxis;
+      const x = xaxis.p2d(event.clientX - box.left - xaxis._offset);
+      const y = yaxis.p2d(event.clientY - box.top - yaxis._offset);
       const [[xmin, xmax], [ymin, ymax]] = surface.domain;
-      const x = Number(point.x);
-      const y = Number(point.y);
       if (x >= xmin && x <= xmax && y >= ymin && y <= ymax) {
         start = [x, y];
         request();
@@ -682,7 +719,7 @@
       },
     };
     const ready = draw().then(function () {
-      figures.surface.on("plotly_click", onClick);
+      figures.surface.addEventListener("click", onClick);
     });
     container.adaviz_panel.ready = ready;
     return container.adaviz_panel;

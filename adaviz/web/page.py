@@ -147,6 +147,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 16
 .adaviz-control input[type=range] { flex: 1; }
 .adaviz-readout { min-width: 56px; font-variant-numeric: tabular-nums; }
 .adaviz-views { display: flex; gap: 8px; }
+.adaviz-stack { position: relative; width: 520px; height: 560px; }
+.adaviz-stack > div { position: absolute; left: 0; top: 0; }
 .adaviz-side { display: flex; flex-direction: column; }
 .adaviz-playback { display: flex; align-items: center; gap: 8px; margin: 6px 0; font-size: 13px; }
 .adaviz-playback input[type=range] { width: 360px; }
