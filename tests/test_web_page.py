@@ -271,3 +271,16 @@ def test_sizes_and_bad_input(tmp_path):
     bowl = adaviz.Surface(lambda x, y: x**2 + y**2, domain=((-1, 1), (-1, 1)), name="bowl")
     with pytest.raises(ValueError, match="custom surface"):
         web_page.surface_state(bowl)
+
+
+def test_play_runs_to_the_end(offline, page_file):
+    open_page(offline, page_file)
+    offline.click("button[name=play]")
+    offline.wait_for_function(
+        "document.querySelector('input[name=step]').value === '300'", timeout=TIMEOUT
+    )
+    data = view_data(offline)
+    px, py = trace(data, "surface", "trajectory")
+    assert trace(data, "surface", "step marker") == ([px[300]], [py[300]])
+    assert "play" in offline.inner_text("button[name=play]")  # stopped at the end
+    assert not offline.adaviz_errors, offline.adaviz_errors

@@ -539,12 +539,7 @@
         return line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.px, y: ghost.py, opacity: 0.6 });
       });
       pathTraces.push(
-        line("trajectory", TRAJECTORY_COLOR, "solid", {
-          mode: "lines+markers",
-          x: view.px,
-          y: view.py,
-          marker: { size: 3 },
-        }),
+        line("trajectory", TRAJECTORY_COLOR, "solid", { x: view.px, y: view.py }),
         { type: "scatter", mode: "markers", name: "start", x: [view.px[0]], y: [view.py[0]], marker: { size: 12, color: START_COLOR, symbol: "circle", line: { color: "white", width: 1 } } },
         { type: "scatter", mode: "markers", name: endName, x: [view.px[view.n - 1]], y: [view.py[view.n - 1]], marker: { size: 12, color: END_COLOR, symbol: "square", line: { color: "white", width: 1 } } },
         { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((m) => m[0]), y: surface.minima.map((m) => m[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
