@@ -32,9 +32,12 @@ _PUBLIC = {
     "AdadeltaMonitor": "adaviz.callbacks",
     "datasets": "adaviz.datasets",
     "training": "adaviz.training",  # the widget-free Trainer and data checks
-    "sweep": "adaviz.sweep",  # the module, callable as adaviz.sweep.sweep
-    "Sweep": "adaviz.sweep",
-    "sweep_model": "adaviz.sweep",
+    "sweeps": "adaviz.sweeps",
+    "sweep": "adaviz.sweeps",
+    "Sweep": "adaviz.sweeps",
+    "sweep_model": "adaviz.sweeps",
+    "ModelSweep": "adaviz.sweeps",
+    "SweepError": "adaviz.sweeps",
     "SweepPanel": "adaviz.panels.sweep",
 }
 

@@ -229,3 +229,78 @@ def lr_alias(lr, learning_rate):
             f"give lr or learning_rate, not both (got lr={lr!r}, learning_rate={learning_rate!r})"
         )
     return learning_rate
+
+
+def check_starts(start, surface):
+    """Validate one start ``(2,)`` or N starts ``(N, 2)`` of a run on ``surface`` (default:
+    ``surface.start``); return them as a float64 ``(N, 2)`` array.
+
+    Raises:
+        ValueError: the wrong shape, a value that is not finite, or a start outside the
+            surface's bounds (its domain with the divergence margin), named with its index.
+    """
+    if start is None:
+        start = surface.start
+    try:
+        arr = np.array(start, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"start must be a point (x, y) of shape (2,) or N points of shape (N, 2), got {start!r}"
+        ) from exc
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 1:
+        raise ValueError(
+            f"start must have shape (2,) or (N, 2) with N >= 1, got shape {np.shape(start)}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"start must be finite, got {start!r}")
+    (xlo, xhi), (ylo, yhi) = surface.bounds
+    outside = (arr[:, 0] < xlo) | (arr[:, 0] > xhi) | (arr[:, 1] < ylo) | (arr[:, 1] > yhi)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise ValueError(
+            f"start must lie within x in [{xlo:g}, {xhi:g}] and y in [{ylo:g}, {yhi:g}] "
+            f"(the surface's domain with its divergence margin), got ({arr[i, 0]:g}, "
+            f"{arr[i, 1]:g}) at index {i}"
+        )
+    return arr
+
+
+def check_dtype(dtype):
+    """Validate a compute dtype of the engine: ``tf.float32`` or ``tf.float64`` (or their
+    names); return it as a ``tf.DType``."""
+    from adaviz._tf import import_tensorflow
+
+    tf = import_tensorflow()
+    try:
+        dtype = tf.as_dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}") from exc
+    if dtype not in (tf.float32, tf.float64):
+        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}")
+    return dtype
+
+
+def check_tol(tol):
+    """Validate a convergence tolerance: a finite number >= 0."""
+    if (
+        isinstance(tol, (bool, np.bool_))
+        or not isinstance(tol, numbers.Real)
+        or not np.isfinite(tol)
+        or tol < 0
+    ):
+        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    return float(tol)
+
+
+def check_executor(executor):
+    """Validate an executor to map work on: a ``concurrent.futures.Executor`` or None."""
+    import concurrent.futures
+
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        raise ValueError(
+            "executor must be a concurrent.futures.Executor (e.g. a ProcessPoolExecutor or "
+            f"distributed.Client(...).get_executor()) or None, got {executor!r}"
+        )
+    return executor

@@ -22,13 +22,19 @@ updates are the rules of :data:`adaviz._math.RULES`; Adadelta's calls
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 
-from adaviz import _math
+from adaviz import _math, graphs
 from adaviz._tf import import_tensorflow
-from adaviz._validate import check_hyperparameter, check_int, check_rule_hyperparameters
+from adaviz._validate import (
+    check_dtype,
+    check_hyperparameter,
+    check_int,
+    check_rule_hyperparameters,
+    check_starts,
+    check_tol,
+)
 from adaviz.surfaces import Surface, get
 
 tf = import_tensorflow()
@@ -157,10 +163,7 @@ class Trajectory:
         Raises:
             ValueError: ``tol`` is negative or not finite, or the surface lists no minima.
         """
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-            raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
-        if not np.isfinite(tol):
-            raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+        tol = check_tol(tol)
         if not self.surface.minima:
             raise ValueError(f"surface {self.surface.name!r} lists no minima to compare with")
         with np.errstate(invalid="ignore"):
@@ -178,12 +181,6 @@ def _write(buffer, t, value):
     return _xla.dynamic_update_slice(buffer, value[None], index)
 
 
-def _capacity(steps):
-    """The step bucket of ``steps``: rounded up to a quarter of its power of two (<= +25%)."""
-    quantum = 1 << max(steps.bit_length() - 3, 0)
-    return -(-steps // quantum) * quantum
-
-
 def _build(surface, rule, capacity, dtype):
     """One XLA-compiled function running up to ``capacity`` steps of ``rule`` on ``surface``.
 
@@ -193,7 +190,7 @@ def _build(surface, rule, capacity, dtype):
     and swaps the axes of the numpy views.
     """
     fn = surface.fn
-    (xlo, xhi), (ylo, yhi) = surface.bounds
+    bounds = surface.bounds
     slots = len(rule.state)
 
     def run(start, loss_scale, steps, *values):
@@ -206,8 +203,7 @@ def _build(surface, rule, capacity, dtype):
 
         def check(t, pos, f, alive, diverged_at):
             """Flag runs whose position or loss is bad at index t (their first time)."""
-            x, y = pos[0], pos[1]
-            ok = tf.math.is_finite(f) & (x >= xlo) & (x <= xhi) & (y >= ylo) & (y <= yhi)
+            ok = graphs.on_surface(pos, f, bounds)
             diverged_at = tf.where(alive & ~ok, t, diverged_at)
             return alive & ok, diverged_at
 
@@ -263,11 +259,11 @@ def _build(surface, rule, capacity, dtype):
 
 
 def _compiled(surface, rule, capacity, dtype):
-    key = (rule.name, int(capacity), dtype.name)
-    fn = surface._compiled.get(key)
-    if fn is None:
-        fn = surface._compiled[key] = _build(surface, rule, int(capacity), dtype)
-    return fn
+    return graphs.cached(
+        surface,
+        ("simulate", rule.name, int(capacity), dtype.name),
+        lambda: _build(surface, rule, int(capacity), dtype),
+    )
 
 
 def _to_numpy(tensor):
@@ -276,45 +272,6 @@ def _to_numpy(tensor):
         return tensor._numpy()  # shares the buffer (the array keeps the tensor alive)
     except AttributeError:  # pragma: no cover - other TensorFlow versions
         return np.array(tensor)
-
-
-def _check_start(start, surface):
-    if start is None:
-        start = surface.start
-    try:
-        arr = np.array(start, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"start must be a point (x, y) of shape (2,) or N points of shape (N, 2), got {start!r}"
-        ) from exc
-    if arr.ndim == 1:
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 1:
-        raise ValueError(
-            f"start must have shape (2,) or (N, 2) with N >= 1, got shape {np.shape(start)}"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"start must be finite, got {start!r}")
-    (xlo, xhi), (ylo, yhi) = surface.bounds
-    outside = (arr[:, 0] < xlo) | (arr[:, 0] > xhi) | (arr[:, 1] < ylo) | (arr[:, 1] > yhi)
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
-        raise ValueError(
-            f"start must lie within x in [{xlo:g}, {xhi:g}] and y in [{ylo:g}, {yhi:g}] "
-            f"(the surface's domain with its divergence margin), got ({arr[i, 0]:g}, "
-            f"{arr[i, 1]:g}) at index {i}"
-        )
-    return arr
-
-
-def _check_dtype(dtype):
-    try:
-        dtype = tf.as_dtype(dtype)
-    except TypeError as exc:
-        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}") from exc
-    if dtype not in (tf.float32, tf.float64):
-        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}")
-    return dtype
 
 
 def simulate(
@@ -367,11 +324,11 @@ def simulate(
     rule = _math.rule(optimizer)
     steps = check_int("steps", steps, 1)
     if capacity is None:
-        capacity = _capacity(steps)
+        capacity = graphs.step_bucket(steps)
     else:
         capacity = check_int("capacity", capacity, steps, MAX_STEPS)
-    dtype = _check_dtype(dtype)
-    starts = _check_start(start, surface)
+    dtype = check_dtype(dtype)
+    starts = check_starts(start, surface)
     given = {name: value for name, value in hyperparameters.items() if value is not None}
     checked = check_rule_hyperparameters(rule, given, allow_array=True, others=_math.RULES.values())
     checked["loss_scale"] = check_hyperparameter("loss_scale", loss_scale, allow_array=True)

@@ -14,9 +14,8 @@ that tells the story, a LaTeX formula and a one-sentence lesson::
     bowl = adaviz.Surface(lambda x, y: x**2 + 3 * y**2, domain=((-2, 2), (-2, 2)),
                           minima=[(0, 0)], start=(1.5, 1.5), name="my bowl")
 
-Surfaces compare by identity and are hashable, so the trajectory engine
-(:mod:`adaviz.engine`) keeps one compiled function per surface (per step count, batch size
-and dtype) in :attr:`Surface._compiled`.
+Surfaces compare by identity and are hashable, so the engine and the sweep keep their
+compiled functions per surface (:mod:`adaviz.graphs`).
 """
 
 from __future__ import annotations
@@ -161,8 +160,6 @@ class Surface:
         self.name = str(name)
         self.formula = str(formula)
         self.lesson = str(lesson)
-        #: compiled trajectory functions, filled by :mod:`adaviz.engine`
-        self._compiled = {}
         self._validate_fn()
         self.min_value = (
             float(np.min(self(*np.asarray(self.minima).T))) if self.minima else float("nan")

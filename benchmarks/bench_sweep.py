@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 import adaviz  # noqa: E402
-from adaviz import sweep as sweep_module  # noqa: E402
+from adaviz import sweeps  # noqa: E402
 
 tf = adaviz._tf.import_tensorflow()
 
@@ -71,7 +71,7 @@ def main():
 
         sweep_call(-1)  # compile this size
         simulate_call(-1)
-        traces = sweep_module.trace_count()
+        traces = sweeps.trace_count()
         repeats = 7 if n == 256 else 25
         sweep_t = statistics.median(timed(sweep_call, repeats))
         simulate_t = statistics.median(timed(simulate_call, 5 if n == 256 else 15))
@@ -81,7 +81,7 @@ def main():
             f"{label} {n}x{n}x500 = {runs:,} runs: sweep {sweep_t * 1e3:.1f} ms "
             f"({rate:.0f} M trajectory-steps/s) [target <= {target * 1e3:.0f} ms]; simulate "
             f"(all recorded) {simulate_t * 1e3:.1f} ms; ratio {simulate_t / sweep_t:.1f}x; "
-            f"retraces while warm: {sweep_module.trace_count() - traces}"
+            f"retraces while warm: {sweeps.trace_count() - traces}"
         )
 
     panel = adaviz.SweepPanel("rosenbrock")  # 64 x 64 x 500

@@ -144,7 +144,7 @@ def test_a_failing_cell_reports_settings_and_traceback_and_keeps_finished_cells(
             raise RuntimeError("out of memory in cell 1")
         return make_builder()()
 
-    with pytest.raises(adaviz.sweep.SweepError) as info:
+    with pytest.raises(adaviz.SweepError) as info:
         adaviz.sweep_model(build_model, moons(), **KW)
     error = info.value
     assert "'rho': 0.9" in str(error) and "'epsilon': 0.001" in str(error)
@@ -190,7 +190,7 @@ def test_dask_local_cluster_gives_the_identical_grid(client, in_process):
 
 
 def test_dask_surface_sweep_equals_in_process(client, monkeypatch):
-    monkeypatch.setattr(adaviz.sweep, "CHUNK_RUNS", 40)  # 80 runs -> 2 chunks, one shape
+    monkeypatch.setattr(adaviz.sweeps.metric, "CHUNK_RUNS", 40)  # 80 runs -> 2 chunks, one shape
     rho, eps = np.linspace(0, 0.999, 8), np.logspace(-10, -1, 10)
     surface = adaviz.Surface(
         lambda x, y: (x - 1.0) ** 2 + 10.0 * (y - x) ** 2,
@@ -202,7 +202,7 @@ def test_dask_surface_sweep_equals_in_process(client, monkeypatch):
     executor = client.get_executor()
     expected = adaviz.sweep(surface, rho=rho, epsilon=eps, steps=120)  # fn travels by value
     got = adaviz.sweep(surface, rho=rho, epsilon=eps, steps=120, executor=executor)
-    for name in adaviz.sweep.METRICS:
+    for name in adaviz.sweeps.METRICS:
         np.testing.assert_array_equal(got.metrics[name], expected.metrics[name])
     expected = adaviz.sweep("rosenbrock", rho=rho, epsilon=eps, steps=120)  # by name
     got = adaviz.sweep("rosenbrock", rho=rho, epsilon=eps, steps=120, executor=executor)
@@ -211,7 +211,7 @@ def test_dask_surface_sweep_equals_in_process(client, monkeypatch):
 
 
 def test_a_worker_failure_carries_the_worker_traceback(client):
-    with pytest.raises(adaviz.sweep.SweepError) as info:
+    with pytest.raises(adaviz.SweepError) as info:
         adaviz.sweep_model(
             make_builder(fail_outside_pid=os.getpid()),
             moons(),

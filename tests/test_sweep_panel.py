@@ -87,11 +87,11 @@ def test_sliders_resweep_and_the_figure_follows(panel):
 
 @pytest.mark.parametrize("metric", ["min_loss", "distance_to_minimum", "steps_to_converge"])
 def test_metric_dropdown_switches_without_new_runs(panel, metric):
-    before = adaviz.sweep.trace_count()
+    before = adaviz.sweeps.trace_count()
     panel.controls["metric"].value = metric
     assert panel.sweep.metric == metric
     check_figure_equals_sweep(panel)
-    assert adaviz.sweep.trace_count() == before
+    assert adaviz.sweeps.trace_count() == before
     title = panel.figures["heatmap"].data[0].colorbar.title.text
     assert ("log scale" in title) == (metric != "steps_to_converge")
 

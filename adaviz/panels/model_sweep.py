@@ -5,7 +5,7 @@ background thread (on ``executor`` when given); each finished cell is drawn on t
 :class:`~adaviz.panels.views.heatmap.HeatmapView` from the kernel's event loop.
 
 Contract: ``panel.figures`` (``heatmap``), ``panel.sweep`` (the finished
-:class:`adaviz.sweep.ModelSweep`), ``panel.values`` / ``panel.finished`` (the map so far),
+:class:`adaviz.sweeps.ModelSweep`), ``panel.values`` / ``panel.finished`` (the map so far),
 ``panel.start()``, ``panel.wait()``, ``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
 """
 
@@ -62,7 +62,7 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         static_fallback=True,
         **kwargs,
     ):
-        from adaviz import sweep as sweep_module
+        from adaviz import sweeps
 
         resolution = check_int("resolution", resolution, 2, 64)
         options = {k: kwargs.pop(k) for k in _MODEL_OPTIONS if k in kwargs}
@@ -71,13 +71,13 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         self._args = (build_model, data)
         self._kwargs = dict(options, **fixed, **axes)
         self._static_fallback = bool(static_fallback)
-        self._sweep_model = sweep_module.sweep_model
+        self._sweep_model = sweeps.sweep_model
         self._result = None
         self._error = None
         self._thread = None
         self._done = threading.Event()
         self._loop = _figures.running_loop()
-        grid = sweep_module._grid(_math.rule("adadelta"), {**fixed, **axes})[0]
+        grid = sweeps.grid.grid_axes(_math.rule("adadelta"), {**fixed, **axes})[0]
         self._grid_axes = grid
         shape = tuple(len(v) for _, v in grid)
         self._values = np.full(shape, np.nan)
@@ -100,7 +100,7 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
 
     @property
     def sweep(self):
-        """The finished :class:`adaviz.sweep.ModelSweep` (None while running)."""
+        """The finished :class:`adaviz.sweeps.ModelSweep` (None while running)."""
         return self._result
 
     @property
@@ -139,14 +139,14 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
     def _check(self):
         import inspect
 
-        from adaviz import sweep as sweep_module
+        from adaviz import sweeps
 
-        signature = inspect.signature(sweep_module.sweep_model).parameters
+        signature = inspect.signature(sweeps.sweep_model).parameters
         options = {k: signature[k].default for k in _MODEL_OPTIONS}
         hyperparameters = {}
         for key, value in self._kwargs.items():
             (hyperparameters if key in ADADELTA else options)[key] = value
-        sweep_module._model_job(*self._args, hyperparameters=hyperparameters, **options)
+        sweeps.model.model_job(*self._args, hyperparameters=hyperparameters, **options)
 
     def _work(self):
         try:

@@ -23,7 +23,7 @@ views (the kit's heatmap, contour, accumulator and step-size views), redraws thr
 
 Contract: ``panel.controls`` (``metric``, ``overlay``, ``loss_scale``, ``open``, and one
 slider per fixed hyperparameter), ``panel.figures`` (``heatmap``, ``surface``,
-``accumulators``, ``step_size``), ``panel.sweep`` (the :class:`adaviz.sweep.Sweep` drawn),
+``accumulators``, ``step_size``), ``panel.sweep`` (the :class:`adaviz.sweeps.Sweep` drawn),
 ``panel.select(i, j)`` (the cell ``panel.sweep.values[i, j]``), ``panel.selected``,
 ``panel.trajectory`` (the selected cell's run), ``panel.open_surface_panel()``,
 ``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
@@ -111,7 +111,7 @@ class SweepPanel(StaticExport, widgets.VBox):
             ``epsilon``, ``decay``).
         steps: steps per run.
         resolution: cells per axis of the default axes (64).
-        metric: the metric shown first (:data:`adaviz.sweep.METRICS`).
+        metric: the metric shown first (:data:`adaviz.sweeps.METRICS`).
         overlay: draw the contour lines of the predicted first step.
         loss_scale: every run is on ``loss_scale * f``; a power of ten in [1e-3, 1e3].
         throttle: minimum seconds between two redraws when an event loop runs.
@@ -146,14 +146,14 @@ class SweepPanel(StaticExport, widgets.VBox):
     ):
         import adaviz
         from adaviz import surfaces as surfaces_module
-        from adaviz import sweep as sweep_module
+        from adaviz import sweeps
 
         # -- validate everything before building any widget ---------------------------
         surf = surfaces_module.get(surface)
         resolution = check_int("resolution", resolution, 2, 1024)
         steps = check_int("steps", steps, 1, 100_000)
-        if metric not in sweep_module.METRICS:
-            raise ValueError(f"metric must be one of {list(sweep_module.METRICS)}, got {metric!r}")
+        if metric not in sweeps.METRICS:
+            raise ValueError(f"metric must be one of {list(sweeps.METRICS)}, got {metric!r}")
         axes, given = check_axes(x, y, hyperparameters, resolution)
         fixed_names = [name for name in ADADELTA if name not in (x, y)]
         specs = {name: ADADELTA[name] for name in fixed_names}
@@ -171,7 +171,7 @@ class SweepPanel(StaticExport, widgets.VBox):
         self._static_fallback = bool(static_fallback)
         self._precompile_on_display = in_kernel() if precompile is None else bool(precompile)
         self._adaviz = adaviz
-        self._sweep_fn = sweep_module.sweep
+        self._sweep_fn = sweeps.sweep
         # the first sweep checks the start and the axes' values (raises ValueError)
         self._start = None
         self._sweep = self._run(metric, start=start, loss_scale=10.0**exponent)
@@ -284,7 +284,7 @@ class SweepPanel(StaticExport, widgets.VBox):
 
     @property
     def sweep(self):
-        """The :class:`adaviz.sweep.Sweep` the map shows (pending changes drawn first)."""
+        """The :class:`adaviz.sweeps.Sweep` the map shows (pending changes drawn first)."""
         self.flush()
         return self._sweep
 
@@ -306,7 +306,7 @@ class SweepPanel(StaticExport, widgets.VBox):
             ValueError: an index out of range.
         """
         self.flush()
-        index = self._sweep._index((i, j))
+        index = self._sweep.index((i, j))
         self._selected = index
         self._draw_selected()
         self._open.disabled = False
