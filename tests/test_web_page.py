@@ -268,9 +268,47 @@ def test_sizes_and_bad_input(tmp_path):
         web_page.surface_state("booth", rho=1.5)
     with pytest.raises(ValueError, match="start must lie within"):
         web_page.surface_state("booth", start=(50, 0))
-    bowl = adaviz.Surface(lambda x, y: x**2 + y**2, domain=((-1, 1), (-1, 1)), name="bowl")
-    with pytest.raises(ValueError, match="custom surface"):
-        web_page.surface_state(bowl)
+    with pytest.raises(ValueError, match="custom surface .* cannot run: give its JavaScript"):
+        web_page.surface_state(bowl())
+    wrong = dict(BOWL_JS, f_y="6 * y + 0.001 * x")
+    with pytest.raises(ValueError, match=r"f_y = .* largest difference 0\.004 at \(x, y\) = "):
+        web_page.surface_state(bowl(), javascript=wrong)
+    with pytest.raises(ValueError, match=r"only Math\.<name> is allowed"):
+        web_page.surface_state(bowl(), javascript=dict(BOWL_JS, f="window.alert(1)"))
+    with pytest.raises(ValueError, match="keys"):
+        web_page.surface_state(bowl(), javascript={"f": "x"})
+
+
+BOWL_JS = {"f": "x ** 2 + 3 * y ** 2", "f_x": "2 * x", "f_y": "6 * y", "f_xx": "2", "f_yy": "6"}
+
+
+def bowl():
+    return adaviz.Surface(
+        lambda x, y: x**2 + 3.0 * y**2,
+        domain=((-4, 4), (-4, 4)),
+        minima=[(0, 0)],
+        start=(3.0, -2.0),
+        name="my bowl",
+    )
+
+
+def test_custom_surface_runs_from_its_javascript(offline, tmp_path):
+    surface = bowl()
+    path = tmp_path / "bowl.html"
+    state = web_page.surface_state(surface, javascript=BOWL_JS, steps=200, epsilon=1e-4)
+    path.write_text(web_page.surface_page(state), encoding="utf-8")
+    open_page(offline, path)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    reference = adaviz.simulate(surface, steps=200, epsilon=1e-4, dtype="float64")
+    assert x == pytest.approx(reference.positions[:, 0, 0].tolist(), rel=1e-9, abs=1e-12)
+    assert y == pytest.approx(reference.positions[:, 0, 1].tolist(), rel=1e-9, abs=1e-12)
+    newton = offline.evaluate(
+        "() => Array.from(document.querySelector('#adaviz-panel').adaviz_panel"
+        ".trajectory.newton_step_size.slice(0, 2))"
+    )
+    assert newton == [0.5, 1 / 6]
+    assert offline.eval_on_selector("select[name=surface]", "s => s.value") == "my bowl"
+    assert not offline.adaviz_errors, offline.adaviz_errors
 
 
 def test_play_runs_to_the_end(offline, page_file):

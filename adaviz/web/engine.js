@@ -492,12 +492,19 @@
     });
   Object.freeze(SURFACES);
 
+  /** name -> surface defined in the page from JavaScript expressions (defineSurface). */
+  const CUSTOM = {};
+
+  /** The built-in surfaces' names, sorted (adaviz.surfaces.names()). */
   function names() {
     return Object.keys(SURFACES);
   }
 
   function get(name) {
     if (name && typeof name === "object" && name.evaluate) return name;
+    if (typeof name === "string" && Object.prototype.hasOwnProperty.call(CUSTOM, name)) {
+      return CUSTOM[name];
+    }
     const key =
       typeof name === "string" ? name.trim().toLowerCase().replace(/[- ]/g, "_") : undefined;
     if (!Object.prototype.hasOwnProperty.call(SURFACES, key)) {
@@ -506,6 +513,38 @@
       );
     }
     return SURFACES[key];
+  }
+
+  /**
+   * A surface from JavaScript expressions in x and y (adaviz.web.page checks them against the
+   * Python surface before it writes them into a page): spec = {name, domain, minima, start,
+   * f, f_x, f_y, f_xx, f_yy}, each of f..f_yy an expression such as "x * x + 3 * y * y".
+   */
+  function defineSurface(spec) {
+    const compile = function (key) {
+      if (typeof spec[key] !== "string" || !spec[key].trim()) {
+        throw new Error("surface " + JSON.stringify(spec.name) + " needs an expression " + key);
+      }
+      return new Function("x", "y", '"use strict"; return (' + spec[key] + ");");
+    };
+    const f = compile("f");
+    const f_x = compile("f_x");
+    const f_y = compile("f_y");
+    const f_xx = compile("f_xx");
+    const f_yy = compile("f_yy");
+    const functions = {
+      fn: f,
+      evaluate: function (x, y, out) {
+        out[0] = f(x, y);
+        out[1] = f_x(x, y);
+        out[2] = f_y(x, y);
+        out[3] = f_xx(x, y);
+        out[4] = f_yy(x, y);
+      },
+    };
+    const surface = makeSurface(spec.name, functions, spec.domain, spec.minima || [], spec.start);
+    CUSTOM[spec.name] = surface;
+    return surface;
   }
 
   /** Distance from (x, y) to the nearest listed minimum (NaN when there are none). */
@@ -821,6 +860,8 @@
   Object.assign(adaviz, {
     RULES: RULES,
     SURFACES: SURFACES,
+    CUSTOM: CUSTOM,
+    defineSurface: defineSurface,
     BOUND_MARGIN: BOUND_MARGIN,
     METRICS: ["final_loss", "min_loss", "distance_to_minimum", "steps_to_converge"],
     decayed_lr: decayed_lr,

@@ -161,7 +161,7 @@
     const problems = [];
     params.forEach(function (value, key) {
       if (key === "surface") {
-        if (adaviz.names().indexOf(value) < 0) problems.push("surface=" + value);
+        if (surfaceNames().indexOf(value) < 0) problems.push("surface=" + value);
         else settings.surface = value;
       } else if (HYPERPARAMETERS.indexOf(key) >= 0) {
         const spec = state.specs[key];
@@ -196,7 +196,13 @@
 
   // ------------------------------------------------------------------------------ the panel
 
+  /** The dropdown's surfaces: the page's own (custom) ones, then the built-ins. */
+  function surfaceNames() {
+    return Object.keys(adaviz.CUSTOM).concat(adaviz.names());
+  }
+
   function surfacePanel(container, state) {
+    if (state.custom) adaviz.defineSurface(state.custom);
     const Plotly = root.Plotly;
     container.classList.add("adaviz-surface-panel", "adaviz-live");
     container.dataset.draws = "0";
@@ -279,7 +285,7 @@
     }
 
     const surfaceSelect = el("select", { name: "surface" });
-    adaviz.names().forEach(function (name) {
+    surfaceNames().forEach(function (name) {
       surfaceSelect.appendChild(el("option", { value: name, text: name }));
     });
     controls.surface = surfaceSelect;

@@ -14,9 +14,12 @@ its CDN (``plotly="cdn"``, a page of a few tens of KB that needs the network).
 
 from __future__ import annotations
 
+import ast
 import html
 import json
 import numbers
+
+import numpy as np
 
 from adaviz.web import _read, engine_js
 
@@ -42,37 +45,159 @@ def _controls_module():
     return controls
 
 
+#: the expressions a custom surface's page needs, in JavaScript
+EXPRESSIONS = ("f", "f_x", "f_y", "f_xx", "f_yy")
+#: how far a JavaScript expression may differ from the Python surface (relative where > 1)
+EXPRESSION_TOL = 1e-9
+_MATH = {
+    "abs": np.abs, "sqrt": np.sqrt, "exp": np.exp, "log": np.log, "log10": np.log10,
+    "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "atan": np.arctan,
+    "atan2": np.arctan2, "pow": np.power, "min": np.minimum, "max": np.maximum,
+    "PI": np.pi, "E": np.e,
+}  # fmt: skip
+_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+
+
+def _check_expression(key, text):
+    """The arithmetic subset JavaScript and Python read alike, as a Python code object."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"javascript[{key!r}] must be an expression in x and y, got {text!r}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"javascript[{key!r}] is not an expression: {text!r} ({exc.msg})") from exc
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            if isinstance(node.left, ast.UnaryOp):  # -x ** 2 is a JavaScript syntax error
+                raise ValueError(f"javascript[{key!r}]: write (-x) ** 2, not -x ** 2, in {text!r}")
+        if isinstance(node, ast.Attribute):
+            if not (isinstance(node.value, ast.Name) and node.value.id == "Math"):
+                raise ValueError(f"javascript[{key!r}]: only Math.<name> is allowed, in {text!r}")
+            if node.attr not in _MATH:
+                raise ValueError(
+                    f"javascript[{key!r}]: Math.{node.attr} is not one of "
+                    f"{', '.join('Math.' + n for n in _MATH)}"
+                )
+        elif isinstance(node, ast.Name):
+            if node.id not in ("x", "y", "Math"):
+                raise ValueError(f"javascript[{key!r}]: unknown name {node.id!r} in {text!r}")
+        elif not isinstance(
+            node,
+            (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Constant, ast.Load) + _OPERATORS,
+        ):
+            raise ValueError(
+                f"javascript[{key!r}]: {type(node).__name__} is not allowed in {text!r} (numbers, "
+                "x, y, + - * / **, parentheses and Math functions only)"
+            )
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float)):
+            raise ValueError(f"javascript[{key!r}]: {node.value!r} is not a number, in {text!r}")
+    return compile(tree, f"<javascript[{key!r}]>", "eval")
+
+
+def _custom_surface(surf, javascript):
+    """The page's definition of a custom surface, after checking each JavaScript expression
+    against the Python surface on a 25 x 25 grid of its domain, its start and its minima."""
+    if javascript is None:
+        raise ValueError(
+            f"surface {surf.name!r} is a custom surface (a Python function), which the live page "
+            "cannot run: give its JavaScript expressions, javascript={'f': ..., 'f_x': ..., "
+            "'f_y': ..., 'f_xx': ..., 'f_yy': ...} (checked against the Python surface), or "
+            "write a picture with live=False"
+        )
+    if not isinstance(javascript, dict) or set(javascript) != set(EXPRESSIONS):
+        given = sorted(javascript) if isinstance(javascript, dict) else javascript
+        raise ValueError(
+            f"javascript must be a dict with the keys {list(EXPRESSIONS)}, got {given!r}"
+        )
+    (xmin, xmax), (ymin, ymax) = surf.domain
+    X, Y = np.meshgrid(np.linspace(xmin, xmax, 25), np.linspace(ymin, ymax, 25))
+    points = [np.ravel(X), np.ravel(Y)]
+    extra = [surf.start, *surf.minima]
+    x = np.concatenate([points[0], [p[0] for p in extra]])
+    y = np.concatenate([points[1], [p[1] for p in extra]])
+    hessian = surf.hessian(x, y)
+    gradient = surf.grad(x, y)
+    python = {
+        "f": surf(x, y),
+        "f_x": gradient[:, 0],
+        "f_y": gradient[:, 1],
+        "f_xx": hessian[:, 0, 0],
+        "f_yy": hessian[:, 1, 1],
+    }
+    math = type("Math", (), {})()
+    for name, value in _MATH.items():
+        setattr(math, name, value)
+    for key in EXPRESSIONS:
+        code = _check_expression(key, javascript[key])
+        with np.errstate(all="ignore"):
+            page = np.broadcast_to(
+                np.asarray(eval(code, {"__builtins__": {}}, {"x": x, "y": y, "Math": math}), float),
+                x.shape,
+            )
+            want = python[key]
+            error = np.abs(page - want) / np.maximum(1.0, np.abs(want))
+        error = np.where(np.isnan(page) & np.isnan(want), 0.0, error)
+        error = np.where(np.isnan(error), np.inf, error)
+        worst = int(np.argmax(error))
+        if error[worst] > EXPRESSION_TOL:
+            raise ValueError(
+                f"the JavaScript expression {key} = {javascript[key]!r} disagrees with surface "
+                f"{surf.name!r}: largest difference {abs(page[worst] - want[worst]):.3g} at "
+                f"(x, y) = ({x[worst]:.6g}, {y[worst]:.6g}): JavaScript {page[worst]:.10g}, "
+                f"Python {want[worst]:.10g}"
+            )
+    return {
+        "name": surf.name,
+        "domain": [list(d) for d in surf.domain],
+        "minima": [list(m) for m in surf.minima],
+        "start": list(surf.start),
+        **{key: javascript[key] for key in EXPRESSIONS},
+    }
+
+
 def surface_state(
-    surface="rosenbrock", *, start=None, steps=500, lr=None, rho=None, epsilon=None, decay=None
+    surface="rosenbrock",
+    *,
+    start=None,
+    steps=500,
+    lr=None,
+    rho=None,
+    epsilon=None,
+    decay=None,
+    javascript=None,
 ):
     """The SurfacePanel page's settings as a plain dict (JSON-ready).
 
     Args:
-        surface: a built-in surface name (the page's engine has the built-ins only).
+        surface: a built-in surface name, or an :class:`adaviz.Surface`; a custom surface
+            needs ``javascript``.
         start: ``(x, y)`` inside the surface's domain; default the surface's start.
         steps: 1 to 5000.
         lr, rho, epsilon, decay: Adadelta's; ``None`` takes the panel's default.
+        javascript: a custom surface's value, gradient and Hessian diagonal as JavaScript
+            expressions in ``x`` and ``y``, ``{"f": "x * x + 3 * y * y", "f_x": "2 * x",
+            "f_y": "6 * y", "f_xx": "2", "f_yy": "6"}`` (numbers, + - * / **, parentheses
+            and ``Math.*`` functions). Each is checked against the Python surface at 627
+            points of its domain (within 1e-9, relative where values exceed 1).
 
     Raises:
-        ValueError: an unknown or custom surface, a start outside the domain, steps out of
-            range, or a hyperparameter the panel's slider cannot show.
+        ValueError: an unknown surface; a custom surface without ``javascript``, or with an
+            expression that disagrees with it (the message gives the largest difference and
+            where); a start outside the domain, steps out of range, or a hyperparameter the
+            panel's slider cannot show.
     """
     from adaviz import surfaces
     from adaviz._validate import check_int
 
     controls = _controls_module()
-    if isinstance(surface, surfaces.Surface) and surface.name not in surfaces.names():
-        raise ValueError(
-            f"surface {surface.name!r} is a custom surface; the live page runs the built-in "
-            f"surfaces only ({', '.join(surfaces.names())}); use live=False for a picture"
-        )
-    name = surface.name if isinstance(surface, surfaces.Surface) else surface
-    surf = surfaces.get(name)
-    if isinstance(surface, surfaces.Surface) and surface is not surf:
-        raise ValueError(
-            f"surface {surface.name!r} is not the built-in surface of that name; the live page "
-            "runs the built-in surfaces only; use live=False for a picture"
-        )
+    custom = None
+    if isinstance(surface, surfaces.Surface) and not (
+        surface.name in surfaces.names() and surfaces.get(surface.name) is surface
+    ):
+        surf = surface
+        custom = _custom_surface(surf, javascript)
+    else:
+        surf = surfaces.get(surface)
     if start is None:
         start = surf.start
     x, y = (float(v) for v in start)
@@ -111,7 +236,9 @@ def surface_state(
         "steps_range": list(STEPS_RANGE),
         "tolerance": TOLERANCE,
         "grid_size": 120,
-        "lessons": {n: surfaces.get(n).lesson for n in surfaces.names()},
+        "lessons": {n: surfaces.get(n).lesson for n in surfaces.names()}
+        | ({surf.name: surf.lesson} if custom else {}),
+        "custom": custom,
     }
 
 
