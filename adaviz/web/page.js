@@ -150,6 +150,24 @@
     ];
   }
 
+  /** An axis range over the traces' finite y values (log axes: positive values, in decades),
+   * padded by 5 % on each side. */
+  function axisRange(traces, log) {
+    let low = Infinity;
+    let high = -Infinity;
+    traces.forEach(function (trace) {
+      for (const value of trace.y) {
+        if (!isFinite(value) || (log && !(value > 0))) continue;
+        const v = log ? Math.log10(value) : value;
+        if (v < low) low = v;
+        if (v > high) high = v;
+      }
+    });
+    if (!(low <= high)) return log ? [-1, 1] : [0, 1];
+    const pad = 0.05 * (high - low || Math.abs(high) || 1);
+    return [low - pad, high + pad];
+  }
+
   // -------------------------------------------------------------------------------- fragment
 
   /** The settings of a URL fragment, or null with a reason when a value is invalid. */
@@ -214,6 +232,7 @@
     let view = null;
     let background = null;
     let backgroundFor = null;  // the background the backdrop shows
+    let drawnStructure = null;  // what a full redraw drew: a slider move only animates data
     let playing = null;
 
     // -- controls --------------------------------------------------------------------
@@ -541,6 +560,10 @@
           ),
         );
       }
+      // every figure: its traces and layout (a full redraw), and which traces and axis
+      // ranges a slider move changes (a redraw-free Plotly.animate when nothing else did)
+      const specs = {};
+      const g = ghosts.length;
       const pathTraces = ghosts.map(function (ghost, i) {
         return line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.px, y: ghost.py, opacity: 0.6 });
       });
@@ -551,68 +574,96 @@
         { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((m) => m[0]), y: surface.minima.map((m) => m[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
         { type: "scatter", mode: "markers", name: "step marker", x: [view.px[cursor]], y: [view.py[cursor]], marker: { size: 17, color: MARKER_COLOR, symbol: "circle-open", line: { color: MARKER_COLOR, width: 3 } } },
       );
-      renders.push(
-        Plotly.react(
-          figures.surface,
-          pathTraces,
-          Object.assign(
-            layout("Adadelta on " + surface.name + " (click to set the start)", axes(true)),
-            area,
-            {
-              paper_bgcolor: "rgba(0,0,0,0)",
-              plot_bgcolor: "rgba(0,0,0,0)",
-              dragmode: false,
-              hovermode: "closest",
-              legend: { orientation: "h", y: -0.14, font: { size: 10 } },
-            },
-          ),
-          { displayModeBar: false, responsive: false },
+      specs.surface = {
+        traces: pathTraces,
+        layout: Object.assign(
+          layout("Adadelta on " + surface.name + " (click to set the start)", axes(true)),
+          area,
+          {
+            paper_bgcolor: "rgba(0,0,0,0)",
+            plot_bgcolor: "rgba(0,0,0,0)",
+            dragmode: false,
+            hovermode: "closest",
+            legend: { orientation: "h", y: -0.14, font: { size: 10 } },
+          },
         ),
-      );
+        changed: [g, g + 1, g + 2, g + 4],
+        ranges: {},
+      };
       const side = { width: 420, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
-      const logAxis = (text) => Object.assign({ type: "log", title: { text: text }, exponentformat: "power" }, AXIS);
-      const stepAxis = Object.assign({ title: { text: "step" } }, AXIS);
-      renders.push(
-        Plotly.react(
-          figures.accumulators,
-          [
-            line("E[g²] x", COORD_COLORS.x, "solid", { x: view.steps, y: view.accum_grad[0] }),
-            line("E[g²] y", COORD_COLORS.y, "solid", { x: view.steps, y: view.accum_grad[1] }),
-            line("E[Δx²] x", COORD_COLORS.x, "dash", { x: view.steps, y: view.accum_delta[0] }),
-            line("E[Δx²] y", COORD_COLORS.y, "dash", { x: view.steps, y: view.accum_delta[1] }),
-          ],
-          layout("accumulators", Object.assign({ xaxis: stepAxis, yaxis: logAxis("E[·]"), shapes: cursorShape(cursor) }, side)),
-          { displayModeBar: false },
-        ),
-        Plotly.react(
-          figures.step_size,
-          [
-            line("step size x", COORD_COLORS.x, "solid", { x: view.step_numbers, y: view.step_size[0] }),
-            line("step size y", COORD_COLORS.y, "solid", { x: view.step_numbers, y: view.step_size[1] }),
-            line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: view.step_numbers, y: view.newton[0] }),
-            line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: view.step_numbers, y: view.newton[1] }),
-          ],
-          layout("step size vs Newton", Object.assign({ xaxis: stepAxis, yaxis: logAxis("step size (x per unit gradient)"), shapes: cursorShape(cursor) }, side)),
-          { displayModeBar: false },
-        ),
-      );
+      const steps_range = [0, Math.max(view.n - 1, 1)];
+      const numbers_range = [1, Math.max(view.m, 2)];
+      const sideLayout = function (titleText, yaxis, xrange) {
+        return layout(titleText, Object.assign({
+          xaxis: Object.assign({ title: { text: "step" }, range: xrange }, AXIS),
+          yaxis: Object.assign({ exponentformat: "power" }, yaxis, AXIS),
+          shapes: cursorShape(cursor),
+        }, side));
+      };
+      const accumulators = [
+        line("E[g²] x", COORD_COLORS.x, "solid", { x: view.steps, y: view.accum_grad[0] }),
+        line("E[g²] y", COORD_COLORS.y, "solid", { x: view.steps, y: view.accum_grad[1] }),
+        line("E[Δx²] x", COORD_COLORS.x, "dash", { x: view.steps, y: view.accum_delta[0] }),
+        line("E[Δx²] y", COORD_COLORS.y, "dash", { x: view.steps, y: view.accum_delta[1] }),
+      ];
+      const accumulatorsRange = axisRange(accumulators, true);
+      specs.accumulators = {
+        traces: accumulators,
+        layout: sideLayout("accumulators", { type: "log", title: { text: "E[·]" }, range: accumulatorsRange }, steps_range),
+        changed: [0, 1, 2, 3],
+        ranges: { x: steps_range, y: accumulatorsRange },
+      };
+      const stepSizes = [
+        line("step size x", COORD_COLORS.x, "solid", { x: view.step_numbers, y: view.step_size[0] }),
+        line("step size y", COORD_COLORS.y, "solid", { x: view.step_numbers, y: view.step_size[1] }),
+        line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: view.step_numbers, y: view.newton[0] }),
+        line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: view.step_numbers, y: view.newton[1] }),
+      ];
+      const stepSizeRange = axisRange(stepSizes, true);
+      specs.step_size = {
+        traces: stepSizes,
+        layout: sideLayout("step size vs Newton", { type: "log", title: { text: "step size (x per unit gradient)" }, range: stepSizeRange }, numbers_range),
+        changed: [0, 1, 2, 3],
+        ranges: { x: numbers_range, y: stepSizeRange },
+      };
       const lossTraces = ghosts.map((ghost, i) =>
         line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.steps, y: ghost.loss, opacity: 0.6 }),
       );
       lossTraces.push(line("loss", TRAJECTORY_COLOR, "solid", { x: view.steps, y: view.loss }));
       const lossTitle = view.loss_gap ? "loss − f* (f* = " + fmt(surface.min_value, 4) + ")" : "loss (no known minimum)";
-      renders.push(
-        Plotly.react(
-          figures.loss,
-          lossTraces,
-          layout("loss", Object.assign({
-            xaxis: stepAxis,
-            yaxis: Object.assign({ type: view.loss_log ? "log" : "linear", title: { text: lossTitle } }, AXIS),
-            shapes: cursorShape(cursor),
-          }, side)),
-          { displayModeBar: false },
-        ),
-      );
+      const lossRange = axisRange(lossTraces, view.loss_log);
+      const lossSteps = [0, Math.max(steps_range[1], ...ghosts.map((ghost) => ghost.steps.length - 1))];
+      specs.loss = {
+        traces: lossTraces,
+        layout: sideLayout("loss", { type: view.loss_log ? "log" : "linear", title: { text: lossTitle }, range: lossRange }, lossSteps),
+        changed: [g],
+        ranges: { x: lossSteps, y: lossRange },
+      };
+
+      const structure = [surface.name, g, endName, view.n, view.loss_log, lossTitle, cursor].join("|");
+      const quick = structure === drawnStructure;
+      drawnStructure = structure;
+      Object.keys(specs).forEach(function (name) {
+        const spec = specs[name];
+        if (!quick) {
+          renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false, responsive: false }));
+          return;
+        }
+        const update = {};
+        if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
+        if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
+        renders.push(
+          Plotly.animate(
+            figures[name],
+            {
+              data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y, name: spec.traces[i].name })),
+              traces: spec.changed,
+              layout: update,
+            },
+            { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" },
+          ),
+        );
+      });
       drawText(cursor);
       writeFragment();
       return Promise.all(renders).then(function () {
@@ -628,6 +679,7 @@
         Plotly.relayout(figures[name], { shapes: cursorShape(k) });
       });
       cursorLabel.textContent = cursorText(k);
+      drawnStructure = null;  // the next draw redraws the cursor's shapes in full
     }
 
     function cursorText(k) {
