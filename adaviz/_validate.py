@@ -86,7 +86,8 @@ def check_int(name, value, low, high=None):
 
     Args:
         name: the argument's name, for the message.
-        value: the value to check (``bool`` is refused: it is not a count).
+        value: the value to check: an integer or a 0-d integer array (``bool`` is
+            refused: it is not a count).
         low: the smallest allowed value.
         high: the largest allowed value, or ``None`` for no upper bound.
 
@@ -94,6 +95,8 @@ def check_int(name, value, low, high=None):
         ValueError: not an integer, or outside ``[low, high]``, e.g.
             ``batch_size must be an integer in [1, 400], got 0``.
     """
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iu":
+        value = value[()]  # a 0-d integer array, as numpy reductions return
     ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if ok:
         ok = int(value) >= low and (high is None or int(value) <= high)
@@ -101,6 +104,24 @@ def check_int(name, value, low, high=None):
         allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return int(value)
+
+
+def check_widths(name, value):
+    """Validate layer widths (e.g. an MLP's ``hidden``) and return them as a tuple of ints.
+
+    Raises:
+        ValueError: not a list or tuple (a string or a single number included) of
+            integers >= 1, e.g. ``hidden must be a list or tuple of layer widths
+            (integers >= 1), got 'big' (type str)``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = list(value)
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(
+            f"{name} must be a list or tuple of layer widths (integers >= 1), got {value!r} "
+            f"(type {type(value).__name__})"
+        )
+    return tuple(check_int(f"{name}[{i}]", width, 1) for i, width in enumerate(value))
 
 
 def check_flag(name, value, *, allow_array=False):

@@ -78,13 +78,14 @@ class AdadeltaMonitor(keras.callbacks.Callback):
 
     Args:
         every: record every ``every`` training batches (>= 1).
-        log_dir: a directory to write TensorBoard summaries to (``None``: none).
+        log_dir: a directory to write TensorBoard summaries to, created here if it does
+            not exist (``None``: none).
         max_records: records kept in :attr:`history` (older ones are dropped).
         refresh_hz: maximum redraws per second of :meth:`panel` during fit.
 
     Raises:
         ValueError: ``every``, ``max_records`` or ``refresh_hz`` out of range, a
-            ``log_dir`` that is not a path; at ``on_train_begin``, a model compiled with
+            ``log_dir`` that is not a path or cannot be created; at ``on_train_begin``, a model compiled with
             an optimizer that has no Adadelta state.
     """
 
@@ -96,9 +97,16 @@ class AdadeltaMonitor(keras.callbacks.Callback):
         if log_dir is not None:
             import os
 
-            if not isinstance(log_dir, (str, os.PathLike)):
+            if not isinstance(log_dir, (str, os.PathLike)) or not os.fspath(log_dir):
                 raise ValueError(f"log_dir must be a directory path or None, got {log_dir!r}")
             log_dir = os.fspath(log_dir)
+            try:
+                tf.io.gfile.makedirs(log_dir)
+            except (tf.errors.OpError, OSError) as exc:
+                raise ValueError(
+                    f"log_dir must be a directory that can be created and written to (or "
+                    f"None), got {log_dir!r}: {type(exc).__name__}: {exc}"
+                ) from None
         self.every = int(every)
         self.log_dir = log_dir
         self.max_records = int(max_records)
@@ -368,7 +376,7 @@ class AdadeltaMonitor(keras.callbacks.Callback):
                 )
 
     def _make_views(self):
-        from adaviz.panels._model_views import ModelViews
+        from adaviz.panels.model.views import ModelViews
 
         self._views = ModelViews(
             self.layer_names, loss_title="loss (epoch mean so far)", loss_summaries=False

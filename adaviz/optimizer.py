@@ -98,6 +98,14 @@ def _check(name, value):
     return value if tf.is_tensor(value) else check_hyperparameter(name, value)
 
 
+def _is_numeric(value):
+    """Whether ``value`` converts to a numeric numpy array."""
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except Exception:
+        return False
+
+
 def _read(variable):
     """A scalar hyperparameter variable as a Python float (a tensor inside a graph)."""
     value = tf.convert_to_tensor(_tf_variable(variable))
@@ -419,9 +427,15 @@ class Adadelta(keras.optimizers.Optimizer):
         ``jit_compile`` keys of later tf.keras configs are ignored.
 
         Raises:
-            ValueError: ``lr`` and ``learning_rate`` both present and different, or any
-                error of the constructor.
+            ValueError: ``config`` not a dict; ``lr`` and ``learning_rate`` both present
+                and different; a learning rate that is a dict Keras cannot deserialize
+                into a ``LearningRateSchedule``; or any error of the constructor.
         """
+        if not isinstance(config, dict):
+            raise ValueError(
+                "config must be a dict, as get_config() returns (e.g. {'lr': 1.0, "
+                f"'rho': 0.95}}), got {config!r} (type {type(config).__name__})"
+            )
         config = dict(config)
         for key in _LEGACY_ONLY_KEYS:
             config.pop(key, None)
@@ -434,9 +448,18 @@ class Adadelta(keras.optimizers.Optimizer):
                 )
         for key in ("lr", "learning_rate"):
             if isinstance(config.get(key), dict):
-                config[key] = keras.saving.deserialize_keras_object(
-                    config[key], custom_objects=custom_objects
-                )
+                try:
+                    config[key] = keras.saving.deserialize_keras_object(
+                        config[key], custom_objects=custom_objects
+                    )
+                except Exception as exc:
+                    raise ValueError(
+                        f"{key} in config must be a number >= 0 or a serialized "
+                        "LearningRateSchedule (keras.optimizers.schedules.serialize(schedule), "
+                        "with custom_objects for your own classes), got "
+                        f"{config[key]!r}, which Keras cannot deserialize: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from None
         return cls(**config)
 
     # ------------------------------------------------------------------ legacy tf.keras API
@@ -503,6 +526,25 @@ class Adadelta(keras.optimizers.Optimizer):
             updates += [accum_grad, param, accum_delta]
         return [tf.convert_to_tensor(_tf_variable(v)) for v in updates]
 
+    def _slot_labels(self):
+        """``id(variable) -> "E[g^2] of 'dense/kernel'"`` for messages about the state."""
+        labels = {id(self._iterations): "iteration"}
+        for variable, accum_grad, accum_delta in zip(
+            self._trainable_variables, self._accum_grads, self._accum_deltas, strict=True
+        ):
+            path = getattr(variable, "path", variable.name)
+            labels[id(accum_grad)] = f"E[g^2] of {path!r}, {accum_grad.name}"
+            labels[id(accum_delta)] = f"E[dx^2] of {path!r}, {accum_delta.name}"
+        return labels
+
+    def _slot_minimum(self, variable):
+        """Why ``variable`` cannot be negative, or ``""`` when it can."""
+        if variable is self._iterations:
+            return "a count of steps"
+        if any(variable is v for v in self._accum_grads + self._accum_deltas):
+            return "a running average of squares"
+        return ""
+
     def _legacy_weights(self):
         return [v for v in self._accum_grads + self._accum_deltas if v is not None]
 
@@ -527,44 +569,94 @@ class Adadelta(keras.optimizers.Optimizer):
                 too (it is always longer, so never ambiguous).
 
         Raises:
-            ValueError: the optimizer has no state yet, the number of arrays fits
-                neither layout, or an array has the wrong shape. Nothing is changed
-                unless every array fits.
+            ValueError: ``weights`` is not a list of arrays; the optimizer has no state
+                yet; the number of arrays fits neither layout; an array has the wrong
+                shape, a value that is not finite, a negative E[g^2] or E[dx^2] (running
+                averages of squares) or a negative iteration count; a hyperparameter of
+                Keras 3's layout is out of range. Nothing is changed unless every array
+                fits.
         """
+        if (
+            weights is None
+            or isinstance(weights, (str, bytes, dict))
+            or not (hasattr(weights, "__iter__"))
+        ):
+            raise ValueError(
+                "weights must be a list of numpy arrays (the layout of get_weights()), "
+                f"got {weights!r} (type {type(weights).__name__})"
+            )
         if not self.built:
             raise ValueError(
                 "the optimizer has no state yet, so set_weights has nothing to set: "
                 "apply a step (or call build(variables)) first"
             )
         targets = self._legacy_weights()
+        legacy = len(targets)
         weights = list(weights)
-        if len(weights) == len(targets) + 1:
+        if len(weights) == legacy + 1:
+            first = np.shape(weights[0]) if _is_numeric(weights[0]) else None
+            if first != ():
+                raise ValueError(
+                    f"weights has {len(weights)} arrays, one more than get_weights() gives "
+                    f"({legacy}: every E[g^2] then every E[dx^2] accumulator). A list of "
+                    f"{len(weights)} must start with the iteration count, but weights[0] "
+                    f"(iteration) is not a number (shape ()), got "
+                    + (f"shape {first}" if first is not None else repr(weights[0]))
+                    + f": pass the {legacy} accumulators, or the iteration count then them"
+                )
             targets = [self._iterations] + targets
         elif len(weights) == len(self.variables):
             # Keras 3's own layout (what keras.optimizers.MultiOptimizer passes); always
             # longer than the legacy ones (it adds iterations and the hyperparameters).
             targets = self.variables
-        elif len(weights) != len(targets):
+        elif len(weights) != legacy:
+            how = "too long" if len(weights) > legacy else "too short"
             raise ValueError(
-                f"weights must be a list of {len(targets)} arrays (every E[g^2] then every "
-                f"E[dx^2] accumulator) or {len(targets) + 1} (the iteration count first), "
-                f"got {len(weights)}"
+                f"weights must be a list of {legacy} arrays (every E[g^2] then every "
+                f"E[dx^2] accumulator) or {legacy + 1} (the iteration count first), "
+                f"got {len(weights)}: the list is {how}"
             )
+        labels = self._slot_labels()
         values = []
         for index, (target, weight) in enumerate(zip(targets, weights, strict=True)):
             expected = tuple(target.shape)
+            label = labels.get(id(target), target.name)
             try:
                 value = np.asarray(weight, dtype=np.dtype(target.dtype))
             except (TypeError, ValueError) as exc:
                 raise ValueError(
-                    f"weights[{index}] ({target.name}) must be a numeric array of shape "
+                    f"weights[{index}] ({label}) must be a numeric array of shape "
                     f"{expected}, got {weight!r}"
                 ) from exc
             if value.shape != expected:
                 raise ValueError(
-                    f"weights[{index}] ({target.name}) must have shape {expected}, "
+                    f"weights[{index}] ({label}) must have shape {expected}, "
                     f"got shape {value.shape}"
                 )
+            flat = value.reshape(-1)
+            bad = np.flatnonzero(~np.isfinite(flat))
+            if len(bad):
+                raise ValueError(
+                    f"weights[{index}] ({label}) must be finite, got {flat[bad[0]].item()!r} at flat "
+                    f"index {int(bad[0])}"
+                )
+            must = self._slot_minimum(target)
+            bad = np.flatnonzero(flat < 0) if must else ()
+            if len(bad):
+                raise ValueError(
+                    f"weights[{index}] ({label}) must be >= 0 ({must}), got "
+                    f"{flat[bad[0]].item()!r} at flat index {int(bad[0])}"
+                )
+            if target is not self._iterations and target.name in (
+                "learning_rate",
+                "rho",
+                "epsilon",
+                "decay",
+            ):
+                try:
+                    check_hyperparameter(target.name, float(value))
+                except ValueError as exc:
+                    raise ValueError(f"weights[{index}] ({label}): {exc}") from None
             values.append(value)
         for target, value in zip(targets, values, strict=True):
             target.assign(value)

@@ -67,7 +67,7 @@ def _check_domain(domain):
         )
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"domain must be finite, got {domain!r}")
-    for axis, (low, high) in zip("xy", arr, strict=True):
+    for axis, (low, high) in zip("xy", arr.tolist(), strict=True):
         if low > high:
             raise ValueError(
                 f"domain is inverted along {axis}: {axis}min={low!r} > {axis}max={high!r} "
@@ -77,6 +77,15 @@ def _check_domain(domain):
             raise ValueError(
                 f"domain is empty along {axis}: {axis}min == {axis}max == {low!r} in {domain!r}; "
                 "give (min, max) with min < max"
+            )
+        width = high - low
+        box = (low - BOUND_MARGIN * width, high + BOUND_MARGIN * width)
+        if not all(math.isfinite(v) for v in (width, *box)):
+            raise ValueError(
+                f"domain is too wide along {axis}: {axis} in [{low!r}, {high!r}] is "
+                f"{width!r} wide and the engine's box around it ({BOUND_MARGIN:g} widths "
+                f"beyond each side) is [{box[0]!r}, {box[1]!r}]: both must be finite float64 "
+                "numbers; give bounds within +-1e300"
             )
     return (float(arr[0, 0]), float(arr[0, 1])), (float(arr[1, 0]), float(arr[1, 1]))
 
@@ -132,10 +141,13 @@ class Surface:
         lesson: one sentence saying what the surface shows about Adadelta.
 
     Raises:
-        ValueError: the domain is empty, inverted or not finite; a start or minimum lies
-            outside the domain; ``fn`` does not return one floating-point value per point,
-            raises, returns a non-finite value at the start, or has no gradient (None) with
-            respect to ``x`` or ``y`` at the start.
+        ValueError: the domain is empty, inverted, not finite or too wide for float64; a
+            start or minimum lies outside the domain; ``fn`` does not return one
+            floating-point value per point, raises, returns a non-finite value at the
+            start, has no gradient (None) with respect to ``x`` or ``y`` at the start, is
+            not element-wise (a point alone gives another value or gradient than in a
+            batch), or cannot be traced into a graph as the engine runs it (eager-only
+            code such as ``.numpy()``).
     """
 
     def __init__(self, fn, domain, minima=(), start=None, name="surface", formula="", lesson=""):
@@ -231,6 +243,55 @@ class Surface:
                         f"the gradient of surface {self.name!r} is not finite at the start "
                         f"{self.start!r}: got {grad0!r}"
                     )
+                batch = (z.numpy(), gx.numpy(), gy.numpy())
+        # the catalogue's functions are element-wise TensorFlow code (tested): not re-checked
+        if not any(self.fn is spec["fn"] for spec in _BUILTINS.values()):
+            self._check_elementwise(xs, ys, *batch)
+            self._check_traceable(len(xs))
+
+    def _check_elementwise(self, xs, ys, z, gx, gy):
+        """Each point evaluated alone must give its value and gradient in the batch."""
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+            tx, ty = tf.constant([x], tf.float64), tf.constant([y], tf.float64)
+            try:
+                with tf.GradientTape() as tape:
+                    tape.watch([tx, ty])
+                    alone = tf.reshape(tf.convert_to_tensor(self.fn(tx, ty)), [-1])
+                grads = tape.gradient(
+                    alone, [tx, ty], unconnected_gradients=tf.UnconnectedGradients.ZERO
+                )
+                got = np.array([alone[0], grads[0][0], grads[1][0]], np.float64)
+                failure = "" if alone.shape == (1,) else f" (shape {tuple(alone.shape)})"
+            except Exception as exc:
+                got, failure = None, f" ({type(exc).__name__}: {exc})"
+            want = np.array([z[i], gx[i], gy[i]], np.float64)
+            if failure or not np.allclose(got, want, rtol=1e-6, atol=1e-9, equal_nan=True):
+                alone_text = "fails" + failure if got is None else f"gives {got[0]:.6g}{failure}"
+                raise ValueError(
+                    f"fn of surface {self.name!r} must be element-wise: its value at a point "
+                    "must depend only on that point's x and y, because the engine evaluates "
+                    f"many runs in one batch; at (x, y) = ({x:g}, {y:g}) it gives {want[0]:.6g} "
+                    f"(gradient ({want[1]:.6g}, {want[2]:.6g})) in a batch of {len(xs)} "
+                    f"points and alone it {alone_text}"
+                    + ("" if got is None else f" (gradient ({got[1]:.6g}, {got[2]:.6g}))")
+                    + ". Avoid reductions, sorting or indexing over the batch "
+                    "(tf.reduce_mean(x), tf.reduce_sum(x), x[0])"
+                )
+
+    def _check_traceable(self, n):
+        """Trace ``fn`` into a graph as the compiled engine does (once per dtype)."""
+        for dtype in (tf.float64, tf.float32):
+            spec = tf.TensorSpec([n], dtype)
+            try:
+                tf.function(self.fn).get_concrete_function(spec, spec)
+            except Exception as exc:
+                raise ValueError(
+                    f"fn of surface {self.name!r} works eagerly but cannot be traced into a "
+                    f"TensorFlow graph ({dtype.name} tensors of shape ({n},)), which is how "
+                    f"the engine runs it: {type(exc).__name__}: {str(exc).strip()}. fn must be written "
+                    "with TensorFlow ops on its tensor arguments: no .numpy(), float(x), "
+                    "int(x) or numpy functions of x and y"
+                ) from None
 
     # ------------------------------------------------------------------ evaluation
     @staticmethod
@@ -333,6 +394,13 @@ class Surface:
         number that keeps the logarithm finite at the minimum; otherwise linear in Z.
         """
         X, Y, Z = self.grid(n)
+        if not np.isfinite(Z).any():
+            (xmin, xmax), (ymin, ymax) = self.domain
+            raise ValueError(
+                f"surface {self.name!r} has no finite value on the {n} x {n} grid over its "
+                f"domain x in [{xmin:g}, {xmax:g}], y in [{ymin:g}, {ymax:g}], so there is "
+                "nothing to draw contours of: give a domain where fn is finite"
+            )
         log, floor, offset, color, start, end, size, tickvals, lev = _scale(
             Z, levels, self.min_value
         )

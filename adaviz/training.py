@@ -25,7 +25,7 @@ import numpy as np
 
 from adaviz._math import decayed_lr
 from adaviz._tf import import_tensorflow
-from adaviz._validate import check_hyperparameter, check_int
+from adaviz._validate import check_hyperparameter, check_int, check_widths
 
 tf = import_tensorflow()
 import keras  # noqa: E402  (after the quiet TensorFlow import)
@@ -39,6 +39,7 @@ __all__ = [
     "infer_loss",
     "class_count",
     "default_model",
+    "check_model",
     "check_model_fits",
     "split_validation",
     "prepare",
@@ -269,7 +270,12 @@ def class_count(y):
 
 
 def default_model(input_dim, hidden, seed, outputs=1):
-    """A seeded MLP: tanh hidden layers of widths ``hidden``, a linear output layer."""
+    """A seeded MLP: tanh hidden layers of widths ``hidden``, a linear output layer.
+
+    Raises:
+        ValueError: ``hidden`` not a sequence of widths (see :func:`check_widths`).
+    """
+    hidden = check_widths("hidden", hidden)
     init = keras.initializers.GlorotUniform
     layers = [keras.Input((input_dim,), name="x")]
     for i, units in enumerate(hidden):
@@ -285,6 +291,27 @@ def default_model(input_dim, hidden, seed, outputs=1):
         keras.layers.Dense(outputs, name="output", kernel_initializer=init(seed=seed + len(hidden)))
     )
     return keras.Sequential(layers, name="adaviz_mlp")
+
+
+def check_model(model, name="model"):
+    """Check that ``model`` is a Keras 3 model and return it.
+
+    Raises:
+        ValueError: anything else (a tf.keras 2 model, a layer, a function...), e.g.
+            ``model must be a Keras 3 keras.Model (uncompiled is fine), got builtins.str``.
+    """
+    if not isinstance(model, keras.Model):
+        kind = f"{type(model).__module__}.{type(model).__name__}"
+        raise ValueError(
+            f"{name} must be a Keras 3 keras.Model (uncompiled is fine), got {kind}: "
+            f"{_short_repr(model)}"
+        )
+    return model
+
+
+def _short_repr(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def call_model(model, x):
@@ -416,7 +443,7 @@ class ThinnedHistory:
         capacity = check_int("capacity", capacity, 4)
         if capacity % 2:
             raise ValueError(f"capacity must be an even integer >= 4, got {capacity}")
-        self.width = int(width)
+        self.width = check_int("width", width, 1)
         self.capacity = capacity
         self._steps = np.zeros(capacity, np.int64)
         self._rows = np.zeros((capacity, self.width), np.float64)
@@ -477,6 +504,19 @@ class ThinnedHistory:
 EMA_DECAY = 0.98
 
 
+def _checked_validation(x, y, x_val, y_val):
+    """``(x, y, x_val, y_val)`` with the validation pair checked like the training pair."""
+    if (x_val is None) != (y_val is None):
+        given, missing = ("x_val", "y_val") if y_val is None else ("y_val", "x_val")
+        raise ValueError(
+            f"x_val and y_val go together: {given} was given and {missing} is None; "
+            "give both or neither"
+        )
+    if x_val is None:
+        return x, y, None, None
+    return split_validation(x, y, None, (x_val, y_val), seed=0)
+
+
 def _compiled(fn):
     """``fn`` (no arguments) traced once into a concrete function, called directly.
 
@@ -501,11 +541,16 @@ class Trainer:
     :attr:`nonfinite_step` says which, the history ends there, and :meth:`run` takes no
     more steps until :meth:`restart`.
 
+    The model, the loss and the data pass the checks :class:`adaviz.ModelPanel` and
+    :func:`adaviz.sweep_model` use (:func:`check_model`, :func:`check_data`,
+    :func:`prepare`), before anything is traced.
+
     Args:
-        model: a built Keras 3 model (uncompiled is fine).
-        loss: a Keras loss (see :func:`resolve_loss`).
+        model: a Keras 3 model (uncompiled is fine).
+        loss: a Keras loss name, a ``keras.losses.Loss`` or a callable (see
+            :func:`resolve_loss`); ``None`` infers one (:func:`infer_loss`).
         x, y: training arrays (see :func:`check_data` and :func:`check_model_fits`).
-        x_val, y_val: validation arrays or ``None``.
+        x_val, y_val: validation arrays (both or neither) or ``None``.
         batch_size: samples per step, 1 to ``len(x)``.
         seed: seeds the batch order; :meth:`restart` goes back to it exactly.
         history_size: rows kept in the history (even, >= 10; see :class:`ThinnedHistory`).
@@ -513,7 +558,9 @@ class Trainer:
         chunk: steps between two moves of the ring buffer into the history.
 
     Raises:
-        ValueError: a batch size, seed, history size or hyperparameter out of range.
+        ValueError: not a Keras model; non-numeric, non-finite or empty data, x and y of
+            different lengths; a loss that is unknown or does not fit the model's output
+            and ``y``; a batch size, seed, history size or hyperparameter out of range.
     """
 
     def __init__(
@@ -537,8 +584,10 @@ class Trainer:
         from adaviz.diagnostics import LayerDiagnostics
         from adaviz.optimizer import Adadelta
 
-        if len(x) == 0:
-            raise ValueError("the training data has no samples")
+        model = check_model(model)
+        x, y = check_data(x, y)
+        x, y, x_val, y_val = _checked_validation(x, y, x_val, y_val)
+        loss, y, y_val, _ = prepare(model, loss, x, y, x_val, y_val)
         self._n = len(x)
         self._bs = check_int("batch_size", batch_size, 1, self._n)
         self._seed = check_int("seed", seed, 0)
@@ -654,8 +703,22 @@ class Trainer:
 
         Returns:
             The number of steps taken (0 once a step was not finite).
+
+        Raises:
+            ValueError: ``n`` not an integer >= 1, ``seconds`` not ``None`` or a number
+                >= 0, ``probe`` not True or False.
         """
         n = check_int("n", n, 1)
+        if not isinstance(probe, (bool, np.bool_)):
+            raise ValueError(f"probe must be True or False, got {probe!r}")
+        if seconds is not None and (
+            isinstance(seconds, (bool, np.bool_))
+            or not isinstance(seconds, numbers.Real)
+            or not seconds >= 0
+        ):
+            raise ValueError(
+                f"seconds must be None (no time limit) or a number >= 0, got {seconds!r}"
+            )
         end = None if seconds is None else time.perf_counter() + seconds
         with self._lock:
             if self._nonfinite is not None:
@@ -727,8 +790,20 @@ class Trainer:
             self._evals.append([step], [[self.evaluate("train"), val]])
 
     def predictor(self, x):
-        """A compiled function returning the model's output on the fixed input ``x``."""
-        grid = tf.constant(np.asarray(x, np.float32))
+        """A compiled function returning the model's output on the fixed input ``x``.
+
+        Raises:
+            ValueError: ``x`` not finite numbers, or samples of another shape than the
+                training data's.
+        """
+        x = _numeric_array("x (predictor)", x)
+        features = tuple(self._X.shape[1:])
+        if x.shape[1:] != features:
+            raise ValueError(
+                f"x (predictor) must hold samples of shape {features} like the training "
+                f"data, got an array of shape {x.shape}"
+            )
+        grid = tf.constant(x)
         fn = _compiled(lambda: self.model(grid, training=False))
 
         def predict():

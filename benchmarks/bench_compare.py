@@ -34,7 +34,7 @@ from _timing import all_widgets, attach_comms, ms  # noqa: E402 - benchmarks/_ti
 
 import adaviz  # noqa: E402
 from adaviz import _math, engine  # noqa: E402
-from adaviz.panels import _compare_runs, compare  # noqa: E402
+from adaviz.panels.compare import runs  # noqa: E402
 
 
 def paths_match_engine(panel):
@@ -44,7 +44,7 @@ def paths_match_engine(panel):
         t = adaviz.simulate(
             panel.surface,
             start=panel.start,
-            steps=compare.capacity(int(panel.controls["steps"].value)),
+            steps=runs.capacity(int(panel.controls["steps"].value)),
             optimizer=name,
             loss_scale=[1.0, panel.loss_scale],
             **panel.hyperparameters(name),
@@ -134,9 +134,7 @@ def main():
     for _ in range(30):
         t0 = time.perf_counter()
         for name in panel.optimizers:
-            _compare_runs.run(
-                panel.surface, name, panel.start, panel.hyperparameters(name), 10.0, 1000
-            )
+            runs.run(panel.surface, name, panel.start, panel.hyperparameters(name), 10.0, 1000)
         engine_times.append(time.perf_counter() - t0)
 
     # (b) tune with every rule
@@ -184,11 +182,11 @@ def main():
     )
     print(
         "    engine alone, one change at a 1,000-step budget (4 rules x 2 loss scales x "
-        f"{compare.capacity(1000):,} steps): median {ms(engine_times, 50):.1f} ms"
+        f"{runs.capacity(1000):,} steps): median {ms(engine_times, 50):.1f} ms"
     )
     warm_med = ms(tunes, 50)
     print(
-        f"(b) tune(), 7 rules x {len(compare.LR_GRID)} lr x 1,000 steps: first (compiles) "
+        f"(b) tune(), 7 rules x {len(runs.LR_GRID)} lr x 1,000 steps: first (compiles) "
         f"{cold:.2f} s; warm median {warm_med / 1e3:.3f} s, max {max(tunes):.3f} s"
     )
     print(

@@ -244,7 +244,7 @@ def test_package_installs_from_the_repository_in_a_fresh_venv(fresh_venv):
 
 # -- the image, built for real ---------------------------------------------------------------
 #: what ten more re-runs of the SurfacePanel cell may add to the kernel's RSS. A re-run
-#: closes the panel the cell made before (adaviz.panels._lifecycle); what remains is the
+#: closes the panel the cell made before (adaviz.panels.kit.lifecycle); what remains is the
 #: allocator's (a few MB a run, returned by malloc_trim). Keeping the old panels cost ~15 MB
 #: a run, ~150 MB over ten.
 RERUN_GROWTH_MB = 60
@@ -442,7 +442,7 @@ def test_binder_image_builds_and_runs_the_tour(tmp_path):
                 )
                 # The panel compiles the engine for every surface in the background once
                 # shown (a one-time cost, bounded): measure the re-runs after it.
-                warmup = "__import__('adaviz.panels._warmup', fromlist=['W']).WARMUP.wait(900)"
+                warmup = "__import__('adaviz.panels.kit.warmup', fromlist=['W']).WARMUP.wait(900)"
                 assert _kernel_value(kernel, warmup), "the background warm-up did not finish"
                 report["tour_after_warmup_rss_mb"] = round(bh.peak_rss_mb(kernel)[1])
                 rss, state, trimmed = [], {}, {}

@@ -305,7 +305,7 @@ def test_figure_with_plotlys_own_module(page, root_dir, tmp_path):
     nb.cells = [
         nbformat.v4.new_code_cell(
             "import plotly.graph_objects as go\n"
-            "from adaviz.panels import _widget\n"
+            "from adaviz.panels.kit import widget as _widget\n"
             "assert all(_widget.INTERNALS.values()), _widget.INTERNALS\n"
             "_widget.FigureWidget(go.Figure(go.Scatter(x=[0, 1, 2], y=[2, 0, 1], name='trajectory')))"
         )

@@ -1,7 +1,7 @@
 """A move drawn without ``Plotly.animate`` draws what plotly draws from the same figure.
 
 The figure module applies a redraw-free move (``adaviz-move``) to plotly.js's derived
-traces directly (``direct`` in ``adaviz/panels/_widget.py``), skipping the re-derivation of
+traces directly (``direct`` in ``adaviz/panels/kit/widget.py``), skipping the re-derivation of
 the whole figure that ``Plotly.animate`` starts with. In a real JupyterLab + Chromium: a
 SurfacePanel's rho slider is moved by key presses; every move takes the direct path (or,
 with ``ADAVIZ_PLOTLY_FALLBACK=direct``, ``Plotly.animate``); then each plot's input data

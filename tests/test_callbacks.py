@@ -204,7 +204,7 @@ def test_panel_shows_the_history():
         fig in box.children[1].children + box.children[2].children for fig in figures.values()
     )
     h = monitor.history
-    from adaviz.panels._model_views import MAX_GHOSTS
+    from adaviz.panels.model.views import MAX_GHOSTS
 
     np.testing.assert_allclose(figures["loss"].data[MAX_GHOSTS].y, h["loss"])
     np.testing.assert_allclose(figures["accumulators"].data[2].y, h["accum_grad_rms"][:, 1])
@@ -249,11 +249,34 @@ def test_optimizer_without_adadelta_state_fails_at_train_begin(optimizer):
         ({"max_records": 1}, r"max_records must be an integer >= 2, got 1"),
         ({"refresh_hz": 0}, r"refresh_hz must be a number in \(0, 60\], got 0"),
         ({"log_dir": 5}, r"log_dir must be a directory path or None, got 5"),
+        ({"log_dir": ""}, r"log_dir must be a directory path or None, got ''"),
     ],
 )
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         adaviz.AdadeltaMonitor(**kwargs)
+
+
+def test_a_log_dir_that_cannot_be_created_is_refused_when_the_monitor_is_made(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    import sys
+
+    log_dirs = [blocker / "tb"] + (["/proc/adaviz_tb"] if sys.platform == "linux" else [])
+    for log_dir in log_dirs:
+        with pytest.raises(ValueError) as info:
+            adaviz.AdadeltaMonitor(log_dir=log_dir)
+        message = str(info.value)
+        assert message.startswith(
+            "log_dir must be a directory that can be created and written to (or None), "
+            f"got {str(log_dir)!r}: "
+        )
+
+
+def test_a_new_log_dir_is_created_when_the_monitor_is_made(tmp_path):
+    log_dir = tmp_path / "runs" / "adadelta"
+    monitor = adaviz.AdadeltaMonitor(log_dir=log_dir)
+    assert log_dir.is_dir() and monitor.log_dir == str(log_dir)
 
 
 def test_non_finite_run_is_recorded():

@@ -17,7 +17,8 @@ import pytest
 
 import adaviz
 from adaviz import engine
-from adaviz.panels import compare
+from adaviz.panels.compare import runs as compare_runs
+from adaviz.panels.compare.panel import COLORS
 
 RULES3 = ("adadelta", "sgd", "adam")
 
@@ -36,7 +37,7 @@ def engine_runs(panel, name):
     t = adaviz.simulate(
         s,
         start=panel.start,
-        steps=compare.capacity(int(panel.controls["steps"].value)),
+        steps=compare_runs.capacity(int(panel.controls["steps"].value)),
         optimizer=name,
         loss_scale=[1.0, panel.loss_scale],
         **panel.hyperparameters(name),
@@ -95,12 +96,12 @@ def test_default_panel_compares_four_rules_with_library_defaults():
     assert len(starts) == 1
     figs = panel.figures
     for name in panel.optimizers:
-        color = compare.COLORS[name]
+        color = COLORS[name]
         assert trace(figs["surface"], name).line.color == color
         assert trace(figs["loss"], name).line.color == color
         assert trace(figs["step_size"], f"{name} x").line.color == color
         assert trace(figs["sensitivity"], name).line.color == color
-    assert len(set(compare.COLORS.values())) == len(compare.COLORS)
+    assert len(set(COLORS.values())) == len(COLORS)
     # lr and epsilon sliders are logarithmic
     assert type(panel.controls["adam"]["lr"]).__name__ == "FloatLogSlider"
     assert type(panel.controls["adam"]["epsilon"]).__name__ == "FloatLogSlider"
@@ -142,7 +143,7 @@ def test_loss_scale_slider_scales_every_loss_and_reports_how_far_each_path_moved
         want = np.nanmax(np.linalg.norm(a - b, axis=-1))
         assert panel.moved[name] == pytest.approx(want, rel=1e-6)
         ghost = trace(panel.figures["surface"], f"{name} at k = 0")
-        assert ghost.visible and ghost.line.color == compare.COLORS[name]
+        assert ghost.visible and ghost.line.color == COLORS[name]
         np.testing.assert_array_equal(ghost.x, a[:, 0])
     # the paper's claim, seen in the readout: Adadelta barely moves, SGD's path does
     assert panel.moved["adadelta"] < 0.05 < 1.0 < panel.moved["sgd"]
@@ -218,7 +219,7 @@ def test_tune_equals_separate_simulate_calls_and_picks_the_argmin_of_the_curve()
     result = panel.tune()
     s = panel.surface
     grid = np.logspace(-5, 1, 64)
-    np.testing.assert_array_equal(compare.LR_GRID, grid)
+    np.testing.assert_array_equal(compare_runs.LR_GRID, grid)
     for name in RULES3:
         values = dict(panel.hyperparameters(name))
         values["lr"] = grid
@@ -230,7 +231,7 @@ def test_tune_equals_separate_simulate_calls_and_picks_the_argmin_of_the_curve()
         best = grid[int(np.argmin(scores))]
         assert result[name]["lr"] == pytest.approx(best, rel=1e-12)
         assert panel.hyperparameters(name) == result[name]
-        assert panel.labels[name] == f"tuned (lr = {adaviz.panels._figures.fmt(best)})"
+        assert panel.labels[name] == f"tuned (lr = {adaviz.panels.kit.style.fmt(best)})"
         curve = trace(panel.figures["sensitivity"], name)
         want = np.where(np.isfinite(scores), scores - s.min_value, np.nan)
         want = np.where(want > 0, want, np.nan)
@@ -307,8 +308,8 @@ def test_bad_input_is_refused(kwargs, match):
 
 
 def test_the_budget_picks_one_of_two_capacities():
-    assert compare.capacity(10) == compare.capacity(1000) == 1000
-    assert compare.capacity(1001) == compare.capacity(5000) == 5000
+    assert compare_runs.capacity(10) == compare_runs.capacity(1000) == 1000
+    assert compare_runs.capacity(1001) == compare_runs.capacity(5000) == 5000
     panel = adaviz.ComparePanel("booth", ("adam",), steps=1000)
     panel.controls["steps"].value = 1001  # the other capacity (compiles once)
     assert_figures_are_the_engines(panel)
@@ -411,7 +412,7 @@ def test_pin_keeps_every_path_and_loss_as_ghosts_and_clear_removes_them():
             ghost = visible_trace(figs["surface"], label)
             np.testing.assert_array_equal(ghost.x, pinned.positions[:n, 1, 0])
             np.testing.assert_array_equal(ghost.y, pinned.positions[:n, 1, 1])
-            assert ghost.line.color == compare.COLORS[name] and ghost.opacity < 1
+            assert ghost.line.color == COLORS[name] and ghost.opacity < 1
             assert ghost.showlegend is False  # its label shows on hover
             loss = visible_trace(figs["loss"], label)
             want = pinned.loss[:n, 1].astype(np.float64) / scale - s.min_value
@@ -448,7 +449,7 @@ def test_pins_stay_on_both_views_when_the_loss_scale_goes_back_to_zero():
     for name, label in labels.items():
         for fig in (figs["surface"], figs["loss"]):
             ghost = visible_trace(fig, label)
-            assert len(ghost.x) > 1 and ghost.line.color == compare.COLORS[name], name
+            assert len(ghost.x) > 1 and ghost.line.color == COLORS[name], name
     assert panel.ghosts == list(labels.values())
     assert_figures_are_the_engines(panel)
 

@@ -1,4 +1,4 @@
-"""The controls hub (adaviz.panels._controls): one notification per change, subscribers by
+"""The controls hub (adaviz.panels.kit.controls): one notification per change, subscribers by
 name, presets, reset, one slider factory, checks."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 
-from adaviz.panels._controls import (
+from adaviz.panels.kit.controls import (
     PRESETS,
     Controls,
     HyperparameterControls,

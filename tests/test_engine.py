@@ -374,10 +374,20 @@ def test_new_hyperparameter_values_never_retrace():
 # ---------------------------------------------------------------- refused inputs
 
 
-@pytest.mark.parametrize("steps", [0, -5, 2.5, "100", True, None])
+@pytest.mark.parametrize(
+    "steps", [0, -5, 2.5, "100", True, None, np.array(5.0), np.array([5]), np.array(0)]
+)
 def test_bad_step_count_is_refused(steps):
-    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+    with pytest.raises(ValueError, match="steps must be an integer >= 1, got "):
         adaviz.simulate("booth", steps=steps)
+
+
+@pytest.mark.parametrize("steps", [np.array(7), np.int64(7), np.array(7, np.uint8)])
+def test_a_numpy_integer_step_count_is_taken_like_an_int(steps):
+    got = adaviz.simulate("booth", steps=steps, rho=np.array(0.9))
+    want = adaviz.simulate("booth", steps=7, rho=0.9)
+    assert got.steps == 7
+    np.testing.assert_array_equal(got.positions, want.positions)
 
 
 def test_absurd_step_count_is_refused():

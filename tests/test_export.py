@@ -1,4 +1,4 @@
-"""Static export shared by the panels (adaviz.panels._export): to_html, snapshot and the
+"""Static export shared by the panels (adaviz.panels.kit.export): to_html, snapshot and the
 display's HTML fallback, on a minimal panel made of the kit."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels._export import StaticExport, figures_html
-from adaviz.panels._widget import FigureWidget
+from adaviz.panels.kit.export import StaticExport, figures_html
+from adaviz.panels.kit.widget import FigureWidget
 
 
 class TinyPanel(StaticExport, widgets.VBox):

@@ -1,4 +1,4 @@
-"""A panel's life in a notebook (adaviz.panels._lifecycle): ``close()`` closes every widget
+"""A panel's life in a notebook (adaviz.panels.kit.lifecycle): ``close()`` closes every widget
 the panel owns; a panel made by a re-run of a notebook cell closes (and lets go of) the
 panels the cell's earlier run made, and leaves other cells' panels alone. In-process for
 the bookkeeping, and in a real ipykernel for the cell ids and IPython's output cache."""
@@ -14,7 +14,7 @@ import pytest
 from ipywidgets.widgets.widget import _instances
 
 import adaviz
-from adaviz.panels import _lifecycle
+from adaviz.panels.kit import lifecycle
 
 
 def _surface_panel():
@@ -64,7 +64,7 @@ def test_close_stops_a_model_panel_training_and_closes_its_widgets():
 def test_close_closes_the_widget_tree_of_the_other_panels(make):
     kwargs = {"ComparePanel": {"steps": 50}, "SweepPanel": {"steps": 50, "resolution": 5}}[make]
     panel = getattr(adaviz, make)("rosenbrock", precompile=False, **kwargs)
-    found, _ = _lifecycle.owned_widgets(panel)
+    found, _ = lifecycle.owned_widgets(panel)
     figures = list(panel.figures.values())
     assert figures and all(f in found for f in figures)
     panel.close()
@@ -73,14 +73,14 @@ def test_close_closes_the_widget_tree_of_the_other_panels(make):
 
 def test_a_rerun_of_a_cell_closes_the_panels_of_its_earlier_run_only():
     first, second = _surface_panel(), _surface_panel()  # one run making two panels
-    assert _lifecycle.adopt(first, cell=("cell-a", "run-1")) == []
-    assert _lifecycle.adopt(second, cell=("cell-a", "run-1")) == []
+    assert lifecycle.adopt(first, cell=("cell-a", "run-1")) == []
+    assert lifecycle.adopt(second, cell=("cell-a", "run-1")) == []
     other = _surface_panel()
-    assert _lifecycle.adopt(other, cell=("cell-b", "run-2")) == []
+    assert lifecycle.adopt(other, cell=("cell-b", "run-2")) == []
     assert first.comm is not None and second.comm is not None  # same run: both live
 
     again = _surface_panel()
-    closed = _lifecycle.adopt(again, cell=("cell-a", "run-3"))
+    closed = lifecycle.adopt(again, cell=("cell-a", "run-3"))
     assert closed == [first, second]
     assert first.comm is None and second.comm is None
     assert again.comm is not None and other.comm is not None  # the new one, another cell's
@@ -94,7 +94,7 @@ def test_a_rerun_of_a_cell_closes_the_panels_of_its_earlier_run_only():
 
 
 def test_outside_a_notebook_cell_nothing_is_replaced():
-    assert _lifecycle.current_cell() is None  # pytest: no kernel
+    assert lifecycle.current_cell() is None  # pytest: no kernel
     panels = [_surface_panel(), _surface_panel()]
     assert all(p.comm is not None for p in panels)
     for panel in panels:
@@ -143,8 +143,8 @@ def test_rerunning_a_cell_in_a_real_kernel_lets_the_old_panels_go():
             "from ipywidgets.widgets.widget import _instances\nrefs = []",
             cell="setup",
         )
-        assert run("from adaviz.panels import _lifecycle", cell="probe", value=(
-            "_lifecycle.current_cell()[0]"
+        assert run("from adaviz.panels.kit import lifecycle", cell="probe", value=(
+            "lifecycle.current_cell()[0]"
         )) == "probe"  # fmt: skip
         run(panel_cell, cell="panel")
         one = run("", cell="count-1", value=count)

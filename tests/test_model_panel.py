@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import pytest
 
 import adaviz
-from adaviz.panels._model_views import MAX_GHOSTS, MAX_POINTS
+from adaviz.panels.model.views import MAX_GHOSTS, MAX_POINTS
 
 CONTROL_KEYS = {
     "play", "pause", "step", "reset", "lr", "rho", "epsilon", "decay", "preset",
@@ -388,7 +388,7 @@ def test_play_runs_on_the_event_loop_and_stays_responsive():
 
 
 def test_restart_while_playing_makes_one_restart_per_drag(tmp_path, monkeypatch):
-    import adaviz.panels.model as model_module
+    import adaviz.panels.model.panel as model_module
 
     # a long rest time, so a busy machine cannot split the drag below into two
     monkeypatch.setattr(model_module, "RESTART_DEBOUNCE", 1.0)

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from adaviz.panels.views.model_common import MAX_GHOSTS, MAX_POINTS, log_histogram, thin
-from adaviz.panels.views.model_data import BoundaryView, FitView
-from adaviz.panels.views.model_layers import LayerLinesView, StepSizeHistogramView
-from adaviz.panels.views.model_loss import TrainingLossView
+from adaviz.panels.views.model.common import MAX_GHOSTS, MAX_POINTS, log_histogram, thin
+from adaviz.panels.views.model.data import BoundaryView, FitView
+from adaviz.panels.views.model.layers import LayerLinesView, StepSizeHistogramView
+from adaviz.panels.views.model.loss import TrainingLossView
 
 
 def test_loss_view_lines_thinned_for_the_browser():
@@ -88,7 +88,7 @@ def test_thin_keeps_the_last_point():
 
 
 def test_time_series_keep_their_axes_so_most_updates_are_redraw_free():
-    from adaviz.panels.views.model_common import step_ceiling
+    from adaviz.panels.views.model.common import step_ceiling
 
     assert [step_ceiling(s) for s in (1, 10, 11, 150, 200, 201, 4999)] == [
         10, 10, 20, 200, 200, 500, 5000,

@@ -312,6 +312,30 @@ def test_from_config_accepts_legacy_configs(legacy):
     assert Adadelta.from_config(opt.get_config()).get_config() == opt.get_config()
 
 
+@pytest.mark.parametrize("config", [None, "x", 3, ["lr", 1.0]])
+def test_from_config_says_what_a_config_is(config):
+    with pytest.raises(ValueError) as info:
+        Adadelta.from_config(config)
+    message = str(info.value)
+    assert message.startswith("config must be a dict, as get_config() returns")
+    assert f"got {config!r} (type {type(config).__name__})" in message
+
+
+@pytest.mark.parametrize("key", ["lr", "learning_rate"])
+def test_from_config_says_what_a_learning_rate_may_be(key):
+    serialized = {"class_name": "Nope", "config": {}, "module": None}
+    with pytest.raises(ValueError) as info:
+        Adadelta.from_config({key: serialized, "rho": 0.9})
+    message = str(info.value)
+    assert message.startswith(f"{key} in config must be a number >= 0 or a serialized ")
+    assert "LearningRateSchedule" in message and repr(serialized) in message
+    assert "Could not locate class 'Nope'" in message
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.5, 10, 0.9)
+    config = {key: keras.optimizers.schedules.serialize(schedule)}
+    opt = Adadelta.from_config(config)  # a serialized schedule is still taken
+    assert float(opt.learning_rate) == pytest.approx(0.5)
+
+
 def test_from_config_rejects_conflicting_learning_rates_and_unknown_keys():
     with pytest.raises(ValueError, match=r"lr=1\.0, learning_rate=0\.5"):
         Adadelta.from_config({"lr": 1.0, "learning_rate": 0.5})
@@ -478,6 +502,64 @@ def test_set_weights_also_takes_keras3_variables_layout():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("weights", [None, 3, "abc", {"a": 1}])
+def test_set_weights_says_what_weights_are(weights):
+    opt, variables = _built_optimizer()
+    opt.build(variables)
+    with pytest.raises(ValueError) as info:
+        opt.set_weights(weights)
+    message = str(info.value)
+    assert message.startswith("weights must be a list of numpy arrays (the layout of get_weights")
+    assert f"got {weights!r} (type {type(weights).__name__})" in message
+
+
+@pytest.mark.parametrize(
+    "index, value, expected",
+    [
+        (1, np.nan, r"weights[1] (E[g^2] of 'bias', bias_accum_grad) must be finite, got nan "),
+        (
+            2,
+            np.inf,
+            r"weights[2] (E[dx^2] of 'kernel', kernel_accum_delta) must be finite, got inf",
+        ),
+        (
+            0,
+            -1.0,
+            r"weights[0] (E[g^2] of 'kernel', kernel_accum_grad) must be >= 0 "
+            "(a running average of squares), got -1.0 at flat index 0",
+        ),
+        (
+            3,
+            -0.5,
+            r"weights[3] (E[dx^2] of 'bias', bias_accum_delta) must be >= 0 "
+            "(a running average of squares), got -0.5 at flat index 0",
+        ),
+    ],
+)
+def test_set_weights_refuses_states_that_would_turn_the_next_step_nan(index, value, expected):
+    opt, variables = _built_optimizer()
+    opt.apply_gradients([(tf.ones((2, 3)), variables[0]), (tf.ones(3), variables[1])])
+    before = opt.get_weights()
+    weights = [w.copy() for w in before]
+    weights[index].reshape(-1)[0] = value
+    with pytest.raises(ValueError) as info:
+        opt.set_weights(weights)
+    assert str(info.value).startswith(expected)
+    for got, want in zip(opt.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_set_weights_refuses_a_negative_iteration_count_and_hyperparameters_out_of_range():
+    opt, variables = _built_optimizer()
+    opt.build(variables)
+    with pytest.raises(ValueError, match=r"weights\[0\] \(iteration\) must be >= 0 \(a count "):
+        opt.set_weights([np.int64(-3)] + opt.get_weights())
+    keras3 = [np.float64(2.0) if v.name == "rho" else v.numpy() for v in opt.variables]
+    with pytest.raises(ValueError, match=r"weights\[2\] \(rho\): rho must be in \[0, 1\], got 2.0"):
+        opt.set_weights(keras3)
+    assert opt.rho == 0.95
+
+
 def test_set_weights_errors_change_nothing():
     opt, variables = _built_optimizer()
     with pytest.raises(ValueError, match="no state yet"):
@@ -488,14 +570,18 @@ def test_set_weights_errors_change_nothing():
     good = [np.zeros((2, 3)), np.zeros(3), np.zeros((2, 3)), np.zeros(3)]
     with pytest.raises(ValueError, match="list of 4 arrays .* or 5 .*got 3"):
         opt.set_weights(good[:3])
-    with pytest.raises(ValueError, match="got 6"):
+    with pytest.raises(ValueError, match="got 6: the list is too long"):
         opt.set_weights(good + good[:2])
     with pytest.raises(
         ValueError,
         match=r"weights\[3\] \(.*bias_accum_delta.*\) must have shape \(3,\), got shape \(4,\)",
     ):
         opt.set_weights(good[:3] + [np.zeros(4)])
-    with pytest.raises(ValueError, match=r"weights\[0\] \(.*iteration.*\) must have shape \(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"weights has 5 arrays, one more than get_weights\(\) gives \(4: .*weights\[0\] "
+        r"\(iteration\) is not a number \(shape \(\)\), got shape \(2,\): pass the 4 ",
+    ):
         opt.set_weights([np.zeros(2)] + good)
     with pytest.raises(ValueError, match=r"weights\[1\] .* must be a numeric array"):
         opt.set_weights([good[0], "abc", *good[2:]])

@@ -1,4 +1,4 @@
-"""The redraw scheduler (adaviz.panels._schedule) with a fake clock: bursts coalesce to the
+"""The redraw scheduler (adaviz.panels.kit.schedule) with a fake clock: bursts coalesce to the
 last value, no redraw is lost, debounce waits for rest, re-entrant requests, errors."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from adaviz.panels._schedule import Coalescer, ManualClock
+from adaviz.panels.kit.schedule import Coalescer, ManualClock
 
 
 class Recorder:

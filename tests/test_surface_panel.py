@@ -16,9 +16,11 @@ import pytest
 
 import adaviz
 from adaviz import engine
-from adaviz.panels import surface as surface_module
-from adaviz.panels._controls import PRESETS
-from adaviz.panels.surface import N_GHOSTS, SurfacePanel
+from adaviz.panels.kit import runs
+from adaviz.panels.kit.controls import PRESETS
+from adaviz.panels.surface import panel as surface_module
+from adaviz.panels.surface.panel import N_GHOSTS, SurfacePanel
+from adaviz.panels.views import contour
 
 FIGURES = ("surface", "accumulators", "step_size", "loss")
 
@@ -102,14 +104,14 @@ def assert_background_is_the_surface(panel, surface, f):
     h, w, _ = rgb.shape
     # the band each pixel centre falls in, from the independent formula and the surface's
     # own colouring parameters (log10(Z - floor + offset) when it spans decades)
-    c = surface.contour(panel._grid_size, levels=surface_module._LEVELS)
+    c = surface.contour(panel._grid_size, levels=contour.LEVELS)
     xs = xmin + (np.arange(w) + 0.5) * (xmax - xmin) / w
     ys = ymax - (np.arange(h) + 0.5) * (ymax - ymin) / h
     X, Y = np.meshgrid(xs, ys)
     Z = f(X, Y)
     color = np.log10(np.maximum(Z - c.floor, 0.0) + c.offset) if c.log else Z
     band = np.clip(np.floor((color - c.start) / c.size), 0, len(c.levels) - 1).astype(int)
-    palette = surface_module._band_colors(len(c.levels)).astype(np.int64)
+    palette = contour.band_colors(len(c.levels)).astype(np.int64)
     # away from band edges (where the level lines are drawn) every pixel has its band's
     # colour; skip pixels whose band is within 2% of a level of changing (rounding)
     frac = (color - c.start) / c.size - np.floor((color - c.start) / c.size)
@@ -360,7 +362,7 @@ def test_readouts_match_the_numbers(panel):
     assert r["steps_to_converge"] == (int(within[0]) if within.size else None)
     assert r["diverged_at"] is None
     text = r["text"]
-    fmt = adaviz.panels._figures.fmt
+    fmt = adaviz.panels.kit.style.fmt
     assert f"{formula:.2e}" in text  # 7.07e-03
     assert fmt(r["final_loss"], 4) in text
     assert fmt(r["distance_to_minimum"], 4) in text
@@ -746,7 +748,7 @@ def test_full_widget_state_is_the_current_figure(panel):
 def test_widget_state_at_creation_and_display_is_the_drawn_figure():
     """The browser model starts from the finished figures (plotly's front end replays
     updates sent before the first view wrongly), and displaying re-sends them."""
-    from adaviz.panels import _figures as F
+    from adaviz.panels.kit import style as F
 
     def by_name(state, name):
         (trace,) = [t for t in state if t.get("name") == name]
@@ -848,11 +850,11 @@ def test_shown_steps_are_the_engine_run_for_that_many_steps():
     k = int(full.diverged_at[0])
     assert 2 < k < 400
     for steps in (k - 1, k, k + 3):
-        cut = surface_module._cut(full, steps)
+        cut = runs.cut(full, steps)
         want = adaviz.simulate("beale", steps=steps, **kwargs)
         assert cut.steps == steps
         assert int(cut.diverged_at[0]) == int(want.diverged_at[0])
         np.testing.assert_array_equal(cut.positions, want.positions)
         np.testing.assert_array_equal(cut.accum_grad, want.accum_grad)
         np.testing.assert_array_equal(cut.step_size, want.step_size)
-    assert int(surface_module._cut(full, k - 1).diverged_at[0]) == -1
+    assert int(runs.cut(full, k - 1).diverged_at[0]) == -1

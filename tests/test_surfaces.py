@@ -328,3 +328,70 @@ def test_bad_functions_are_refused(fn, match):
 def test_not_callable_is_refused():
     with pytest.raises(ValueError, match="fn must be a callable"):
         adaviz.Surface("x**2", ((-1, 1), (-1, 1)))
+
+
+@pytest.mark.parametrize(
+    "axis, domain", [("x", ((-1e308, 1e308), (-1, 1))), ("y", ((-1, 1), (-1e308, 1e308)))]
+)
+def test_a_domain_too_wide_for_float64_is_refused(axis, domain):
+    with pytest.raises(ValueError) as info:
+        adaviz.Surface(domain=domain, **GOOD)
+    message = str(info.value)
+    assert f"domain is too wide along {axis}: {axis} in [-1e+308, 1e+308] is inf wide" in message
+    assert "give bounds within +-1e300" in message
+
+
+def test_a_wide_domain_that_fits_float64_is_kept():
+    s = adaviz.Surface(domain=((-1e300, 1e300), (-1, 1)), **GOOD)
+    assert np.isfinite(np.asarray(s.bounds)).all()
+
+
+def test_contour_of_a_surface_without_finite_values_names_the_surface_and_domain():
+    s = adaviz.Surface(GOOD["fn"], ((-1e306, 1e306), (-1, 1)), name="huge")
+    with pytest.raises(ValueError) as info:
+        s.contour(20)
+    message = str(info.value)
+    assert "surface 'huge' has no finite value on the 20 x 20 grid" in message
+    assert "x in [-1e+306, 1e+306], y in [-1, 1]" in message
+
+
+def test_an_eager_only_function_is_refused_when_the_surface_is_made():
+    def eager_only(x, y):
+        return x**2 + y**2 + 0.0 * float(np.sum(x.numpy()))
+
+    assert np.isfinite(eager_only(tf.constant([1.0]), tf.constant([2.0]))).all()  # eager: fine
+    with pytest.raises(ValueError) as info:
+        adaviz.Surface(eager_only, ((-2, 2), (-2, 2)), name="eager")
+    message = str(info.value)
+    assert "fn of surface 'eager' works eagerly but cannot be traced" in message
+    assert "'SymbolicTensor' object has no attribute 'numpy'" in message
+    assert "must be written with TensorFlow ops" in message and "no .numpy()" in message
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x, y: (x - tf.reduce_mean(x)) ** 2 + y**2,
+        lambda x, y: (x - x[0]) ** 2 + y**2,
+        lambda x, y: tf.sort(x) ** 2 + y**2,
+    ],
+)
+def test_a_function_that_is_not_element_wise_is_refused(fn):
+    with pytest.raises(ValueError) as info:
+        adaviz.Surface(fn, ((-2, 2), (-2, 2)), start=(1.0, 0.5), name="batchy")
+    message = str(info.value)
+    assert "fn of surface 'batchy' must be element-wise" in message
+    assert "in a batch of 3 points and alone it gives" in message
+    assert "tf.reduce_mean(x)" in message
+
+
+def test_element_wise_tensorflow_functions_are_kept():
+    def banded(x, y):
+        return tf.where(x > 0.0, tf.sin(3.0 * x) ** 2, tf.exp(0.5 * x) - 1.0) + tf.tanh(y) ** 2
+
+    s = adaviz.Surface(banded, ((-2, 2), (-2, 2)), start=(1.3, -0.7))
+    x, y = np.array([1.3, -1.1]), np.array([-0.7, 0.4])
+    expected = np.where(x > 0, np.sin(3 * x) ** 2, np.exp(0.5 * x) - 1) + np.tanh(y) ** 2
+    np.testing.assert_allclose(s(x, y), expected, rtol=1e-12)
+    run = adaviz.simulate(s, steps=20, start=[(1.3, -0.7), (-1.1, 0.4)])
+    assert np.isfinite(run.positions).all()

@@ -48,15 +48,48 @@ def in_process():
     return adaviz.sweep_model(make_builder(), moons(), **KW)
 
 
+def make_dying_builder(marker, rho=RHO[1], epsilon=EPS[1]):
+    """A build_model whose model kills its worker process (``os._exit``, as the OOM killer
+    would) the first time it is compiled in a worker for the cell (rho, epsilon); the
+    marker file, created then, makes it a one-off across processes."""
+    parent = os.getpid()
+    marker = str(marker)
+
+    class DiesOnce(keras.Sequential):
+        def compile(self, *args, **kwargs):
+            opt = kwargs.get("optimizer")
+            cell = opt is not None and np.allclose([opt.rho, opt.epsilon], [rho, epsilon])
+            if cell and os.getpid() != parent:
+                try:
+                    os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+                except FileExistsError:
+                    pass
+                else:
+                    os._exit(1)
+            return super().compile(*args, **kwargs)
+
+    def build_model():
+        return DiesOnce(
+            [keras.Input((2,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)]
+        )
+
+    return build_model
+
+
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=40,
-    )
+    import dask
+
+    # a worker that dies fails the cells it was running at once (by default Dask retries
+    # them on other workers, three times)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        )
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -221,6 +254,259 @@ def test_a_worker_failure_carries_the_worker_traceback(client):
     assert "no GPU here (a failure only the workers see)" in info.value.worker_traceback
     assert "build_model" in info.value.worker_traceback
     assert not info.value.sweep.finished.any()
+
+
+def check_crash_kept_the_finished_cells(error, in_process, exception_name):
+    """The SweepError of a worker that died on the cell (1, 1): named with its settings,
+    and every finished cell kept, equal to the in-process grid."""
+    assert isinstance(error, adaviz.sweeps.SweepError)
+    message = str(error)
+    assert f"a worker of the executor died ({exception_name})" in message
+    named = [index for index, _ in error.cells]
+    assert (1, 1) in named
+    for index, settings in error.cells:
+        assert f"{index} {settings}" in message
+        assert not error.sweep.finished[index]
+    assert error.settings == dict(error.cells)[named[0]]
+    assert exception_name in error.worker_traceback
+    done = error.sweep.finished
+    assert done.sum() >= 1 and not done[1, 1]
+    assert f"{int(done.sum())} of 4 cells finished" in message
+    assert "resume=error.sweep" in message
+    np.testing.assert_array_equal(error.sweep.curves["loss"][done], in_process.curves["loss"][done])
+    np.testing.assert_array_equal(error.sweep.values[done], in_process.values[done])
+    assert np.isnan(error.sweep.values[~done]).all()
+    return done
+
+
+def check_resumed(resumed, seen, done, in_process):
+    """Only the unfinished cells ran again, and the grid is the in-process one."""
+    assert sorted(seen) == sorted(map(tuple, np.argwhere(~done)))
+    assert resumed.finished.all() and not resumed.interrupted
+    np.testing.assert_array_equal(resumed.curves["loss"], in_process.curves["loss"])
+    np.testing.assert_array_equal(resumed.values, in_process.values)
+
+
+@pytest.mark.subprocess
+def test_a_worker_process_that_dies_keeps_the_finished_cells_and_resume_runs_the_others(
+    in_process, tmp_path
+):
+    build_model = make_dying_builder(tmp_path / "died")
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+        with pytest.raises(adaviz.sweeps.SweepError) as info:
+            adaviz.sweep_model(build_model, moons(), executor=pool, **KW)
+    done = check_crash_kept_the_finished_cells(info.value, in_process, "BrokenProcessPool")
+    assert (tmp_path / "died").exists()  # the worker really died on that cell
+    seen = []
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+        resumed = adaviz.sweep_model(
+            build_model,
+            moons(),
+            executor=pool,
+            resume=info.value.sweep,
+            on_cell=lambda index, curves: seen.append(index),
+            **KW,
+        )
+    check_resumed(resumed, seen, done, in_process)
+
+
+def test_a_dask_worker_that_dies_keeps_the_finished_cells_and_resume_runs_the_others(
+    client, in_process, tmp_path
+):
+    build_model = make_dying_builder(tmp_path / "died")
+    executor = client.get_executor()
+    with pytest.raises(adaviz.sweeps.SweepError) as info:
+        adaviz.sweep_model(build_model, moons(), executor=executor, **KW)
+    done = check_crash_kept_the_finished_cells(info.value, in_process, "KilledWorker")
+    seen = []
+    resumed = adaviz.sweep_model(
+        build_model,
+        moons(),
+        executor=client.get_executor(),
+        resume=info.value.sweep,
+        on_cell=lambda index, curves: seen.append(index),
+        **KW,
+    )
+    check_resumed(resumed, seen, done, in_process)
+
+
+def raise_on_second_cell():
+    seen = []
+
+    def on_cell(index, curves):
+        seen.append(index)
+        if len(seen) == 2:
+            raise KeyError("no column for this cell")
+
+    return on_cell, seen
+
+
+def check_on_cell_error(error, seen, in_process):
+    index = seen[-1]
+    message = str(error)
+    assert message.startswith(
+        f"on_cell raised KeyError: 'no column for this cell' for the cell {index} with "
+        f"settings {error.settings}"
+    )
+    assert error.cells == [(index, error.settings)]
+    assert "KeyError" in error.worker_traceback
+    assert isinstance(error.__cause__, KeyError)
+    done = error.sweep.finished
+    assert done[seen[0]] and done[index]  # the cell on_cell failed for finished too
+    np.testing.assert_array_equal(error.sweep.values[done], in_process.values[done])
+    return done
+
+
+def test_an_on_cell_that_raises_keeps_the_finished_cells_and_resume_runs_the_others(
+    in_process,
+):
+    on_cell, seen = raise_on_second_cell()
+    with pytest.raises(adaviz.sweeps.SweepError) as info:
+        adaviz.sweep_model(make_builder(), moons(), on_cell=on_cell, **KW)
+    done = check_on_cell_error(info.value, seen, in_process)
+    assert done.sum() == 2
+    again = []
+    resumed = adaviz.sweep_model(
+        make_builder(),
+        moons(),
+        resume=info.value.sweep,
+        on_cell=lambda index, curves: again.append(index),
+        **KW,
+    )
+    check_resumed(resumed, again, done, in_process)
+
+
+def test_an_on_cell_that_raises_on_dask_keeps_the_finished_cells(client, in_process):
+    on_cell, seen = raise_on_second_cell()
+    with pytest.raises(adaviz.sweeps.SweepError) as info:
+        adaviz.sweep_model(
+            make_builder(), moons(), executor=client.get_executor(), on_cell=on_cell, **KW
+        )
+    done = check_on_cell_error(info.value, seen, in_process)
+    resumed = adaviz.sweep_model(
+        make_builder(), moons(), executor=client.get_executor(), resume=info.value.sweep, **KW
+    )
+    np.testing.assert_array_equal(resumed.values, in_process.values)
+    assert done.sum() >= 2
+
+
+@pytest.mark.parametrize("on_cell", [3, "print"])
+def test_an_on_cell_that_is_not_callable_is_refused_before_any_work(on_cell):
+    calls = []
+
+    def build_model():
+        calls.append(1)
+        return make_builder()()
+
+    with pytest.raises(ValueError) as info:
+        adaviz.sweep_model(build_model, moons(), on_cell=on_cell, **KW)
+    assert str(info.value) == (
+        "on_cell must be None or a callable on_cell(index, curves), got "
+        f"{on_cell!r} (type {type(on_cell).__name__})"
+    )
+    assert calls == []
+
+
+def check_shut_down_refused(executor):
+    calls = []
+
+    def build_model():
+        calls.append(1)
+        return make_builder()()
+
+    with pytest.raises(ValueError) as info:
+        adaviz.sweep_model(build_model, moons(), executor=executor, **KW)
+    message = str(info.value)
+    assert message.startswith(
+        f"executor must be running to take the sweep's cells, got {executor!r}"
+    )
+    assert "cannot schedule new futures after shutdown" in message
+    assert "Pass a new executor" in message
+    assert calls == [1]  # the check in this process; no cell
+
+
+def test_a_shut_down_process_pool_is_named():
+    context = multiprocessing.get_context("spawn")
+    pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=context)
+    pool.shutdown()  # no process started: the pool starts them at its first task
+    check_shut_down_refused(pool)
+
+
+def test_a_shut_down_dask_executor_is_named(client):
+    executor = client.get_executor()
+    executor.shutdown()
+    check_shut_down_refused(executor)
+
+
+def test_resume_of_a_finished_sweep_trains_nothing(in_process):
+    calls = []
+
+    def build_model():
+        calls.append(1)
+        return make_builder()()
+
+    again = adaviz.sweep_model(build_model, moons(), resume=in_process, **KW)
+    assert calls == [1]  # the check before any work only
+    np.testing.assert_array_equal(again.curves["loss"], in_process.curves["loss"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"rho": [0.9, 0.95]}, r"its grid axes is \[\('rho', \[0.9, 0.99\]\), .* this call's is "),
+        ({"lr": 0.5}, r"its fixed hyperparameters is \{'lr': 1.0, 'decay': 0.0\}, this call's is"),
+        ({"epochs": 3}, r"its epochs is 2, this call's is 3"),
+        ({"batch_size": 8}, r"its batch_size is 16, this call's is 8"),
+        ({"seed": 1}, r"its seed is 0, this call's is 1"),
+        (
+            {"loss": "mse"},
+            r"its loss is 'binary_crossentropy', this call's is 'mean_squared_error'",
+        ),
+        ({"validation_split": 0.25}, r"its metric is 'loss', this call's is 'val_loss'"),
+        ({"data": "flip"}, r"data, initial weights .* its fingerprint [0-9a-f]{12} differs"),
+    ],
+)
+def test_resume_of_another_grid_or_job_is_refused(in_process, change, message):
+    kwargs = dict(KW, **change)
+    data = kwargs.pop("data", None)
+    x, y = moons()
+    if data == "flip":
+        y = 1.0 - y
+    with pytest.raises(ValueError, match=r"resume must be a sweep of the same .*" + message):
+        adaviz.sweep_model(make_builder(), (x, y), resume=in_process, **kwargs)
+
+
+def test_resume_must_be_a_model_sweep(in_process):
+    with pytest.raises(
+        ValueError, match=r"resume must be None or a ModelSweep .*got 'last' \(type str\)"
+    ):
+        adaviz.sweep_model(make_builder(), moons(), resume="last", **KW)
+    error = adaviz.sweeps.SweepError("x", sweep=in_process, settings={}, worker_traceback="")
+    with pytest.raises(ValueError, match=r"\(pass error.sweep\), got .*\(type SweepError\)"):
+        adaviz.sweep_model(make_builder(), moons(), resume=error, **KW)
+
+
+def test_a_model_instance_for_build_model_says_to_pass_a_function():
+    model = make_builder()()
+    with pytest.raises(ValueError) as info:
+        adaviz.sweep_model(model, moons(), **KW)
+    assert str(info.value).startswith(
+        "build_model must be a zero-argument function that returns a new, uncompiled "
+        f"keras.Model (each cell builds its own), got the model {model.name!r} itself"
+    )
+
+
+def test_a_build_model_that_needs_arguments_is_refused():
+    def build(width, depth=2):
+        return make_builder()()
+
+    with pytest.raises(ValueError) as info:
+        adaviz.sweep_model(build, moons(), **KW)
+    assert str(info.value) == (
+        "build_model must be callable with no arguments (it returns a new, uncompiled "
+        "keras.Model), got build(width, depth=2): wrap it, e.g. lambda: build(...)"
+    )
 
 
 # ------------------------------------------------------------------------ bad input

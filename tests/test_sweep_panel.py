@@ -247,7 +247,7 @@ def test_for_model_fills_the_map_and_ends_equal_to_the_sweep():
 
 
 def test_background_compile_on_display_does_not_change_the_selected_run():
-    from adaviz.panels._warmup import WARMUP
+    from adaviz.panels.kit.warmup import WARMUP
 
     p = adaviz.SweepPanel("booth", steps=70, resolution=4, precompile=True)
     bundle = p._repr_mimebundle_()  # what IPython calls to display it

@@ -48,6 +48,11 @@ def test_thinned_history_keeps_the_whole_run_in_bounded_memory(total):
     np.testing.assert_array_equal(rows[:, 1], -steps)
 
 
+def test_thinned_history_says_what_width_takes():
+    with pytest.raises(ValueError, match=r"width must be an integer >= 1, got 'a'"):
+        training.ThinnedHistory(width="a", capacity=10)
+
+
 def test_thinned_history_keeps_everything_until_full():
     history = training.ThinnedHistory(width=1, capacity=10)
     history.append(np.arange(1, 11), np.arange(1, 11)[:, None])
@@ -193,6 +198,135 @@ def test_run_for_a_time_stops_early():
 def test_trainer_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         trainer(**kwargs)
+
+
+def mlp(outputs=1):
+    return training.default_model(2, (8,), seed=0, outputs=outputs)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        (
+            (mlp, "no_such_loss", X, Y),
+            {},
+            r"loss must be a Keras loss name .* got 'no_such_loss'",
+        ),
+        (
+            (mlp, None, X, Y[:-1]),
+            {},
+            r"x and y \(data\) must have the same number of samples, "
+            r"got len\(x\)=200 and len\(y\)=199",
+        ),
+        ((mlp, None, X.astype(str), Y), {}, r"x \(data\) must hold numbers .* dtype <U"),
+        ((mlp, None, X, Y.astype(str)), {}, r"y \(data\) must hold numbers .* dtype <U"),
+        (
+            ("a model", None, X, Y),
+            {},
+            r"model must be a Keras 3 keras.Model \(uncompiled is fine\), got builtins.str",
+        ),
+        (
+            (lambda: mlp(3), "mse", X, Y),
+            {},
+            r"model output of shape \(n, 3\) does not fit y \(data\) of shape \(200,\)",
+        ),
+        (
+            (mlp, None, np.where(np.arange(400).reshape(200, 2) == 7, np.nan, X), Y),
+            {},
+            r"x \(data\) must be finite, got nan at flat index 7",
+        ),
+        (
+            (mlp, None, X, np.where(np.arange(200) == 3, np.inf, Y)),
+            {},
+            r"y \(data\) must be finite, got inf at flat index 3",
+        ),
+        (
+            (mlp, None, X, Y),
+            {"x_val": X[:10]},
+            r"x_val and y_val go together: x_val was given and y_val is None",
+        ),
+        (
+            (mlp, None, X, Y),
+            {"x_val": X[:10], "y_val": np.full(10, np.nan)},
+            r"y \(validation data\) must be finite, got nan",
+        ),
+    ],
+)
+def test_trainer_checks_model_loss_and_data_before_anything_runs(args, kwargs, message):
+    build, *rest = args
+    model = build() if callable(build) else build
+    with pytest.raises(ValueError, match=message):
+        training.Trainer(model, *rest, **kwargs)
+
+
+def test_trainer_takes_a_loss_by_name():
+    t = training.Trainer(training.default_model(1, (8,), seed=0), "mse", XR, YR, seed=3)
+    assert t.run(4) == 4
+    pred = t.model(XR).numpy().astype(np.float64).reshape(-1)
+    np.testing.assert_allclose(t.evaluate(), np.mean((pred - YR) ** 2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("probe", ["yes", 1, None])
+def test_run_says_what_probe_takes(probe):
+    t = trainer()
+    with pytest.raises(ValueError, match=rf"probe must be True or False, got {probe!r}"):
+        t.run(2, probe=probe)
+    assert t.steps == 0
+
+
+@pytest.mark.parametrize("seconds", ["a", -1.0, float("nan"), True])
+def test_run_says_what_seconds_takes(seconds):
+    t = trainer()
+    with pytest.raises(
+        ValueError, match=r"seconds must be None \(no time limit\) or a number >= 0, got "
+    ) as info:
+        t.run(3, seconds=seconds)
+    assert repr(seconds) in str(info.value)
+    assert t.steps == 0
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        ("ab", r"x \(predictor\) must hold numbers .* dtype <U2"),
+        (np.zeros((3, 5)), r"x \(predictor\) must hold samples of shape \(2,\) like the "),
+        (np.full((3, 2), np.nan), r"x \(predictor\) must be finite, got nan at flat index 0"),
+    ],
+)
+def test_predictor_checks_its_input(x, message):
+    with pytest.raises(ValueError, match=message):
+        trainer().predictor(x)
+
+
+def test_predictor_gives_the_model_output():
+    t = trainer(seed=4)
+    t.run(3)
+    grid = np.array([[0.0, 0.5], [1.0, -0.5]])
+    np.testing.assert_allclose(t.predictor(grid)(), t.model(grid).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "hidden, message",
+    [
+        (
+            "big",
+            r"hidden must be a list or tuple of layer widths \(integers >= 1\), got 'big' "
+            r"\(type str\)",
+        ),
+        (16, r"hidden must be a list or tuple of layer widths \(integers >= 1\), got 16 "),
+        ((16, 0), r"hidden\[1\] must be an integer >= 1, got 0"),
+        ([8, 2.5], r"hidden\[1\] must be an integer >= 1, got 2.5"),
+    ],
+)
+def test_default_model_says_what_hidden_takes(hidden, message):
+    with pytest.raises(ValueError, match=message):
+        training.default_model(2, hidden, seed=0)
+
+
+def test_default_model_takes_widths_as_a_list_tuple_or_array():
+    for hidden in ([8, 4], (8, 4), np.array([8, 4])):
+        model = training.default_model(2, hidden, seed=0)
+        assert [layer.units for layer in model.layers] == [8, 4, 1]
 
 
 # -- data checks ---------------------------------------------------------------------------

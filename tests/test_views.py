@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import adaviz
-from adaviz.panels import _figures as F
+from adaviz.panels.kit import style as F
+from adaviz.panels.surface.formula import formula_html, to_mathml
 from adaviz.panels.views import (
     AccumulatorView,
     ContourView,
@@ -17,7 +18,6 @@ from adaviz.panels.views import (
     StepSizeView,
     background,
 )
-from adaviz.panels.views.formula import formula_html, to_mathml
 from adaviz.panels.views.lines import fit_range
 
 

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
+from adaviz.panels.compare import readouts
 from adaviz.panels.views import CompareStepSizeView, SensitivityView
-from adaviz.panels.views import compare_readouts as readouts
 
 NAMES, COLORS = ("adadelta", "sgd"), ("#1a1a1a", "#E69F00")
 

@@ -1,4 +1,4 @@
-"""The background warm-up queue (adaviz.panels._warmup): jobs run once, off the calling
+"""The background warm-up queue (adaviz.panels.kit.warmup): jobs run once, off the calling
 thread, in order; a draw of a surface waits only for that surface's running job."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from adaviz.panels._warmup import Warmup
+from adaviz.panels.kit.warmup import Warmup
 
 
 class Thing:

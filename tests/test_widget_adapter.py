@@ -1,4 +1,4 @@
-"""The plotly adapter (adaviz.panels._widget): its checks of plotly's internals, its
+"""The plotly adapter (adaviz.panels.kit.widget): its checks of plotly's internals, its
 fallback to plotly's own FigureWidget, the shared loader and the bundle on request.
 
 The browser half (figures render with and without the loader, and with the fallback) is
@@ -19,7 +19,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from adaviz.panels import _widget
+from adaviz.panels.kit import widget
 
 try:
     import tomllib
@@ -41,7 +41,7 @@ def sent(fig):
 
 
 def line_figure():
-    return _widget.FigureWidget(
+    return widget.FigureWidget(
         go.Figure(go.Scatter(x=np.array([0.0, 1.0]), y=np.array([1.0, 2.0]), name="path"))
     )
 
@@ -56,20 +56,20 @@ def test_installed_plotly_is_in_the_declared_range_and_needs_no_fallback():
     expected = os.environ.get("ADAVIZ_EXPECT_PLOTLY")
     assert expected in (None, plotly.__version__), (expected, plotly.__version__, plotly.__file__)
     # Every plotly this project tests has the internals the adapter expects.
-    assert _widget.INTERNALS == dict.fromkeys(["bundle", "state", "animate", "move", "direct"]), (
+    assert widget.INTERNALS == dict.fromkeys(["bundle", "state", "animate", "move", "direct"]), (
         plotly.__version__,
-        _widget.INTERNALS,
+        widget.INTERNALS,
     )
 
 
 def test_one_loader_per_kernel_and_stub_modules():
     a, b = line_figure(), line_figure()
-    loader = _widget._loader
+    loader = widget._loader
     assert loader is not None and loader.comm is not None
     assert len(loader.source) > 1_000_000  # plotly.js, once
-    assert a._esm == b._esm == _widget._FIGURE_ESM and len(a._esm) < 10_000
+    assert a._esm == b._esm == widget._FIGURE_ESM and len(a._esm) < 10_000
     line_figure()
-    assert _widget._loader is loader
+    assert widget._loader is loader
 
 
 def wire(fig):
@@ -85,7 +85,7 @@ def test_moving_sends_a_redraw_free_animate_and_updates_python():
     fig = line_figure()
     log = sent(fig)
     on_wire = wire(fig)
-    with _widget.moving(fig):
+    with widget.moving(fig):
         fig.data[0].x = np.array([5.0, 6.0])
         fig.data[0].y = np.array([7.0, 8.0], dtype=np.float32)
     # Python-side observers see plotly's animate message ...
@@ -98,7 +98,7 @@ def test_moving_sends_a_redraw_free_animate_and_updates_python():
     data, buffers = on_wire[0]
     assert data["method"] == "custom"
     move = data["content"]
-    assert move["type"] == _widget._MOVE and move["traces"] == [0]
+    assert move["type"] == widget._MOVE and move["traces"] == [0]
     assert move["options"]["frame"]["redraw"] is False
     assert move["options"]["transition"]["duration"] == 0
     (style,) = move["styles"]
@@ -125,7 +125,7 @@ def test_a_move_that_is_not_plain_x_y_goes_as_plotlys_own_animate():
     ):
         log = sent(fig)
         on_wire = wire(fig)
-        with _widget.moving(fig):
+        with widget.moving(fig):
             change()
         assert [kind for kind, _ in log] == ["_py2js_animate"]
         kinds = [list(data.get("state", {})) for data, _ in on_wire]
@@ -138,17 +138,17 @@ def test_a_move_that_is_not_plain_x_y_goes_as_plotlys_own_animate():
 
 def test_the_figure_module_applies_moves_itself():
     """The stub handles the move message: the model's figure state, then Plotly.animate."""
-    esm = _widget._FIGURE_ESM
-    assert f'msg.type === "{_widget._MOVE}"' in esm
+    esm = widget._FIGURE_ESM
+    assert f'msg.type === "{widget._MOVE}"' in esm
     assert "Plotly.animate(el" in esm and 'model.get("_widget_data")' in esm
-    assert _widget._PLOTLY_GLOBAL in _widget._BUNDLE.read_bytes()
+    assert widget._PLOTLY_GLOBAL in widget._BUNDLE.read_bytes()
 
 
 def test_sync_initial_state_makes_construction_state_current():
     fig = line_figure()
     fig.data[0].y = np.array([3.0, 4.0])
     fig.layout.title.text = "now"
-    _widget.sync_initial_state(fig)
+    widget.sync_initial_state(fig)
     np.testing.assert_array_equal(fig._widget_data[0]["y"], [3.0, 4.0])
     assert fig._widget_layout["title"]["text"] == "now"
 
@@ -160,14 +160,14 @@ def test_a_figure_answers_a_request_for_plotly_js():
     fig.comm.publish_msg = lambda msg_type, data=None, metadata=None, buffers=None, **kw: (
         replies.append((data, buffers))
     )
-    request = {"method": "custom", "content": {"type": _widget._REQUEST}}
+    request = {"method": "custom", "content": {"type": widget._REQUEST}}
     fig._handle_msg({"content": {"data": request}, "buffers": []})
     fig._handle_msg({"content": {"data": {"method": "custom", "content": {"x": 1}}}})
     assert len(replies) == 1, replies
     data, buffers = replies[0]
-    assert data["method"] == "custom" and data["content"] == {"type": _widget._REPLY}
+    assert data["method"] == "custom" and data["content"] == {"type": widget._REPLY}
     (bundle,) = buffers
-    assert bytes(bundle) == _widget._BUNDLE.read_bytes()
+    assert bytes(bundle) == widget._BUNDLE.read_bytes()
 
 
 def run_python(code, **env):
@@ -184,15 +184,15 @@ import json
 import numpy as np
 import plotly.graph_objects as go
 import adaviz
-from adaviz.panels import _widget
+from adaviz.panels.kit import widget
 
-fig = _widget.FigureWidget(go.Figure(go.Scatter(x=np.array([0.0, 1.0]), y=np.array([1.0, 2.0]))))
+fig = widget.FigureWidget(go.Figure(go.Scatter(x=np.array([0.0, 1.0]), y=np.array([1.0, 2.0]))))
 log = []
 fig.observe(lambda c: c["new"] is not None and log.append(c["name"]),
             names=["_py2js_update", "_py2js_animate"])
-with _widget.moving(fig):
+with widget.moving(fig):
     fig.data[0].x = np.array([5.0, 6.0])
-_widget.sync_initial_state(fig)  # a no-op here: plotly's own construction-time state
+widget.sync_initial_state(fig)  # a no-op here: plotly's own construction-time state
 panel = adaviz.SurfacePanel("rosenbrock", steps=100)
 before = np.array(panel.figures["surface"].data[0].x, dtype=float)
 log_panel = []
@@ -205,9 +205,9 @@ traj = adaviz.simulate("rosenbrock", steps=100, rho=0.5)
 names = [t.name for t in panel.figures["surface"].data]
 path = panel.figures["surface"].data[names.index("trajectory")]
 print(json.dumps({
-    "internals": _widget.INTERNALS,
-    "esm_is_plotlys": "_esm" not in vars(_widget.FigureWidget) and str(fig._esm) == str(go.FigureWidget._esm),
-    "loader": _widget._loader is not None,
+    "internals": widget.INTERNALS,
+    "esm_is_plotlys": "_esm" not in vars(widget.FigureWidget) and str(fig._esm) == str(go.FigureWidget._esm),
+    "loader": widget._loader is not None,
     "moving": log,
     "x": list(fig.data[0].x),
     "widget_x": list(fig._widget_data[0]["x"]),
@@ -234,10 +234,10 @@ def test_forced_fallback_is_plotlys_own_figure_widget_and_still_correct():
 def test_no_loader_switch_creates_no_loader_but_keeps_the_stub():
     code = (
         "import json, plotly.graph_objects as go\n"
-        "from adaviz.panels import _widget\n"
-        "fig = _widget.FigureWidget(go.Figure(go.Scatter(x=[0.0], y=[1.0])))\n"
-        "print(json.dumps({'loader': _widget._loader is not None, 'no_loader': _widget.NO_LOADER,"
-        " 'stub': fig._esm == _widget._FIGURE_ESM}))\n"
+        "from adaviz.panels.kit import widget\n"
+        "fig = widget.FigureWidget(go.Figure(go.Scatter(x=[0.0], y=[1.0])))\n"
+        "print(json.dumps({'loader': widget._loader is not None, 'no_loader': widget.NO_LOADER,"
+        " 'stub': fig._esm == widget._FIGURE_ESM}))\n"
     )
     assert run_python(code, ADAVIZ_NO_LOADER="1") == {
         "loader": False,
@@ -250,14 +250,14 @@ def test_no_loader_switch_creates_no_loader_but_keeps_the_stub():
 def test_move_fallback_sends_plotlys_own_animate():
     code = (
         "import json, numpy as np, plotly.graph_objects as go\n"
-        "from adaviz.panels import _widget\n"
-        "fig = _widget.FigureWidget(go.Figure(go.Scatter(x=[0.0, 1.0], y=[1.0, 2.0])))\n"
+        "from adaviz.panels.kit import widget\n"
+        "fig = widget.FigureWidget(go.Figure(go.Scatter(x=[0.0, 1.0], y=[1.0, 2.0])))\n"
         "wire = []\n"
         "fig.comm.publish_msg = lambda t, data=None, metadata=None, buffers=None, **k: "
         "wire.append(data)\n"
-        "with _widget.moving(fig):\n"
+        "with widget.moving(fig):\n"
         "    fig.data[0].y = np.array([3.0, 4.0])\n"
-        "print(json.dumps({'internals': _widget.INTERNALS, 'y': list(fig.data[0].y),"
+        "print(json.dumps({'internals': widget.INTERNALS, 'y': list(fig.data[0].y),"
         " 'wire': [sorted(d.get('state', {})) or d['method'] for d in wire]}))\n"
     )
     got = run_python(code, ADAVIZ_PLOTLY_FALLBACK="move")
@@ -270,11 +270,11 @@ def test_a_missing_internal_is_reported_not_raised(monkeypatch):
     """Each check names what is missing (and then the feature is plotly's own)."""
     widget_class = plotly.basewidget.BaseFigureWidget
     monkeypatch.setattr(widget_class, "_send_animate_msg", lambda self, message: None)
-    assert "_send_animate_msg" in _widget._check_move()
+    assert "_send_animate_msg" in widget._check_move()
     monkeypatch.delattr(plotly.basedatatypes.BaseFigure, "_perform_batch_animate")
-    assert "_perform_batch_animate" in _widget._check_animate()
-    monkeypatch.setattr(_widget, "_BUNDLE", _widget._BUNDLE.with_name("nothing-here.js"))
-    assert "missing" in _widget._check_bundle()
+    assert "_perform_batch_animate" in widget._check_animate()
+    monkeypatch.setattr(widget, "_BUNDLE", widget._BUNDLE.with_name("nothing-here.js"))
+    assert "missing" in widget._check_bundle()
 
 
 def test_fallback_switch_names_features(monkeypatch):
@@ -286,9 +286,9 @@ def test_fallback_switch_names_features(monkeypatch):
         ("state, animate", {"state", "animate"}),
     ]:
         monkeypatch.setenv("ADAVIZ_PLOTLY_FALLBACK", value)
-        assert _widget._forced_fallbacks() == expected, value
+        assert widget._forced_fallbacks() == expected, value
     monkeypatch.setenv("ADAVIZ_PLOTLY_FALLBACK", "animate")
-    assert _widget._check_all() == {
+    assert widget._check_all() == {
         "bundle": None,
         "state": None,
         "animate": "ADAVIZ_PLOTLY_FALLBACK is set",

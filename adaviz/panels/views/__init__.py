@@ -3,11 +3,11 @@
 A view knows nothing of the engine, the trainer or the controls: a controller (a panel)
 computes arrays and calls ``view.update(...)``. Each view starts on a plain
 ``go.Figure`` (the first drawing becomes the widget's initial state) and turns it into
-the shared :class:`adaviz.panels._widget.FigureWidget` with ``view.attach(css_class)``;
+the shared :class:`adaviz.panels.kit.widget.FigureWidget` with ``view.attach(css_class)``;
 ``view.figure`` is whichever it is now.
 
 Where only the traces' x/y change and the axis ranges still fit, a view sends a
-redraw-free ``Plotly.animate`` (:func:`adaviz.panels._widget.moving`), which the browser
+redraw-free ``Plotly.animate`` (:func:`adaviz.panels.kit.widget.moving`), which the browser
 applies in a few milliseconds; otherwise one ``batch_update`` (a full redraw). Every
 ``update(...)`` has an ``updating(...)`` twin, a context manager that prepares the same
 change and sends it when the block ends: a controller enters several views' ``updating``

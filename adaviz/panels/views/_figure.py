@@ -3,7 +3,7 @@ empty traces that ``update`` fills in.
 
 A view builds ``self.figure`` as a plain ``go.Figure`` (the first drawing becomes the
 widget's initial state); :meth:`FigureView.attach` turns it into the shared
-:class:`adaviz.panels._widget.FigureWidget`.
+:class:`adaviz.panels.kit.widget.FigureWidget`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class FigureView:
 
     def attach(self, css_class=None):
         """Turn the figure into the shared ``FigureWidget`` (its state: the figure now)."""
-        from adaviz.panels._widget import FigureWidget
+        from adaviz.panels.kit.widget import FigureWidget
 
         self.figure = FigureWidget(self.figure)
         if css_class:

@@ -26,7 +26,7 @@ import zlib
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels import _figures
+from adaviz.panels.kit import arrays, style
 from adaviz.panels.views import lines
 from adaviz.panels.views._figure import FigureView, empty_scatter
 from adaviz.panels.views.lines import _same_array, batch
@@ -66,7 +66,7 @@ def _hex_rgb(color):
     return [int(color[i : i + 2], 16) for i in (0, 2, 4)]
 
 
-def band_colors(n, colorscale=_figures.CONTOUR_COLORSCALE):
+def band_colors(n, colorscale=style.CONTOUR_COLORSCALE):
     """``(n, 3)`` uint8: the colour scale at the middle of each of ``n`` equal bands."""
     stops = np.array([float(t) for t, _ in colorscale])
     rgb = np.array([_hex_rgb(c) for _, c in colorscale], dtype=np.float64)
@@ -74,7 +74,7 @@ def band_colors(n, colorscale=_figures.CONTOUR_COLORSCALE):
     return np.stack([np.interp(t, stops, rgb[:, i]) for i in range(3)], -1).round().astype(np.uint8)
 
 
-def banded_colorscale(n, colorscale=_figures.CONTOUR_COLORSCALE):
+def banded_colorscale(n, colorscale=style.CONTOUR_COLORSCALE):
     """A plotly colour scale of ``n`` flat bands (the colour bar of the banded image)."""
     scale = []
     for k, rgb in enumerate(band_colors(n, colorscale)):
@@ -123,15 +123,15 @@ def background(surf, grid_size=120, levels=LEVELS):
     c = surf.contour(grid_size, levels=levels)
     # grid points row by row, every other row reversed (the order does not matter for
     # clicks; it keeps the never-drawn polyline short)
-    X, Y = np.meshgrid(_figures.floats(c.x), _figures.floats(c.y))
+    X, Y = np.meshgrid(arrays.floats(c.x), arrays.floats(c.y))
     X[1::2] = X[1::2, ::-1]
     span = (c.end - c.start) or 1.0
     return Background(
         image=surface_image(surf, c),
         domain=tuple(tuple(float(v) for v in d) for d in surf.domain),
-        grid_x=_figures.floats(X),
-        grid_y=_figures.floats(Y),
-        tickvals=_figures.floats((np.asarray(c.tickvals) - c.start) / span),
+        grid_x=arrays.floats(X),
+        grid_y=arrays.floats(Y),
+        tickvals=arrays.floats((np.asarray(c.tickvals) - c.start) / span),
         ticktext=list(c.ticktext),
         log=bool(c.log),
         minima=np.asarray(surf.minima, dtype=np.float64).reshape(-1, 2),
@@ -178,7 +178,7 @@ class ContourView(FigureView):
     ):
         self.paths = tuple(paths)
         self.marker = bool(marker)
-        self.colors = list(colors or [_figures.TRAJECTORY_COLOR] * len(self.paths))
+        self.colors = list(colors or [style.TRAJECTORY_COLOR] * len(self.paths))
         self.ghost_slots = int(ghosts)
         single = len(self.paths) == 1
         traces = [
@@ -221,10 +221,10 @@ class ContourView(FigureView):
                     + " %{pointNumber}<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
                 )
             )
-        end_color = _figures.END_COLOR if single else self.colors
+        end_color = style.END_COLOR if single else self.colors
         traces += [
             _marker_trace(
-                "start", 12, _figures.START_COLOR, "circle", "white",
+                "start", 12, style.START_COLOR, "circle", "white",
                 "start<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
             ),
             _marker_trace(
@@ -232,11 +232,11 @@ class ContourView(FigureView):
                 "end<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
             ),
             _marker_trace(
-                "known minima", 14, _figures.MINIMUM_COLOR, "star", "black",
+                "known minima", 14, style.MINIMUM_COLOR, "star", "black",
                 "minimum<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
             ),
             _marker_trace(
-                "step marker", 17, _figures.MARKER_COLOR, "circle-open", _figures.MARKER_COLOR,
+                "step marker", 17, style.MARKER_COLOR, "circle-open", style.MARKER_COLOR,
                 "playback<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
                 line_width=3, showlegend=False, **({} if marker else {"visible": False}),
             ),
@@ -248,12 +248,12 @@ class ContourView(FigureView):
         self.index.update(
             {"start": 2 + g + p, "end": 3 + g + p, "minima": 4 + g + p, "marker": 5 + g + p}
         )
-        lay = _figures.layout(
+        lay = style.layout(
             title,
             width=width,
             height=height,
-            xaxis=_figures.axis("x (parameter 1, no unit)", showgrid=False),
-            yaxis=_figures.axis("y (parameter 2, no unit)", showgrid=False),
+            xaxis=style.axis("x (parameter 1, no unit)", showgrid=False),
+            yaxis=style.axis("y (parameter 2, no unit)", showgrid=False),
         )
         lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
         # the legend's top 46 px under the plot area, below the x-axis title, whatever the
@@ -450,8 +450,8 @@ class ContourView(FigureView):
         bar.marker.colorbar.ticktext = bg.ticktext
         bar.marker.colorbar.title.text = "loss (log colour scale)" if bg.log else "loss"
         minima = fig.data[ix["minima"]]
-        minima.x = _figures.floats(bg.minima[:, 0])
-        minima.y = _figures.floats(bg.minima[:, 1])
+        minima.x = arrays.floats(bg.minima[:, 0])
+        minima.y = arrays.floats(bg.minima[:, 1])
         minima.visible = bool(len(bg.minima))
         fig.layout.xaxis.range = [xmin, xmax]
         fig.layout.yaxis.range = [ymin, ymax]

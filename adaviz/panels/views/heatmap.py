@@ -14,7 +14,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels import _figures
+from adaviz.panels.kit import arrays, style
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
 __all__ = ["HeatmapView", "DIVERGED_COLOR", "NO_VALUE_COLOR", "HEATMAP_COLORSCALE", "is_log_axis"]
@@ -101,12 +101,12 @@ class HeatmapView(FigureView):
             ),
         ]
         self.index = {trace.name: i for i, trace in enumerate(traces)}
-        lay = _figures.layout(
+        lay = style.layout(
             title,
             width=width,
             height=height,
-            xaxis=_figures.axis("x"),
-            yaxis=_figures.axis("y"),
+            xaxis=style.axis("x"),
+            yaxis=style.axis("y"),
             legend=False,
         )
         lay["margin"] = {"l": 70, "r": 10, "t": 50, "b": 50}
@@ -155,8 +155,8 @@ class HeatmapView(FigureView):
                 taken), or None to hide them.
             selected: ``(x, y)`` of the selected cell, or None.
         """
-        x = _figures.floats(x)
-        y = _figures.floats(y)
+        x = arrays.floats(x)
+        y = arrays.floats(y)
         values = np.asarray(values, np.float64)
         diverged = np.asarray(diverged, bool)
         finite = np.isfinite(values)
@@ -176,10 +176,10 @@ class HeatmapView(FigureView):
         # the two status layers go as 1-D columns (x, y, z per cell): 1-D float arrays
         # travel to the browser as binary buffers, 2-D ones as nested lists
         gx, gy = np.meshgrid(x, y)
-        gx, gy = _figures.floats(gx), _figures.floats(gy)
-        no_value = _figures.floats(np.where(~finite & ~diverged, 1.0, np.nan))
+        gx, gy = arrays.floats(gx), arrays.floats(gy)
+        no_value = arrays.floats(np.where(~finite & ~diverged, 1.0, np.nan))
         at = np.ones(values.shape) if diverged_at is None else np.asarray(diverged_at, float)
-        red = _figures.floats(np.where(diverged, at, np.nan))
+        red = arrays.floats(np.where(diverged, at, np.nan))
         fig = self.figure
         d = fig.data
         ix = self.index

@@ -15,8 +15,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels import _figures
-from adaviz.panels._widget import moving
+from adaviz.panels.kit import style
+from adaviz.panels.kit.widget import moving
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
 #: a log range may be this many decades wider than the data before it is refitted.
@@ -107,13 +107,13 @@ class LineView(FigureView):
     def __init__(
         self, traces, *, title, y_title, log_y, width, height, x_title="step", legend=True
     ):
-        lay = _figures.layout(
+        lay = style.layout(
             title,
             width=width,
             height=height,
-            xaxis=_figures.axis(x_title, range=[0.0, 1.0]),
-            yaxis=_figures.axis(y_title, log=log_y, range=[-1.0, 1.0] if log_y else [0.0, 1.0]),
-            shapes=[_figures.cursor_line()],
+            xaxis=style.axis(x_title, range=[0.0, 1.0]),
+            yaxis=style.axis(y_title, log=log_y, range=[-1.0, 1.0] if log_y else [0.0, 1.0]),
+            shapes=[style.cursor_line()],
             showlegend=legend,
         )
         self.figure = go.Figure(data=traces, layout=lay)
@@ -216,11 +216,11 @@ def ghost_line(slot, width, **extra):
     :func:`show_ghost` fills it in, :func:`hide_ghosts` empties it again."""
     return line(
         f"ghost {slot + 1}",
-        _figures.GHOST_COLORS[slot % len(_figures.GHOST_COLORS)],
-        dash=_figures.GHOST_DASHES[slot % len(_figures.GHOST_DASHES)],
+        style.GHOST_COLORS[slot % len(style.GHOST_COLORS)],
+        dash=style.GHOST_DASHES[slot % len(style.GHOST_DASHES)],
         width=width,
         visible=False,
-        opacity=_figures.GHOST_OPACITY,
+        opacity=style.GHOST_OPACITY,
         hoverinfo="name",
         **extra,
     )
@@ -255,7 +255,7 @@ class CoordinatePairView(LineView):
         traces = [
             line(
                 f"{label} {coord}",
-                _figures.COORD_COLORS[coord],
+                style.COORD_COLORS[coord],
                 dash=dash,
                 width=line_width,
                 hovertemplate=f"{label} {coord}<br>step %{{x}}<br>%{{y:.3e}}<extra></extra>",

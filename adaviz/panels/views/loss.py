@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adaviz.panels import _figures
+from adaviz.panels.kit import style
 from adaviz.panels.views import lines
 from adaviz.panels.views.lines import LineView, batch, line
 
@@ -27,7 +27,7 @@ class LossView(LineView):
         log_y=True,
         legend=False,
     ):
-        colors = list(colors or [_figures.TRAJECTORY_COLOR] * len(runs))
+        colors = list(colors or [style.TRAJECTORY_COLOR] * len(runs))
         traces = [
             line(name, color, hovertemplate="step %{x}<br>%{y:.4e}<extra></extra>")
             for name, color in zip(runs, colors, strict=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels import _figures
+from adaviz.panels.kit import arrays, style
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
 EMPTY_TITLE = "tuning: objective vs lr (press Tune)"
@@ -41,12 +41,12 @@ class SensitivityView(FigureView):
             )
             for name, color in pairs
         ]
-        lay = _figures.layout(
+        lay = style.layout(
             EMPTY_TITLE,
             width=width,
             height=height,
-            xaxis=_figures.axis("lr (log)", log=True),
-            yaxis=_figures.axis("objective − f*", log=True),
+            xaxis=style.axis("lr (log)", log=True),
+            yaxis=style.axis("objective − f*", log=True),
             showlegend=False,
         )
         self.figure = go.Figure(data=curves + stars, layout=lay)
@@ -58,9 +58,9 @@ class SensitivityView(FigureView):
         with self.figure.batch_update():
             for i in range(n):
                 curve, star = self.figure.data[i], self.figure.data[n + i]
-                curve.x, curve.y = _figures.floats(lrs[i]), _figures.floats(values[i])
+                curve.x, curve.y = arrays.floats(lrs[i]), arrays.floats(values[i])
                 x, y = chosen[i]
-                star.x, star.y = _figures.floats([x]), _figures.floats([y])
+                star.x, star.y = arrays.floats([x]), arrays.floats([y])
             self.figure.layout.title.text = title
             self.figure.layout.yaxis.title.text = y_title
             self.figure.layout.yaxis.type = "log" if log_y else "linear"
@@ -86,7 +86,7 @@ class SensitivityView(FigureView):
         ys, chosen = [], []
         for scores, best in curves:
             y = np.where(np.isfinite(scores), scores - f_star if gap else scores, np.nan)
-            ys.append(_figures.positive_or_nan(y) if gap else y)
+            ys.append(arrays.positive_or_nan(y) if gap else y)
             if best is None:
                 chosen.append((np.nan, np.nan))
             else:

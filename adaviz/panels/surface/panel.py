@@ -1,7 +1,7 @@
 """SurfacePanel: the interactive Adadelta explorer on 2D loss surfaces.
 
 Display ``adaviz.SurfacePanel("rosenbrock")`` as the last expression of a cell. The panel
-is one ``ipywidgets.VBox``: hyperparameter controls (:mod:`adaviz.panels._controls`), four
+is one ``ipywidgets.VBox``: hyperparameter controls (:mod:`adaviz.panels.kit.controls`), four
 views (:mod:`adaviz.panels.views`: contour + path, accumulators, step sizes, loss),
 readouts, a playback scrubber, ghost pins and a copy-as-code line. It is a controller:
 controls -> engine (:func:`adaviz.simulate`) -> views.
@@ -14,7 +14,7 @@ How it updates:
     to the browser as 1-D float32/float64 binary buffers. When only the traces' x/y move
     (every change but a new surface, a new step count, a divergence appearing or going, or
     a curve leaving its view's y range) the message is a zero-duration ``Plotly.animate``
-    with ``redraw: false`` (:func:`adaviz.panels._widget.moving`): the browser redraws only
+    with ``redraw: false`` (:func:`adaviz.panels.kit.widget.moving`): the browser redraws only
     those traces, in a few ms instead of a full redraw. The line views keep fixed axis
     ranges for that (:mod:`adaviz.panels.views.lines`).
 
@@ -30,10 +30,10 @@ No compile while the user waits:
     moving the steps slider or choosing another surface later compiles nothing. The
     thread never touches widgets; a draw of a surface being compiled at that moment waits
     for that compile (per-surface lock). Results do not depend on who compiled a graph:
-    the same function runs the same graph (see :mod:`adaviz.panels._warmup`).
+    the same function runs the same graph (see :mod:`adaviz.panels.kit.warmup`).
 
 Coalescing rapid changes:
-    Redraws go through :class:`adaviz.panels._schedule.Coalescer` (``throttle`` seconds):
+    Redraws go through :class:`adaviz.panels.kit.schedule.Coalescer` (``throttle`` seconds):
     with a running event loop (a kernel), the first change after a quiet period draws at
     once, later ones within ``throttle`` coalesce into one redraw with the latest values.
     Without a running loop (scripts, pytest) every change draws synchronously. Either way
@@ -48,12 +48,12 @@ Stable CSS classes (for browser tests and custom styling), added with ``add_clas
     ``adaviz-title``, and ``adaviz-figure-surface`` / ``-accumulators`` / ``-step-size`` /
     ``-loss`` on the figures. The path's trace is named ``"trajectory"``.
 
-The title's formula is MathML (:mod:`adaviz.panels.views.formula`), which the browser
+The title's formula is MathML (:mod:`adaviz.panels.surface.formula`), which the browser
 renders itself: it reads as a formula in JupyterLab, Voila and static HTML alike.
 
 Views created late (Voila, a reloaded tab) get the figures as they are now (see
-:mod:`adaviz.panels._widget`). Without a kernel: ``panel.to_html(path)``,
-``panel.snapshot()`` and the display's ``text/html`` fallback (:mod:`adaviz.panels._export`).
+:mod:`adaviz.panels.kit.widget`). Without a kernel: ``panel.to_html(path)``,
+``panel.snapshot()`` and the display's ``text/html`` fallback (:mod:`adaviz.panels.kit.export`).
 """
 
 from __future__ import annotations
@@ -67,21 +67,23 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int, check_start
-from adaviz.panels import _figures, _runs
-from adaviz.panels._code import number
-from adaviz.panels._controls import (
+from adaviz.panels.kit import readouts, runs
+from adaviz.panels.kit.arrays import floats, step_axis
+from adaviz.panels.kit.code import number
+from adaviz.panels.kit.controls import (
     HyperparameterControls,
     check_in_slider_range,
     ghost_buttons,
     steps_slider,
 )
-from adaviz.panels._export import StaticExport
-from adaviz.panels._schedule import Coalescer
-from adaviz.panels._surface_menu import SurfaceMenu
-from adaviz.panels._warmup import WARMUP, in_kernel
-from adaviz.panels.views import AccumulatorView, ContourView, LossView, StepSizeView, readouts
+from adaviz.panels.kit.export import StaticExport
+from adaviz.panels.kit.schedule import Coalescer
+from adaviz.panels.kit.style import fmt
+from adaviz.panels.kit.surface_menu import SurfaceMenu
+from adaviz.panels.kit.warmup import WARMUP, in_kernel
+from adaviz.panels.surface.formula import formula_html
+from adaviz.panels.views import AccumulatorView, ContourView, LossView, StepSizeView
 from adaviz.panels.views import contour as _contour
-from adaviz.panels.views.formula import formula_html
 
 #: steps slider range.
 STEPS_RANGE = (1, 5000)
@@ -101,7 +103,7 @@ _CONTROL_WIDTH = "310px"  # three columns of controls in a ~940 px notebook cell
 
 
 #: the first ``steps`` steps of a longer run (the kit's one implementation)
-_cut = _runs.cut
+_cut = runs.cut
 
 
 class SurfacePanel(StaticExport, widgets.VBox):
@@ -376,9 +378,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
         slot = self._next_ghost
         self._next_ghost = (slot + 1) % N_GHOSTS
         v = self._hp.values()
-        label = (
-            f"ghost: lr={_figures.fmt(v['lr'])}, ρ={_figures.fmt(v['rho'])}, ε={_figures.fmt(v['epsilon'], 2)}"
-            + (f", decay={_figures.fmt(v['decay'])}" if v["decay"] else "")
+        label = f"ghost: lr={fmt(v['lr'])}, ρ={fmt(v['rho'])}, ε={fmt(v['epsilon'], 2)}" + (
+            f", decay={fmt(v['decay'])}" if v["decay"] else ""
         )
         self._ghosts[slot] = label
         view = self._view
@@ -416,7 +417,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
         )
         return WARMUP.wait(timeout) if wait else False
 
-    # -- export hooks (adaviz.panels._export) -----------------------------------------
+    # -- export hooks (adaviz.panels.kit.export) -----------------------------------------
     @property
     def _export_title(self):
         return f"Adadelta on {self._surface.name}"
@@ -525,17 +526,17 @@ class SurfacePanel(StaticExport, widgets.VBox):
         return {
             "n": n,
             "diverged_at": None if k < 0 else k,
-            "steps": _figures.step_axis(n),
-            "step_numbers": _figures.step_axis(m + 1)[1:],
-            "px": _figures.floats(pos[:, 0]),
-            "py": _figures.floats(pos[:, 1]),
-            "loss": _figures.floats(loss - loss.dtype.type(f_star) if gap else loss),
+            "steps": step_axis(n),
+            "step_numbers": step_axis(m + 1)[1:],
+            "px": floats(pos[:, 0]),
+            "py": floats(pos[:, 1]),
+            "loss": floats(loss - loss.dtype.type(f_star) if gap else loss),
             "loss_gap": gap,
             "loss_log": gap or bool(np.all(loss > 0)),
-            "accum_grad": [_figures.floats(traj.accum_grad[:n, 0, i]) for i in (0, 1)],
-            "accum_delta": [_figures.floats(traj.accum_delta[:n, 0, i]) for i in (0, 1)],
-            "step_size": [_figures.floats(traj.step_size[:m, 0, i]) for i in (0, 1)],
-            "newton": [_figures.floats(traj.newton_step_size[:m, 0, i]) for i in (0, 1)],
+            "accum_grad": [floats(traj.accum_grad[:n, 0, i]) for i in (0, 1)],
+            "accum_delta": [floats(traj.accum_delta[:n, 0, i]) for i in (0, 1)],
+            "step_size": [floats(traj.step_size[:m, 0, i]) for i in (0, 1)],
+            "newton": [floats(traj.newton_step_size[:m, 0, i]) for i in (0, 1)],
         }
 
     def _draw(self):
@@ -566,7 +567,7 @@ class SurfacePanel(StaticExport, widgets.VBox):
         views = self._views
         loss = views["loss"]
         if view["loss_gap"]:
-            title = f"loss − f* (f* = {_figures.fmt(surf.min_value, 4)})"
+            title = f"loss − f* (f* = {fmt(surf.min_value, 4)})"
         else:
             title = "loss (no known minimum)"
         axis = (title, view["loss_log"])
@@ -610,8 +611,8 @@ class SurfacePanel(StaticExport, widgets.VBox):
     def _cursor_text(self, k):
         view = self._view
         text = (
-            f"step {k}: x = {_figures.fmt(view['px'][k], 4)}, y = {_figures.fmt(view['py'][k], 4)}, "
-            f"loss = {_figures.fmt(self._trajectory.loss[k, 0], 4)}"
+            f"step {k}: x = {fmt(view['px'][k], 4)}, y = {fmt(view['py'][k], 4)}, "
+            f"loss = {fmt(self._trajectory.loss[k, 0], 4)}"
         )
         if k < int(self._scrubber.value):
             text += " (path ends here)"

@@ -11,10 +11,10 @@ E[g²] is solid and E[Δx²] dashed.
 
 from __future__ import annotations
 
-from adaviz.panels.views.model_common import MAX_GHOSTS, MAX_POINTS, thin
-from adaviz.panels.views.model_data import BoundaryView, FitView
-from adaviz.panels.views.model_layers import LayerLinesView, StepSizeHistogramView
-from adaviz.panels.views.model_loss import TrainingLossView
+from adaviz.panels.views.model.common import MAX_GHOSTS, MAX_POINTS, thin
+from adaviz.panels.views.model.data import BoundaryView, FitView
+from adaviz.panels.views.model.layers import LayerLinesView, StepSizeHistogramView
+from adaviz.panels.views.model.loss import TrainingLossView
 
 __all__ = ["MAX_GHOSTS", "MAX_POINTS", "ModelViews", "thin"]
 

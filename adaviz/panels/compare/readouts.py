@@ -5,14 +5,14 @@ from __future__ import annotations
 import html
 import math
 
-from adaviz.panels import _figures
+from adaviz.panels.kit.style import fmt
 
 
 def result_text(diverged_at, final_loss):
     """'diverged at step t' (``diverged_at`` >= 0) or 'final loss ...'."""
     if diverged_at >= 0:
         return f"diverged at step {int(diverged_at)}"
-    return f"final loss {_figures.fmt(final_loss, 4)}"
+    return f"final loss {fmt(final_loss, 4)}"
 
 
 def table_html(rows, steps, scale, note):
@@ -22,9 +22,7 @@ def table_html(rows, steps, scale, note):
     cells = []
     for name, color, settings, result, moved in rows:
         moved_text = (
-            "—"
-            if moved is None
-            else ("diverged" if not math.isfinite(moved) else _figures.fmt(moved))
+            "—" if moved is None else ("diverged" if not math.isfinite(moved) else fmt(moved))
         )
         cells.append(
             f"<tr><td><b style='color:{color}'>■ {html.escape(name)}</b></td>"
@@ -34,7 +32,7 @@ def table_html(rows, steps, scale, note):
         "<table style='border-collapse:collapse' cellpadding='3'>"
         "<tr><th align='left'>optimizer</th><th align='left'>settings</th>"
         f"<th align='left'>after {steps} steps</th>"
-        f"<th align='left'>path moved vs k = 0 (loss × {_figures.fmt(scale)})</th></tr>"
+        f"<th align='left'>path moved vs k = 0 (loss × {fmt(scale)})</th></tr>"
         + "".join(cells)
         + f"</table><div style='color:#555'>{html.escape(note)}</div>"
     )

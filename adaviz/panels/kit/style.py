@@ -1,4 +1,4 @@
-"""Plotting helpers shared by the panels: colours, axis styles, float arrays, numbers.
+"""How every figure looks: colours, axis and layout styles, the playback cursor, short numbers.
 
 One colour per coordinate (x, y), used by every panel: ``COORD_COLORS["x"]`` and
 ``COORD_COLORS["y"]`` (Okabe-Ito blue and vermillion, readable by colour-blind viewers).
@@ -9,11 +9,6 @@ dashed or dotted.
 from __future__ import annotations
 
 import math
-
-import numpy as np
-
-from adaviz.panels._export import figures_html  # noqa: F401 - re-exported
-from adaviz.panels._schedule import running_loop  # noqa: F401 - re-exported
 
 #: coordinate -> line colour, the same in every view and every panel.
 COORD_COLORS = {"x": "#0072B2", "y": "#D55E00"}
@@ -103,30 +98,6 @@ def cursor_line(x=0.0):
         "y1": 1.0,
         "line": {"color": MARKER_COLOR, "width": 2, "dash": "dot"},
     }
-
-
-def floats(values):
-    """A contiguous 1-D float32/float64 copy-free view of ``values`` for the browser.
-
-    Plotly sends 1-D float arrays as binary buffers; int64 arrays would go as JSON lists.
-    """
-    arr = np.asarray(values)
-    if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
-    return np.ascontiguousarray(arr.reshape(-1))
-
-
-def step_axis(n):
-    """``0, 1, ..., n-1`` as float64 (x axes of steps are never int64)."""
-    return np.arange(n, dtype=np.float64)
-
-
-def positive_or_nan(values):
-    """``values`` with non-positive entries replaced by NaN (for log axes)."""
-    arr = floats(values)
-    if np.any(arr <= 0):
-        arr = np.where(arr > 0, arr, np.nan).astype(arr.dtype)
-    return arr
 
 
 def fmt(value, digits=3):

@@ -10,7 +10,7 @@ alive after the panel has left the screen:
   ``__``, ``___``) and the display data of every output in its history.
 
 So re-running the cell ``adaviz.SurfacePanel()`` twenty times kept twenty panels. The kit
-therefore gives every panel (through :class:`adaviz.panels._export.StaticExport`):
+therefore gives every panel (through :class:`adaviz.panels.kit.export.StaticExport`):
 
 * ``panel.close()``: stops the panel's own activity (pending redraws, a panel's
   ``_on_close()`` hook, e.g. ModelPanel's training), then closes every widget the panel
@@ -116,7 +116,7 @@ def owned_widgets(root):
     """
     from ipywidgets import Widget
 
-    from adaviz.panels._schedule import Coalescer
+    from adaviz.panels.kit.schedule import Coalescer
 
     found, coalescers, seen, stack = [], [], set(), [root]
     while stack:

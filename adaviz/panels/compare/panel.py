@@ -6,8 +6,8 @@ optimizer), a loss-scale slider ``k`` (every optimizer runs on ``10**k * f``), a
 button, pin / clear buttons for ghosts, per optimizer a compact set of its own controls
 (log sliders for lr and epsilon, a checkbox for rmsprop's ``centered`` and adam's
 ``amsgrad``), four views and a table saying how each run is set. It is a controller: controls
-(:mod:`adaviz.panels._compare_controls`) -> engine (:mod:`adaviz.panels._compare_runs`)
--> views (:mod:`adaviz.panels.views`, ghosts in :mod:`adaviz.panels._compare_ghosts`).
+(:mod:`adaviz.panels.compare.controls`) -> engine (:mod:`adaviz.panels.compare.runs`)
+-> views (:mod:`adaviz.panels.views`, ghosts in :mod:`adaviz.panels.compare.ghosts`).
 
 Honest labels:
     Each run is labelled **library defaults** (Keras 3's; adaviz.Adadelta's legacy tf.keras
@@ -41,14 +41,14 @@ Updates:
     which ``panel.precompile()`` prepares in the background (done when displayed in a
     kernel). A change runs only the rules whose runs it changes (the last few runs of each
     are kept) and sends each figure one message, a redraw-free move when only data
-    changed. Redraws go through :class:`adaviz.panels._schedule.Coalescer`. One colour per
+    changed. Redraws go through :class:`adaviz.panels.kit.schedule.Coalescer`. One colour per
     optimizer (:data:`COLORS`) in every view.
 
 Contract: ``panel.controls[name][hyperparameter]`` (sliders), ``panel.controls["surface"]``,
 ``["steps"]``, ``["loss_scale"]``, ``["tune"]``, ``["pin"]``, ``["clear"]``; ``panel.figures`` (``surface``, ``loss``,
 ``step_size``, ``sensitivity``); ``panel.trajectories`` (``{name: Trajectory}``, the runs
 drawn, cut to the budget); ``panel.labels``; ``panel.code`` (Keras 3 constructors);
-``panel.tune()``; ``panel.pin()`` / ``clear_ghosts()`` / ``ghosts``; ``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
+``panel.tune()``; ``panel.pin()`` / ``clear_ghosts()`` / ``ghosts``; ``to_html`` / ``snapshot`` (:mod:`adaviz.panels.kit.export`).
 """
 
 from __future__ import annotations
@@ -60,14 +60,11 @@ import ipywidgets as widgets
 import numpy as np
 
 from adaviz._validate import check_int, check_start
-from adaviz.panels import _compare_controls as controls
-from adaviz.panels import _compare_runs as runs
-from adaviz.panels import _figures
-from adaviz.panels._code import constructor
-from adaviz.panels._compare_controls import SPECS
-from adaviz.panels._compare_ghosts import PINS, Ghosts
-from adaviz.panels._compare_ghosts import slots as ghost_slots
-from adaviz.panels._compare_runs import (
+from adaviz.panels.compare import controls, readouts, runs
+from adaviz.panels.compare.controls import SPECS
+from adaviz.panels.compare.ghosts import PINS, Ghosts
+from adaviz.panels.compare.ghosts import slots as ghost_slots
+from adaviz.panels.compare.runs import (
     CAPACITIES,
     LR_GRID,
     STEPS_RANGE,
@@ -75,13 +72,15 @@ from adaviz.panels._compare_runs import (
     capacity,
     objective,
 )
-from adaviz.panels._controls import loss_scale_exponent
-from adaviz.panels._export import StaticExport
-from adaviz.panels._schedule import Coalescer
-from adaviz.panels._surface_menu import SurfaceMenu
-from adaviz.panels._warmup import WARMUP, in_kernel
+from adaviz.panels.kit.arrays import positive_or_nan
+from adaviz.panels.kit.code import constructor
+from adaviz.panels.kit.controls import loss_scale_exponent
+from adaviz.panels.kit.export import StaticExport
+from adaviz.panels.kit.schedule import Coalescer
+from adaviz.panels.kit.style import fmt
+from adaviz.panels.kit.surface_menu import SurfaceMenu
+from adaviz.panels.kit.warmup import WARMUP, in_kernel
 from adaviz.panels.views import CompareStepSizeView, ContourView, LossView, SensitivityView
-from adaviz.panels.views import compare_readouts as readouts
 
 __all__ = [
     "CAPACITIES",
@@ -517,10 +516,10 @@ class ComparePanel(StaticExport, widgets.VBox):
         if clear:
             loss_view.hide_ghosts()
         losses = [d["loss"] for d in drawn]
-        title = f"f − f* (f* = {_figures.fmt(f_star, 4)}, the surface's units)" if gap else "f"
+        title = f"f − f* (f* = {fmt(f_star, 4)}, the surface's units)" if gap else "f"
         log = gap or all(bool(np.all(y[np.isfinite(y)] > 0)) for y in losses)
         loss_view.set_y_axis(title, log)
-        losses = [_figures.positive_or_nan(y) if log else y for y in losses]
+        losses = [positive_or_nan(y) if log else y for y in losses]
         loss_x = [d["loss_steps"] for d in drawn]
         loss_view.update(loss_x, losses)
         self._drawn = (paths, loss_x, losses)

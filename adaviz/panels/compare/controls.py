@@ -9,9 +9,8 @@ import ipywidgets as widgets
 
 from adaviz import _math
 from adaviz._validate import check_rule_hyperparameters
-from adaviz.panels import _figures
-from adaviz.panels._compare_runs import LR_GRID, STEPS_RANGE
-from adaviz.panels._controls import (
+from adaviz.panels.compare.runs import LR_GRID, STEPS_RANGE
+from adaviz.panels.kit.controls import (
     LOSS_SCALE,
     Controls,
     ParamSpec,
@@ -21,6 +20,7 @@ from adaviz.panels._controls import (
     same_settings,
     steps_slider,
 )
+from adaviz.panels.kit.style import fmt
 
 #: the control of each hyperparameter; lr, epsilon and the accumulator start are log sliders,
 #: the flags checkboxes.
@@ -100,7 +100,7 @@ def check_hyperparameters(names, hyperparameters):
 
 
 def rule_controls(name, initial, width):
-    """The :class:`~adaviz.panels._controls.Controls` of rule ``name``: one control per
+    """The :class:`~adaviz.panels.kit.controls.Controls` of rule ``name``: one control per
     hyperparameter (CSS class ``adaviz-<rule>-<hyperparameter>``) and a reset button
     (``adaviz-<rule>-reset``), starting from ``initial`` over the rule's defaults."""
     rule = _math.rule(name)
@@ -151,7 +151,7 @@ def changed(name, values):
     defaults at ``values``."""
     rule = _math.rule(name)
     return [
-        (hp, f"{hp} = {_figures.fmt(values[hp]) if hp not in rule.flags else values[hp]}")
+        (hp, f"{hp} = {fmt(values[hp]) if hp not in rule.flags else values[hp]}")
         for hp in rule.hyperparameters
         if not same_settings(SPECS, {hp: values[hp]}, {hp: rule.defaults[hp]})
     ]
@@ -160,7 +160,7 @@ def changed(name, values):
 def ghost_label(name, values, k):
     """The label of a pinned ghost of rule ``name`` run with ``values`` at loss scale
     ``10**k``: its lr, what else differs from the defaults, and k when it is not 0."""
-    lr = _figures.fmt(values["lr"])
+    lr = fmt(values["lr"])
     others = [text for hp, text in changed(name, values) if hp != "lr"]
     return ", ".join([f"ghost: {name}, lr = {lr}", *others] + ([f"k = {k:g}"] if k else []))
 
@@ -175,7 +175,7 @@ def label(name, values, tuned=None, found=False, where=""):
     """
     rule = _math.rule(name)
     if tuned is not None and same_settings(SPECS, values, tuned):
-        lr = _figures.fmt(values["lr"])
+        lr = fmt(values["lr"])
         grid = f"{len(LR_GRID)} values in [{LR_GRID[0]:g}, {LR_GRID[-1]:g}]"
         where = f" for {where}" if where else ""
         if not found:

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from adaviz.panels._controls import ADADELTA
+from adaviz.panels.kit.controls import ADADELTA
 
 __all__ = ["default_axis", "check_axes", "as_map"]
 

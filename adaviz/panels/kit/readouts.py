@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from adaviz.panels import _figures
+from adaviz.panels.kit.style import fmt
 
 
 def first_step_html(first, formula, lr, rho, epsilon):
@@ -12,8 +12,8 @@ def first_step_html(first, formula, lr, rho, epsilon):
     and the ``formula`` value (``inf`` at ρ = 1, where it is undefined)."""
     if rho < 1.0:
         formula_text = (
-            f"lr·√(ε/(1−ρ)) = {_figures.fmt(lr)}·√({_figures.fmt(epsilon, 2)}/(1−{_figures.fmt(rho, 4)})) "
-            f"= <b>{_figures.fmt(formula)}</b>"
+            f"lr·√(ε/(1−ρ)) = {fmt(lr)}·√({fmt(epsilon, 2)}/(1−{fmt(rho, 4)})) "
+            f"= <b>{fmt(formula)}</b>"
         )
     else:
         formula_text = (
@@ -21,7 +21,7 @@ def first_step_html(first, formula, lr, rho, epsilon):
             "every step is lr·gradient)"
         )
     return (
-        f"<b>first step</b> |Δx| = {_figures.fmt(first[0])}, |Δy| = {_figures.fmt(first[1])} "
+        f"<b>first step</b> |Δx| = {fmt(first[0])}, |Δy| = {fmt(first[1])} "
         f"&nbsp;≈&nbsp; {formula_text} (when (1−ρ)·g² ≫ ε)"
     )
 
@@ -37,14 +37,12 @@ def outcome_html(values, steps, tolerance, has_minima):
             f"up to step {diverged - 1}; lower lr or raise ρ to bring it back"
         )
     else:
-        rows.append(
-            f"<b>final loss</b> {_figures.fmt(values['final_loss'], 4)} after {steps} steps"
-        )
+        rows.append(f"<b>final loss</b> {fmt(values['final_loss'], 4)} after {steps} steps")
     if has_minima and diverged is None:
         conv = values["steps_to_converge"]
         rows.append(
             f"<b>distance to the nearest minimum</b> "
-            f"{_figures.fmt(values['distance_to_minimum'], 4)} &nbsp;·&nbsp; "
+            f"{fmt(values['distance_to_minimum'], 4)} &nbsp;·&nbsp; "
             f"<b>steps to converge</b> (loss within {tolerance:g} of f*) "
             + (f"{conv}" if conv is not None else f"not reached in {steps} steps")
         )

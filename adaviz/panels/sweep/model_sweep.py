@@ -6,7 +6,7 @@ background thread (on ``executor`` when given); each finished cell is drawn on t
 
 Contract: ``panel.figures`` (``heatmap``), ``panel.sweep`` (the finished
 :class:`adaviz.sweeps.ModelSweep`), ``panel.values`` / ``panel.finished`` (the map so far),
-``panel.start()``, ``panel.wait()``, ``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
+``panel.start()``, ``panel.wait()``, ``to_html`` / ``snapshot`` (:mod:`adaviz.panels.kit.export`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int
-from adaviz.panels import _figures
-from adaviz.panels._controls import ADADELTA
-from adaviz.panels._export import StaticExport
-from adaviz.panels._sweep_axes import as_map, check_axes
+from adaviz.panels.kit.controls import ADADELTA
+from adaviz.panels.kit.export import StaticExport
+from adaviz.panels.kit.schedule import running_loop
+from adaviz.panels.sweep.axes import as_map, check_axes
 from adaviz.panels.views.heatmap import HeatmapView
 
 __all__ = ["ModelSweepPanel"]
@@ -76,7 +76,7 @@ class ModelSweepPanel(StaticExport, widgets.VBox):
         self._error = None
         self._thread = None
         self._done = threading.Event()
-        self._loop = _figures.running_loop()
+        self._loop = running_loop()
         grid = sweeps.grid.grid_axes(_math.rule("adadelta"), {**fixed, **axes})[0]
         self._grid_axes = grid
         shape = tuple(len(v) for _, v in grid)

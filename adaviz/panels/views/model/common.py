@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from adaviz.panels._figures import GHOST_COLORS
-from adaviz.panels._figures import layout as _shared_layout
+from adaviz.panels.kit.style import GHOST_COLORS
+from adaviz.panels.kit.style import layout as _shared_layout
 
 #: one colour per layer (Okabe-Ito, then tab10 for deep models).
 LAYER_COLORS = [
@@ -60,7 +60,7 @@ def layout(title, **kwargs):
 
 def figure(traces, title, *, xaxis, yaxis, **extra):
     """A view's ``FigureWidget``: ``traces`` in the narrow layout (:func:`layout`)."""
-    from adaviz.panels._widget import FigureWidget
+    from adaviz.panels.kit.widget import FigureWidget
 
     return FigureWidget(
         data=traces,

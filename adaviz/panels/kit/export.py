@@ -24,12 +24,12 @@ The mixin then provides:
 * ``_repr_mimebundle_``: the live widget, plus (when ``self._static_fallback`` is true,
   the default) a ``text/html`` snapshot that frontends without widgets (nbviewer,
   ``nbconvert`` without widget state) show instead. Displaying also makes each figure's
-  initial widget state the figure as it is now (see :func:`adaviz.panels._widget.sync_initial_state`),
+  initial widget state the figure as it is now (see :func:`adaviz.panels.kit.widget.sync_initial_state`),
   and calls ``self._on_display()`` if the panel defines it.
 * ``panel.close()``: closes the panel and every widget it owns, after the panel's
   ``_on_close()`` (if defined) has stopped its own activity; and a panel made by a re-run
   of a notebook cell closes the panels the cell's earlier run made
-  (:mod:`adaviz.panels._lifecycle`).
+  (:mod:`adaviz.panels.kit.lifecycle`).
 
 :func:`figures_html` is the page builder underneath, usable on its own.
 """
@@ -101,7 +101,7 @@ class StaticExport:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from adaviz.panels._lifecycle import adopt
+        from adaviz.panels.kit.lifecycle import adopt
 
         adopt(self)  # replaces the panels an earlier run of this notebook cell made
 
@@ -109,7 +109,7 @@ class StaticExport:
         """Close the panel: stop its redraws (and training), close every widget it owns
         and the panel itself; the front end removes its views. A no-op when closed."""
         try:
-            from adaviz.panels._lifecycle import close_panel
+            from adaviz.panels.kit.lifecycle import close_panel
         except ImportError:  # pragma: no cover - interpreter shutdown
             super().close()
             return
@@ -158,7 +158,7 @@ class StaticExport:
         return HTML(self._export_html("cdn", full=False))
 
     def _repr_mimebundle_(self, **kwargs):
-        from adaviz.panels._widget import sync_initial_state
+        from adaviz.panels.kit.widget import sync_initial_state
 
         self._export_prepare()
         # Like plotly's own FigureWidget display: the browser model gets the figures as

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels._figures import axis, floats
-from adaviz.panels.views.model_common import (
+from adaviz.panels.kit.arrays import floats
+from adaviz.panels.kit.style import axis
+from adaviz.panels.views.model.common import (
     CLASS_COLORS,
     LAYER_COLORS,
     figure,

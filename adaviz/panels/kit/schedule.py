@@ -7,7 +7,7 @@ burst of 100 slider values costs a handful of draws, each with the values curren
 that moment, and none is lost: after the last request of a burst, one more draw always
 follows. ::
 
-    from adaviz.panels._schedule import Coalescer
+    from adaviz.panels.kit.schedule import Coalescer
 
     redraw = Coalescer(self._draw, interval=0.04)          # throttle (leading + trailing)
     restart = Coalescer(self._restart, interval=0.3, mode="debounce")

@@ -13,12 +13,12 @@ Click a cell (or call ``panel.select(i, j)``): its path is drawn on the contour 
 the map, its accumulators and step sizes below, and "open in SurfacePanel" shows that run
 in a :class:`adaviz.SurfacePanel` under the panel.
 
-It is a controller: controls (:mod:`adaviz.panels._controls`) -> :func:`adaviz.sweep` ->
+It is a controller: controls (:mod:`adaviz.panels.kit.controls`) -> :func:`adaviz.sweep` ->
 views (the kit's heatmap, contour, accumulator and step-size views), redraws through
-:class:`adaviz.panels._schedule.Coalescer`.
+:class:`adaviz.panels.kit.schedule.Coalescer`.
 
 ``SweepPanel.for_model(build_model, data, ...)`` is the live-model variant
-(:class:`~adaviz.panels.model_sweep.ModelSweepPanel`): the map of
+(:class:`~adaviz.panels.sweep.model_sweep.ModelSweepPanel`): the map of
 :func:`adaviz.sweep_model`'s final losses fills in as the cells finish.
 
 Contract: ``panel.controls`` (``metric``, ``overlay``, ``loss_scale``, ``open``, and one
@@ -26,7 +26,7 @@ slider per fixed hyperparameter), ``panel.figures`` (``heatmap``, ``surface``,
 ``accumulators``, ``step_size``), ``panel.sweep`` (the :class:`adaviz.sweeps.Sweep` drawn),
 ``panel.select(i, j)`` (the cell ``panel.sweep.values[i, j]``), ``panel.selected``,
 ``panel.trajectory`` (the selected cell's run), ``panel.open_surface_panel()``,
-``to_html`` / ``snapshot`` (:mod:`adaviz.panels._export`).
+``to_html`` / ``snapshot`` (:mod:`adaviz.panels.kit.export`).
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ import numpy as np
 
 from adaviz import _math
 from adaviz._validate import check_int
-from adaviz.panels import _figures
-from adaviz.panels._controls import (
+from adaviz.panels.kit.arrays import floats, positive_or_nan, step_axis
+from adaviz.panels.kit.controls import (
     ADADELTA,
     DEFAULTS,
     LOSS_SCALE,
@@ -48,11 +48,12 @@ from adaviz.panels._controls import (
     loss_scale_exponent,
     make_slider,
 )
-from adaviz.panels._export import StaticExport
-from adaviz.panels._schedule import Coalescer
-from adaviz.panels._sweep_axes import as_map, check_axes, default_axis
-from adaviz.panels._warmup import WARMUP, in_kernel
-from adaviz.panels.model_sweep import ModelSweepPanel
+from adaviz.panels.kit.export import StaticExport
+from adaviz.panels.kit.schedule import Coalescer
+from adaviz.panels.kit.style import fmt
+from adaviz.panels.kit.warmup import WARMUP, in_kernel
+from adaviz.panels.sweep.axes import as_map, check_axes, default_axis
+from adaviz.panels.sweep.model_sweep import ModelSweepPanel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
 from adaviz.panels.views.heatmap import (  # noqa: F401  (DIVERGED_COLOR ... re-exported)
     DIVERGED_COLOR,
@@ -445,25 +446,25 @@ class SweepPanel(StaticExport, widgets.VBox):
         self._trajectory = t
         pos = t.positions[:, 0, :]
         ok = np.all(np.isfinite(pos), axis=1)
-        path = (_figures.floats(pos[ok, 0]), _figures.floats(pos[ok, 1]))
+        path = (floats(pos[ok, 0]), floats(pos[ok, 1]))
         n = t.steps
-        steps = _figures.step_axis(n + 1)
+        steps = step_axis(n + 1)
         ag, ad = t.accum_grad[:, 0, :], t.accum_delta[:, 0, :]
         ss, nss = t.step_size[:, 0, :], t.newton_step_size[:, 0, :]
-        numbers = _figures.floats(np.arange(1, n + 1))
+        numbers = floats(np.arange(1, n + 1))
         views = self._views
         views["surface"].update(
             [path], cursor=n, end_name="last point before divergence" if t.diverged[0] else "end"
         )
         views["accumulators"].update(
             steps,
-            (_figures.positive_or_nan(ag[:, 0]), _figures.positive_or_nan(ag[:, 1])),
-            (_figures.positive_or_nan(ad[:, 0]), _figures.positive_or_nan(ad[:, 1])),
+            (positive_or_nan(ag[:, 0]), positive_or_nan(ag[:, 1])),
+            (positive_or_nan(ad[:, 0]), positive_or_nan(ad[:, 1])),
         )
         views["step_size"].update(
             numbers,
-            (_figures.positive_or_nan(ss[:, 0]), _figures.positive_or_nan(ss[:, 1])),
-            (_figures.positive_or_nan(nss[:, 0]), _figures.positive_or_nan(nss[:, 1])),
+            (positive_or_nan(ss[:, 0]), positive_or_nan(ss[:, 1])),
+            (positive_or_nan(nss[:, 0]), positive_or_nan(nss[:, 1])),
         )
         views["heatmap"].set_selected(self._cell_xy(self._selected))
         self._write_readout()
@@ -478,18 +479,18 @@ class SweepPanel(StaticExport, widgets.VBox):
         try:
             index, best = s.best()
             parts.append(
-                f"best {METRIC_LABELS[s.metric]} {_figures.fmt(s.values[index])} at "
-                + ", ".join(f"{k}={_figures.fmt(v)}" for k, v in best.items())
+                f"best {METRIC_LABELS[s.metric]} {fmt(s.values[index])} at "
+                + ", ".join(f"{k}={fmt(v)}" for k, v in best.items())
             )
         except ValueError:
             pass
         if self._selected is not None:
             cell = s.settings(*self._selected)
             value = s.values[self._selected]
-            state = "diverged" if s.diverged[self._selected] else _figures.fmt(value)
+            state = "diverged" if s.diverged[self._selected] else fmt(value)
             parts.append(
                 f"selected {self._selected}: "
-                + ", ".join(f"{k}={_figures.fmt(v)}" for k, v in cell.items())
+                + ", ".join(f"{k}={fmt(v)}" for k, v in cell.items())
                 + f" → {METRIC_LABELS[s.metric]} {state}"
             )
         self._readout.value = "<br>".join(parts)

@@ -1,7 +1,7 @@
 """The engine calls of a comparison of update rules: the step capacities, the runs drawn,
 Tune's batched search and its objective, and the compile jobs that prepare them.
 
-Every call goes through :data:`adaviz.panels._warmup.WARMUP` under the key its compile
+Every call goes through :data:`adaviz.panels.kit.warmup.WARMUP` under the key its compile
 job has, so a draw waits only for the one graph the background thread is compiling.
 """
 
@@ -12,8 +12,9 @@ import math
 
 import numpy as np
 
-from adaviz.panels import _figures, _runs
-from adaviz.panels._warmup import WARMUP
+from adaviz.panels.kit import arrays
+from adaviz.panels.kit.runs import cut, distance, valid
+from adaviz.panels.kit.warmup import WARMUP
 
 #: steps slider range.
 STEPS_RANGE = (10, 5000)
@@ -173,25 +174,25 @@ class RunCache:
 def drawn(runs, steps, scale, f_star):
     """What the views draw of one rule's runs at loss scales 1 and ``scale`` (see
     :func:`run`), cut to ``steps``: a dict of ``run`` (the Trajectory at k, N = 1), ``base`` (at 1),
-    ``moved`` (how far the path moved from the base, :func:`adaviz.panels._runs.distance`),
+    ``moved`` (how far the path moved from the base, :func:`adaviz.panels.kit.runs.distance`),
     ``path`` and ``ghost`` (``(x, y)`` float64 up to each one's divergence), ``loss``
     (in the surface's units, above ``f_star`` when it is finite) against ``loss_steps``,
     and ``step_size`` (x, y) against ``size_steps``."""
-    both = _runs.cut(runs, steps)
-    traj = _runs.cut(both, steps, slice(1, 2))
-    base = _runs.cut(both, steps, slice(0, 1))
-    n, m0 = _runs.valid(traj), _runs.valid(base)
+    both = cut(runs, steps)
+    traj = cut(both, steps, slice(1, 2))
+    base = cut(both, steps, slice(0, 1))
+    n, m0 = valid(traj), valid(base)
     pos = traj.positions[:n, 0]
     loss = traj.loss[:n, 0].astype(np.float64) / scale
     m = min(n, steps)
     return {
         "run": traj,
         "base": base,
-        "moved": _runs.distance(base, traj),
-        "path": (_figures.floats(pos[:, 0]), _figures.floats(pos[:, 1])),
-        "ghost": tuple(_figures.floats(base.positions[:m0, 0, i]) for i in (0, 1)),
-        "loss": _figures.floats(loss - f_star if math.isfinite(f_star) else loss),
-        "loss_steps": _figures.step_axis(n),
-        "step_size": tuple(_figures.positive_or_nan(traj.step_size[:m, 0, i]) for i in (0, 1)),
-        "size_steps": _figures.step_axis(m + 1)[1:],
+        "moved": distance(base, traj),
+        "path": (arrays.floats(pos[:, 0]), arrays.floats(pos[:, 1])),
+        "ghost": tuple(arrays.floats(base.positions[:m0, 0, i]) for i in (0, 1)),
+        "loss": arrays.floats(loss - f_star if math.isfinite(f_star) else loss),
+        "loss_steps": arrays.step_axis(n),
+        "step_size": tuple(arrays.positive_or_nan(traj.step_size[:m, 0, i]) for i in (0, 1)),
+        "size_steps": arrays.step_axis(m + 1)[1:],
     }

@@ -4,8 +4,8 @@ Display ``adaviz.ModelPanel()`` as the last expression of a cell: a small Keras 
 a generated 2D dataset ("moons" by default, see :mod:`adaviz.datasets`), or your own
 uncompiled Keras model and ``(x, y)`` arrays. The panel is one ``ipywidgets.VBox`` with
 Play / Pause / Step / Reset, a speed choice, the shared hyperparameter sliders and
-presets (:mod:`adaviz.panels._controls`), batch size, a continue/restart choice, and
-plotly ``FigureWidget`` views (:mod:`adaviz.panels._model_views`).
+presets (:mod:`adaviz.panels.kit.controls`), batch size, a continue/restart choice, and
+plotly ``FigureWidget`` views (:mod:`adaviz.panels.model.views`).
 
 A controller: controls -> :class:`adaviz.training.Trainer` -> views.
     The trainer (widget-free) runs one compiled step per batch (diagnostics in-graph,
@@ -51,11 +51,11 @@ import numpy as np
 from adaviz import training
 from adaviz._math import decayed_lr
 from adaviz._validate import check_int, check_real, lr_alias
-from adaviz.panels import _figures
-from adaviz.panels._controls import DEFAULTS, HyperparameterControls, check_in_slider_range
-from adaviz.panels._export import StaticExport
-from adaviz.panels._model_views import MAX_GHOSTS, MAX_POINTS, ModelViews, thin
-from adaviz.panels._schedule import Coalescer, running_loop
+from adaviz.panels.kit.controls import DEFAULTS, HyperparameterControls, check_in_slider_range
+from adaviz.panels.kit.export import StaticExport
+from adaviz.panels.kit.schedule import Coalescer, running_loop
+from adaviz.panels.kit.style import fmt
+from adaviz.panels.model.views import MAX_GHOSTS, MAX_POINTS, ModelViews, thin
 
 MODES = ("continue", "restart")
 #: the speed choices: label -> steps per second (0: as fast as possible; a Dropdown
@@ -499,7 +499,7 @@ class ModelPanel(StaticExport, widgets.VBox):
         ):
             values = []
             for _, s in self._trainer.changes:
-                text = _figures.fmt(s[key], digits) if key != "batch_size" else str(s[key])
+                text = fmt(s[key], digits) if key != "batch_size" else str(s[key])
                 if not values or values[-1] != text:
                     values.append(text)
             if key == "decay" and values == ["0"]:
@@ -651,8 +651,8 @@ class ModelPanel(StaticExport, widgets.VBox):
         parts = [f"<b>step</b> {count}"]
         for key, label in (("loss", "loss"), ("full_loss", "all data"), ("val_loss", "val")):
             if values[key] is not None:
-                parts.append(f"<b>{label}</b> {_figures.fmt(values[key], 4)}")
-        parts.append(f"<b>lr<sub>t</sub></b> {_figures.fmt(values['lr_t'])}")
+                parts.append(f"<b>{label}</b> {fmt(values[key], 4)}")
+        parts.append(f"<b>lr<sub>t</sub></b> {fmt(values['lr_t'])}")
         if values["steps_per_second"]:
             parts.append(f"{values['steps_per_second']:,.0f} steps/s")
         text = " · ".join(parts)
@@ -665,7 +665,7 @@ class ModelPanel(StaticExport, widgets.VBox):
             )
         return text
 
-    # -- static export (adaviz.panels._export.StaticExport) -----------------------------
+    # -- static export (adaviz.panels.kit.export.StaticExport) -----------------------------
     def _export_columns(self):
         figs = self._views.widgets()
         return [figs[0::2], figs[1::2]]  # the widget's two columns
@@ -674,6 +674,6 @@ class ModelPanel(StaticExport, widgets.VBox):
         return f"<p>{self._readouts.value}</p>"
 
     def _on_close(self):
-        """(``close()``, :mod:`adaviz.panels._lifecycle`) no training after close."""
+        """(``close()``, :mod:`adaviz.panels.kit.lifecycle`) no training after close."""
         if "_runner" in vars(self):  # (not when the constructor failed before it)
             self.pause()

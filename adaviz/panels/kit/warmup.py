@@ -5,7 +5,7 @@ The engine compiles one XLA graph per surface and step count the first time it r
 :data:`WARMUP`, which runs them in one daemon thread, in order; the panel keeps calling
 the engine as usual, through :meth:`Warmup.run`::
 
-    from adaviz.panels._warmup import WARMUP
+    from adaviz.panels.kit.warmup import WARMUP
 
     job = lambda: adaviz.simulate(surface, steps=500)          # compiles on first call
     WARMUP.start([(surface, ("adadelta", 500), job)])          # in the background

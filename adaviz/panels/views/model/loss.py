@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from adaviz.panels._figures import GHOST_COLORS, GHOST_DASHES, GHOST_OPACITY, axis, floats
-from adaviz.panels.views.model_common import (
+from adaviz.panels.kit.arrays import floats
+from adaviz.panels.kit.style import GHOST_COLORS, GHOST_DASHES, GHOST_OPACITY, axis
+from adaviz.panels.views.model.common import (
     FULL_COLOR,
     LOSS_COLOR,
     MAX_GHOSTS,

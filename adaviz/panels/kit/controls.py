@@ -6,7 +6,7 @@ decades such as lr and epsilon, a checkbox for an on/off flag such as Adam's
 ``amsgrad``, see :func:`flag`), an optional preset dropdown and a reset button. Views
 never build sliders; they subscribe::
 
-    from adaviz.panels._controls import Controls, ParamSpec, HyperparameterControls
+    from adaviz.panels.kit.controls import Controls, ParamSpec, HyperparameterControls
 
     hp = HyperparameterControls(initial={"rho": 0.9})       # Adadelta: lr, rho, epsilon, decay
     hp.subscribe(lambda changed: redraw.request())          # every change

@@ -1,0 +1,5 @@
+"""ComparePanel: several update rules on one surface, tuned alike."""
+
+from adaviz.panels.compare.panel import ComparePanel
+
+__all__ = ["ComparePanel"]
