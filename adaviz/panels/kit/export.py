@@ -17,8 +17,10 @@ the widget class and say what the static page shows::
 
 The mixin then provides:
 
-* ``panel.to_html(path, include_plotlyjs=True)``: a standalone HTML page (plotly.js
-  embedded by default, ``"cdn"`` links it); returns the ``pathlib.Path`` written.
+* ``panel.to_html(path, live=None, include_plotlyjs=True)``: a standalone HTML page
+  (plotly.js embedded by default, ``"cdn"`` links it); returns the ``pathlib.Path`` written.
+  A panel with a ``_live_page(plotly, **options)`` method (a page whose controls run in the
+  browser, :mod:`adaviz.web`) writes that by default; ``live=False`` writes the picture.
 * ``panel.snapshot()``: an ``IPython.display.HTML`` fragment of the current views
   (plotly.js from the CDN), saved with the notebook and shown without a kernel.
 * ``_repr_mimebundle_``: the live widget, plus (when ``self._static_fallback`` is true,
@@ -135,19 +137,56 @@ class StaticExport:
             full=full,
         )
 
-    def to_html(self, path, *, include_plotlyjs=True):
-        """Write a standalone HTML page of the current views to ``path``.
+    def to_html(self, path, *, live=None, include_plotlyjs=True, **page_options):
+        """Write a standalone HTML page of the panel to ``path``.
 
         Args:
             path: file to write.
-            include_plotlyjs: ``True`` embeds plotly.js (works offline, ~4 MB);
+            live: a live page, whose controls run the optimizer in the browser with no
+                kernel, starting from the panel's current settings (the default for panels
+                that have one: SurfacePanel); ``False`` writes a picture of the current views.
+            include_plotlyjs: ``True`` embeds plotly.js (works offline, ~4.6 MB);
                 ``"cdn"`` links to it.
+            **page_options: options of the panel's live page (SurfacePanel: ``javascript``,
+                a custom surface's expressions, see :func:`adaviz.web.page.surface_state`).
 
         Returns:
             The path written, as a ``pathlib.Path``.
+
+        Raises:
+            ValueError: ``live=True`` on a panel without a live page; page options with
+                ``live=False``; a live page the panel's settings cannot make (a custom
+                surface without its JavaScript expressions).
+            OSError: ``path`` cannot be written (the message names the path and what to do).
         """
+        has_live = callable(getattr(self, "_live_page", None))
+        if live is None:
+            live = has_live
+        if live and not has_live:
+            raise ValueError(
+                f"{type(self).__name__} has no live page yet; use to_html(path, live=False) for "
+                "a picture of its current views"
+            )
+        if page_options and not live:
+            raise ValueError(
+                f"{', '.join(sorted(page_options))} only apply to a live page (live=True)"
+            )
+        if live:
+            if include_plotlyjs not in (True, "cdn"):
+                raise ValueError(
+                    f"include_plotlyjs must be True or 'cdn' for a live page, got {include_plotlyjs!r}"
+                )
+            text = self._live_page("inline" if include_plotlyjs is True else "cdn", **page_options)
+        else:
+            text = self._export_html(include_plotlyjs, full=True)
         path = Path(path)
-        path.write_text(self._export_html(include_plotlyjs, full=True), encoding="utf-8")
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise type(exc)(
+                f"cannot write the page to {str(path)!r} ({exc.strerror or exc}); give a path "
+                "in a folder that exists and that you can write to"
+            ) from exc
         return path
 
     def snapshot(self):
