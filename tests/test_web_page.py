@@ -322,3 +322,60 @@ def test_play_runs_to_the_end(offline, page_file):
     assert trace(data, "surface", "step marker") == ([px[300]], [py[300]])
     assert "play" in offline.inner_text("button[name=play]")  # stopped at the end
     assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+# ---------------------------------------------------------------------------- ComparePanel
+@pytest.fixture(scope="module")
+def compare_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("live") / "compare.html"
+    state = web_page.compare_state(
+        "booth",
+        ("adadelta", "sgd", "rmsprop", "adam"),
+        steps=200,
+        hyperparameters={"adam": {"lr": 0.05, "amsgrad": True}, "rmsprop": {"centered": True}},
+    )
+    path.write_text(web_page.compare_page(state), encoding="utf-8")
+    return path
+
+
+def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
+    open_page(offline, compare_file)
+    names = offline.evaluate("() => [...document.querySelectorAll('[name]')].map((e) => e.name)")
+    for name in ("surface", "steps", "loss_scale", "tune", "adam.lr", "adam.amsgrad"):
+        assert name in names
+    assert "rmsprop.centered" in names and "sgd.rho" not in names
+    data = view_data(offline)
+    assert [t[0] for t in data["surface"]][:4] == ["adadelta", "sgd", "rmsprop", "adam"]
+    # each rule's path is the page engine's run of the panel's settings
+    for rule, options in (("adam", {"lr": 0.05, "amsgrad": True}), ("sgd", {})):
+        path = engine_path(offline, "booth", steps=200, optimizer=rule, **options)
+        assert list(trace(data, "surface", rule)) == path
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name='adam.lr']", "e => { e.value = -1; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    after = view_data(offline)
+    assert list(trace(after, "surface", "adam")) == engine_path(
+        offline, "booth", steps=200, optimizer="adam", lr=0.1, amsgrad=True
+    )
+    assert trace(after, "loss", "adam") != trace(data, "loss", "adam")
+    count = draws(offline)
+    offline.click("button[name=tune]")
+    wait_draws(offline, count + 1)
+    sensitivity = view_data(offline)["sensitivity"]
+    assert all(len(y) == 64 for name, _, y in sensitivity if not name.endswith(" lr"))
+    assert "tuned" in offline.inner_text(".adaviz-readouts")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_compare_panel_to_html_is_live(tmp_path):
+    panel = adaviz.ComparePanel("booth", ("sgd", "adam"), steps=50, precompile=False)
+    try:
+        panel.controls["adam"]["lr"].value = 0.01
+        text = panel.to_html(tmp_path / "compare.html").read_text()
+        assert "window.adaviz.comparePanel(" in text
+        assert '"adam": {"lr": 0.01' in text
+        assert panel.to_html(tmp_path / "picture.html", live=False).stat().st_size > 0
+    finally:
+        panel.close()

@@ -779,6 +779,358 @@
   }
 
   adaviz.surfacePanel = surfacePanel;
+
+  // --------------------------------------------------------------------- the compare panel
+
+  /**
+   * The live ComparePanel: several rules on one surface, same start and budget.
+   *
+   *   adaviz.comparePanel(root, state)    (state: page.py's compare_state)
+   *
+   * Controls named as in ComparePanel.controls: surface, steps, loss_scale (the exponent
+   * k), tune, pin, clear, and "rule.hyperparameter" (adam.lr, rmsprop.centered, ...).
+   * Figures: surface (paths named by rule), loss, step_size, sensitivity (Tune's
+   * objective against lr, one curve per rule).
+   */
+  function comparePanel(container, state) {
+    const Plotly = root.Plotly;
+    container.classList.add("adaviz-compare-panel", "adaviz-live");
+    container.dataset.draws = "0";
+    const names = state.optimizers;
+    const controls = {};
+    const current = {};  // rule -> hyperparameter -> value run
+    const labels = {};  // rule -> "library defaults" | "changed by you" | "tuned (lr ...)"
+    let surface = adaviz.get(state.surface);
+    let start = state.start.slice();
+    let background = null;
+    let backgroundFor = null;
+    let trajectories = {};
+    let sensitivity = null;  // {rule: [objective per LR_GRID value]} after Tune
+    const ghosts = [];
+
+    function el2(tag, attributes, children) {
+      return el(tag, attributes, children);
+    }
+
+    const surfaceSelect = el2("select", { name: "surface" });
+    adaviz.names().forEach((name) => surfaceSelect.appendChild(el2("option", { value: name, text: name })));
+    surfaceSelect.value = surface.name;
+    surfaceSelect.addEventListener("change", function () {
+      surface = adaviz.get(surfaceSelect.value);
+      start = surface.start.slice();
+      background = null;
+      sensitivity = null;
+      ghosts.length = 0;
+      request();
+    });
+    controls.surface = surfaceSelect;
+    const steps = el2("input", { type: "range", name: "steps", min: state.steps_range[0], max: state.steps_range[1], step: 1 });
+    steps.value = state.steps;
+    const stepsOut = el2("output", { class: "adaviz-readout", text: String(state.steps) });
+    steps.addEventListener("input", () => { stepsOut.textContent = steps.value; request(); });
+    controls.steps = steps;
+    const k = el2("input", { type: "range", name: "loss_scale", min: state.loss_scale_spec.low, max: state.loss_scale_spec.high, step: state.loss_scale_spec.step });
+    k.value = state.loss_scale_exponent;
+    const kOut = el2("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
+    k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
+    controls.loss_scale = k;
+
+    function ruleControl(rule, key) {
+      const spec = state.specs[key];
+      const name = rule + "." + key;
+      let input;
+      if (spec.flag) {
+        input = el2("input", { type: "checkbox", name });
+        input.checked = Boolean(current[rule][key]);
+        input.addEventListener("change", function () {
+          current[rule][key] = input.checked;
+          labels[rule] = "changed by you";
+          request();
+        });
+      } else {
+        input = el2("input", {
+          type: "range",
+          name,
+          min: spec.log ? Math.log10(spec.low) : spec.low,
+          max: spec.log ? Math.log10(spec.high) : spec.high,
+          step: spec.step,
+        });
+        if (spec.log) input.dataset.scale = "log10";
+        input.value = spec.log ? Math.log10(current[rule][key]) : current[rule][key];
+        input.addEventListener("input", function () {
+          const number = Number(input.value);
+          current[rule][key] = spec.log ? Math.pow(10, number) : number;
+          out.textContent = fmt(current[rule][key]);
+          labels[rule] = "changed by you";
+          request();
+        });
+      }
+      const out = el2("output", { class: "adaviz-readout", text: spec.flag ? "" : fmt(current[rule][key]) });
+      controls[name] = input;
+      return el2("label", { class: "adaviz-control adaviz-" + rule + "-" + key.replace(/_/g, "-") }, [
+        el2("span", { class: "adaviz-label", text: spec.description || key }),
+        input,
+        out,
+      ]);
+    }
+
+    function button(name, text, onClick) {
+      const node = el2("button", { type: "button", name, text });
+      node.addEventListener("click", onClick);
+      controls[name] = node;
+      return node;
+    }
+
+    const ruleBoxes = names.map(function (rule) {
+      current[rule] = Object.assign({}, adaviz.RULES[rule].defaults, state.hyperparameters[rule]);
+      labels[rule] = state.labels[rule];
+      return el2("fieldset", { class: "adaviz-rule adaviz-rule-" + rule }, [
+        el2("legend", { text: rule, style: "color:" + state.colors[rule] }),
+      ].concat(adaviz.RULES[rule].hyperparameters.map((key) => ruleControl(rule, key))));
+    });
+
+    const title = el2("div", { class: "adaviz-title" });
+    const top = el2("div", { class: "adaviz-controls" }, [
+      el2("label", { class: "adaviz-control adaviz-surface" }, [el2("span", { class: "adaviz-label", text: "surface" }), surfaceSelect]),
+      el2("label", { class: "adaviz-control adaviz-steps" }, [el2("span", { class: "adaviz-label", text: "steps (budget)" }), steps, stepsOut]),
+      el2("label", { class: "adaviz-control adaviz-loss-scale" }, [el2("span", { class: "adaviz-label", text: "loss × 10^k, k" }), k, kOut]),
+      button("tune", "Tune", tune),
+      button("pin", "pin", pin),
+      button("clear", "clear", function () { ghosts.length = 0; drawnStructure = null; request(); }),
+    ]);
+    const rules = el2("div", { class: "adaviz-rules" }, ruleBoxes);
+    const figures = {};
+    ["surface", "loss", "step_size", "sensitivity"].forEach(function (name) {
+      figures[name] = el2("div", { class: "adaviz-figure adaviz-figure-" + name.replace(/_/g, "-"), "data-view": name });
+    });
+    const backdrop = el2("div", { class: "adaviz-figure-backdrop" });
+    const views = el2("div", { class: "adaviz-views" }, [
+      el2("div", { class: "adaviz-stack" }, [backdrop, figures.surface]),
+      el2("div", { class: "adaviz-side" }, [figures.loss, figures.step_size, figures.sensitivity]),
+    ]);
+    const table = el2("div", { class: "adaviz-readouts" });
+    [title, top, rules, views, table].forEach((node) => container.appendChild(node));
+
+    let pending = false;
+    function request() {
+      if (pending) return;
+      pending = true;
+      root.requestAnimationFrame(function () {
+        pending = false;
+        draw();
+      });
+    }
+
+    function scale() {
+      return Math.pow(10, Number(k.value));
+    }
+
+    /** Tune's objective of a run: the mean loss (surface units) over the budget's last 10 %. */
+    function objective(t, count) {
+      const window = Math.max(1, Math.ceil(state.tune_window * count));
+      if (t.diverged_at >= 0 && t.diverged_at <= count) return Infinity;
+      let sum = 0;
+      for (let i = count - window + 1; i <= count; i++) sum += t.loss[i] / t.loss_scale;
+      const value = sum / window;
+      return isFinite(value) ? value : Infinity;
+    }
+
+    function tune() {
+      const count = Number(steps.value);
+      sensitivity = {};
+      names.forEach(function (rule) {
+        const scores = state.lr_grid.map((lr) =>
+          objective(adaviz.simulate(surface, Object.assign({}, current[rule], { lr, start, steps: count, optimizer: rule, loss_scale: scale() })), count),
+        );
+        sensitivity[rule] = scores;
+        let best = 0;
+        scores.forEach((score, i) => { if (score < scores[best]) best = i; });
+        if (isFinite(scores[best])) {
+          current[rule].lr = state.lr_grid[best];
+          controls[rule + ".lr"].value = Math.log10(current[rule].lr);
+          controls[rule + ".lr"].nextSibling.textContent = fmt(current[rule].lr);
+          labels[rule] = "tuned (lr " + fmt(current[rule].lr) + ")";
+        }
+      });
+      drawnStructure = null;
+      return draw();
+    }
+
+    function pin() {
+      names.forEach(function (rule) {
+        const t = trajectories[rule];
+        const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+        const xs = [];
+        const ys = [];
+        for (let i = 0; i < n; i++) { xs.push(t.positions[2 * i]); ys.push(t.positions[2 * i + 1]); }
+        ghosts.push({ rule, label: "ghost: " + rule + " lr=" + fmt(current[rule].lr), px: xs, py: ys });
+      });
+      while (ghosts.length > state.pins * names.length) ghosts.shift();
+      drawnStructure = null;
+      request();
+    }
+
+    let drawnStructure = null;
+    function draw() {
+      const count = Number(steps.value);
+      const lossScale = scale();
+      trajectories = {};
+      names.forEach(function (rule) {
+        trajectories[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: lossScale }));
+      });
+      if (!background) background = contour(surface, state.grid_size, 20);
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const area = { width: 520, height: 560, margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false } };
+      const axes = (visible) => ({
+        xaxis: Object.assign({}, AXIS, { title: { text: "x" }, range: [xmin, xmax], fixedrange: true, visible, showgrid: false }),
+        yaxis: Object.assign({}, AXIS, { title: { text: "y" }, range: [ymin, ymax], fixedrange: true, visible, showgrid: false }),
+      });
+      const renders = [];
+      if (backgroundFor !== background) {
+        backgroundFor = background;
+        renders.push(Plotly.react(backdrop, [{
+          type: "contour", name: "surface", x: background.x, y: background.y, z: background.color,
+          colorscale: CONTOUR_COLORSCALE,
+          contours: { start: background.start, end: background.end, size: background.size },
+          colorbar: { tickvals: background.tickvals, ticktext: background.ticktext, thickness: 12, x: 1.02, xanchor: "left" },
+          hoverinfo: "skip", showlegend: false,
+        }], Object.assign(layout("", axes(false)), area, { showlegend: false }), { displayModeBar: false, staticPlot: true }));
+      }
+      const views = {};
+      names.forEach(function (rule) {
+        const t = trajectories[rule];
+        const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+        const m = Math.min(n, t.steps);
+        const pick = (array, c, i) => Array.from({ length: c }, (_, j) => array[2 * j + i]);
+        views[rule] = {
+          n, m,
+          px: pick(t.positions, n, 0), py: pick(t.positions, n, 1),
+          steps: Array.from({ length: n }, (_, j) => j),
+          numbers: Array.from({ length: m }, (_, j) => j + 1),
+          loss: Array.from(t.loss.subarray(0, n), (v) => v / lossScale - (isFinite(surface.min_value) ? surface.min_value : 0)),
+          step_size: [pick(t.step_size, m, 0), pick(t.step_size, m, 1)].map((a) => a.map(Math.abs)),
+        };
+      });
+      const specs = {};
+      const paths = ghosts.map((ghost) => line(ghost.label, state.colors[ghost.rule], "dot", { x: ghost.px, y: ghost.py, opacity: 0.5 }));
+      const g = paths.length;
+      names.forEach((rule) => paths.push(line(rule, state.colors[rule], "solid", { x: views[rule].px, y: views[rule].py })));
+      paths.push(
+        { type: "scatter", mode: "markers", name: "start", x: [start[0]], y: [start[1]], marker: { size: 12, color: START_COLOR, line: { color: "white", width: 1 } } },
+        { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((p) => p[0]), y: surface.minima.map((p) => p[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
+      );
+      specs.surface = {
+        traces: paths,
+        layout: Object.assign(layout("paths on the loss surface (same start and budget)", axes(true)), area, {
+          paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", dragmode: false,
+          legend: { orientation: "h", y: -0.14, font: { size: 10 } },
+        }),
+        changed: names.map((_, i) => g + i),
+        ranges: {},
+      };
+      const side = { width: 440, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
+      const gap = isFinite(surface.min_value);
+      const lossLog = names.every((rule) => views[rule].loss.every((v) => !isFinite(v) || v > 0)) || gap;
+      const lossTraces = names.map((rule) => line(rule, state.colors[rule], "solid", { x: views[rule].steps, y: views[rule].loss }));
+      const lossRange = axisRange(lossTraces, lossLog);
+      specs.loss = {
+        traces: lossTraces,
+        layout: layout(gap ? "loss − f* (surface units)" : "loss (surface units)", Object.assign({
+          xaxis: Object.assign({ title: { text: "step" }, range: [0, count] }, AXIS),
+          yaxis: Object.assign({ type: lossLog ? "log" : "linear", range: lossRange, exponentformat: "power" }, AXIS),
+        }, side)),
+        changed: names.map((_, i) => i),
+        ranges: { x: [0, count], y: lossRange },
+      };
+      const stepTraces = [];
+      names.forEach(function (rule) {
+        stepTraces.push(line(rule + " x", state.colors[rule], "solid", { x: views[rule].numbers, y: views[rule].step_size[0] }));
+        stepTraces.push(line(rule + " y", state.colors[rule], "dot", { x: views[rule].numbers, y: views[rule].step_size[1] }));
+      });
+      const stepRange = axisRange(stepTraces, true);
+      specs.step_size = {
+        traces: stepTraces,
+        layout: layout("realized step size", Object.assign({
+          xaxis: Object.assign({ title: { text: "step" }, range: [1, Math.max(count, 2)] }, AXIS),
+          yaxis: Object.assign({ type: "log", range: stepRange, exponentformat: "power", title: { text: "|Δ / g|" } }, AXIS),
+        }, side)),
+        changed: stepTraces.map((_, i) => i),
+        ranges: { x: [1, Math.max(count, 2)], y: stepRange },
+      };
+      const sensitivityTraces = names.map((rule) => line(rule, state.colors[rule], "solid", {
+        x: state.lr_grid, y: sensitivity ? sensitivity[rule].map((v) => (isFinite(v) ? v : null)) : [],
+      }));
+      names.forEach((rule) => sensitivityTraces.push({
+        type: "scatter", mode: "markers", name: rule + " lr", showlegend: false,
+        x: [current[rule].lr], y: [sensitivity ? Math.min.apply(null, sensitivity[rule].filter(isFinite)) : null],
+        marker: { size: 9, color: state.colors[rule], symbol: "diamond" },
+      }));
+      specs.sensitivity = {
+        traces: sensitivityTraces,
+        layout: layout(sensitivity ? "Tune: objective against lr" : "Tune: press Tune to search lr", Object.assign({
+          xaxis: Object.assign({ type: "log", title: { text: "lr" }, exponentformat: "power" }, AXIS),
+          yaxis: Object.assign({ type: "log", title: { text: "mean loss, last 10 %" }, exponentformat: "power" }, AXIS),
+        }, side)),
+        changed: [],
+        ranges: {},
+      };
+      const structure = [surface.name, g, lossLog, sensitivity ? "tuned" : "", count].concat(names.map((r) => views[r].n)).join("|");
+      const quick = structure === drawnStructure;
+      drawnStructure = structure;
+      Object.keys(specs).forEach(function (name) {
+        const spec = specs[name];
+        if (!quick) {
+          renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false }));
+        } else if (spec.changed.length) {
+          const update = {};
+          if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
+          if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
+          renders.push(Plotly.animate(figures[name], {
+            data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y })),
+            traces: spec.changed,
+            layout: update,
+          }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" }));
+        }
+      });
+      drawText(count, lossScale);
+      return Promise.all(renders).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    function drawText(count, lossScale) {
+      title.innerHTML = "";
+      title.appendChild(el2("b", { text: names.join(", ") + " on " + surface.name }));
+      table.innerHTML = "";
+      const rows = [el2("tr", {}, ["optimizer", "settings", "run", "result"].map((h) => el2("th", { text: h })))];
+      names.forEach(function (rule) {
+        const t = trajectories[rule];
+        const settings = adaviz.RULES[rule].hyperparameters.map((key) => key + "=" + (typeof current[rule][key] === "boolean" ? current[rule][key] : fmt(current[rule][key], 4))).join(", ");
+        const result = t.diverged_at >= 0
+          ? "diverged at step " + t.diverged_at
+          : "final loss " + fmt(t.loss[count] / lossScale, 4) + (surface.minima.length ? ", distance " + fmt(adaviz.summary(t).distance_to_minimum, 3) : "");
+        rows.push(el2("tr", {}, [
+          el2("td", { text: rule, style: "color:" + state.colors[rule] + ";font-weight:bold" }),
+          el2("td", { text: settings }),
+          el2("td", { text: labels[rule] }),
+          el2("td", { text: result }),
+        ]));
+      });
+      table.appendChild(el2("table", {}, rows));
+      table.appendChild(el2("div", { text: "Tune: lr over " + state.lr_grid.length + " log-spaced values, " + fmt(state.lr_grid[0]) + " … " + fmt(state.lr_grid[state.lr_grid.length - 1]) + "; objective: the mean loss over the last " + Math.round(100 * state.tune_window) + " % of the budget (diverged: ∞)." }));
+    }
+
+    container.adaviz_panel = {
+      controls, figures, draw, tune,
+      get trajectories() { return trajectories; },
+      get values() { return JSON.parse(JSON.stringify(current)); },
+      get labels() { return Object.assign({}, labels); },
+    };
+    container.adaviz_panel.ready = draw();
+    return container.adaviz_panel;
+  }
+
+  adaviz.comparePanel = comparePanel;
   adaviz.contour = contour;
   adaviz.parseFragment = parseFragment;
 })(typeof window !== "undefined" ? window : globalThis);

@@ -23,7 +23,7 @@ import numpy as np
 
 from adaviz.web import _read, engine_js
 
-__all__ = ["surface_state", "surface_page", "page_js"]
+__all__ = ["surface_state", "surface_page", "compare_state", "compare_page", "page_js"]
 
 #: the SurfacePanel's step range and its "converged" tolerance
 STEPS_RANGE = (1, 5000)
@@ -37,11 +37,9 @@ def page_js():
 
 
 def _controls_module():
-    """adaviz's slider specs and presets (the panels' kit since the panels' refactor)."""
-    try:
-        from adaviz.panels.kit import controls
-    except ImportError:
-        from adaviz.panels import _controls as controls
+    """adaviz's slider specs and presets (imported when a page is made: ipywidgets)."""
+    from adaviz.panels.kit import controls
+
     return controls
 
 
@@ -242,6 +240,96 @@ def surface_state(
     }
 
 
+def compare_state(
+    surface="rosenbrock",
+    optimizers=("adadelta", "sgd", "momentum", "adam"),
+    *,
+    start=None,
+    steps=1000,
+    loss_scale_exponent=0.0,
+    hyperparameters=None,
+    labels=None,
+):
+    """The ComparePanel page's settings as a plain dict (JSON-ready).
+
+    Args:
+        surface: a built-in surface name.
+        optimizers: the rules compared, names of :data:`adaviz._math.RULES`.
+        start: ``(x, y)`` inside the domain; default the surface's start.
+        steps: the budget, 10 to 5000.
+        loss_scale_exponent: k, every rule runs on ``10**k * f``; -3 to 3.
+        hyperparameters: ``{rule: {name: value}}``, the values each rule runs with (default:
+            its library defaults).
+        labels: ``{rule: label}`` shown per run ("library defaults", "changed by you", ...).
+
+    Raises:
+        ValueError: an unknown surface or rule, a value a slider cannot show.
+    """
+    from adaviz import _math, surfaces
+    from adaviz._validate import check_int
+    from adaviz.panels.compare import controls as compare_controls
+    from adaviz.panels.compare import runs
+    from adaviz.panels.compare.ghosts import PINS
+    from adaviz.panels.compare.panel import COLORS
+
+    controls = _controls_module()
+    surf = surfaces.get(surface)
+    if surf is not surfaces.get(surf.name):
+        raise ValueError(
+            f"surface {surf.name!r} is a custom surface; the live ComparePanel page runs the "
+            "built-in surfaces only; use live=False for a picture"
+        )
+    names = compare_controls.check_optimizers(optimizers)
+    values = compare_controls.check_hyperparameters(names, hyperparameters or {})
+    if start is None:
+        start = surf.start
+    x, y = (float(v) for v in start)
+    (xmin, xmax), (ymin, ymax) = surf.domain
+    if not (xmin <= x <= xmax and ymin <= y <= ymax):
+        raise ValueError(
+            f"start must lie within {surf.name}'s domain x in [{xmin:g}, {xmax:g}], "
+            f"y in [{ymin:g}, {ymax:g}], got ({x:g}, {y:g})"
+        )
+    spec = controls.LOSS_SCALE
+    k = float(loss_scale_exponent)
+    if not spec.low <= k <= spec.high:
+        raise ValueError(f"loss_scale_exponent must be in [{spec.low:g}, {spec.high:g}], got {k!r}")
+    hyper = {}
+    for name in names:
+        hyper[name] = dict(_math.RULES[name].defaults) | dict(values.get(name, {}))
+        hyper[name] = {
+            key: (bool(v) if isinstance(v, bool) else float(v)) for key, v in hyper[name].items()
+        }
+    return {
+        "panel": "compare",
+        "surface": surf.name,
+        "optimizers": list(names),
+        "start": [x, y],
+        "steps": check_int("steps", steps, *runs.STEPS_RANGE),
+        "steps_range": list(runs.STEPS_RANGE),
+        "loss_scale_exponent": k,
+        "loss_scale_spec": {"low": spec.low, "high": spec.high, "step": spec.step},
+        "hyperparameters": hyper,
+        "labels": {name: (labels or {}).get(name, "library defaults") for name in names},
+        "specs": {
+            key: {
+                "low": s.low,
+                "high": s.high,
+                "log": s.log,
+                "step": s.step,
+                "description": s.description,
+                "flag": s.flag,
+            }
+            for key, s in compare_controls.SPECS.items()
+        },
+        "colors": {name: COLORS[name] for name in names},
+        "lr_grid": [float(v) for v in runs.LR_GRID],
+        "tune_window": runs.TUNE_WINDOW,
+        "pins": PINS,
+        "grid_size": 120,
+    }
+
+
 def _plotly_tag(source):
     if source not in PLOTLY_SOURCES:
         raise ValueError(f"plotly must be one of {list(PLOTLY_SOURCES)}, got {source!r}")
@@ -274,6 +362,11 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 16
 .adaviz-control input[type=range] { flex: 1; }
 .adaviz-readout { min-width: 56px; font-variant-numeric: tabular-nums; }
 .adaviz-views { display: flex; gap: 8px; }
+.adaviz-rules { display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 8px; }
+.adaviz-rule { width: 290px; font-size: 13px; }
+.adaviz-rule .adaviz-label { min-width: 70px; }
+.adaviz-readouts table { border-collapse: collapse; }
+.adaviz-readouts td, .adaviz-readouts th { padding: 2px 8px; text-align: left; }
 .adaviz-stack { position: relative; width: 520px; height: 560px; }
 .adaviz-stack > div { position: absolute; left: 0; top: 0; }
 .adaviz-side { display: flex; flex-direction: column; }
@@ -301,9 +394,25 @@ def surface_page(state, *, plotly="inline", title=None):
         raise ValueError(f"state must be surface_state(...)'s dict, got {type(state).__name__}")
     if not isinstance(state.get("steps"), numbers.Integral):
         raise ValueError(f"state['steps'] must be an integer, got {state.get('steps')!r}")
-    title = title or f"Adadelta on {state['surface']}"
+    return _page(state, "surfacePanel", plotly, title or f"Adadelta on {state['surface']}")
+
+
+def compare_page(state, *, plotly="inline", title=None):
+    """A standalone HTML page of the live ComparePanel, as a string (see :func:`surface_page`).
+
+    Raises:
+        ValueError: ``plotly`` is neither "inline" nor "cdn"; ``state`` is not
+            :func:`compare_state`'s.
+    """
+    if not isinstance(state, dict) or state.get("panel") != "compare":
+        raise ValueError(f"state must be compare_state(...)'s dict, got {type(state).__name__}")
+    default = f"{', '.join(state['optimizers'])} on {state['surface']}"
+    return _page(state, "comparePanel", plotly, title or default)
+
+
+def _page(state, boot_function, plotly, title):
     data = json.dumps(state).replace("</", "<\\/")
-    boot = f"window.adaviz.surfacePanel(document.getElementById('adaviz-panel'), {data});"
+    boot = f"window.adaviz.{boot_function}(document.getElementById('adaviz-panel'), {data});"
     return "\n".join(
         [
             "<!doctype html>",

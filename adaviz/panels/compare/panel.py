@@ -425,6 +425,21 @@ class ComparePanel(StaticExport, widgets.VBox):
         figs = {name: view.figure for name, view in self._views.items()}
         return [[figs["surface"]], [figs["loss"], figs["step_size"], figs["sensitivity"]]]
 
+    def _live_page(self, plotly):
+        """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
+        from adaviz.web import page
+
+        state = page.compare_state(
+            self._surface,
+            self._names,
+            start=tuple(float(v) for v in self._start),
+            steps=int(self._steps.value),
+            loss_scale_exponent=float(self._loss_scale.value),
+            hyperparameters={name: self.hyperparameters(name) for name in self._names},
+            labels={name: self._label(name)[0] for name in self._names},
+        )
+        return page.compare_page(state, plotly=plotly, title=self._export_title)
+
     def _export_header(self):
         return (
             f"<div>{self._title.value}</div><div>{self._table.value}</div>"
