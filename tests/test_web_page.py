@@ -11,6 +11,7 @@ errors. Without Chromium or Playwright the tests skip with the reason, except un
 from __future__ import annotations
 
 import browser_harness as bh
+import numpy as np
 import pytest
 import test_browser
 
@@ -379,3 +380,39 @@ def test_compare_panel_to_html_is_live(tmp_path):
         assert panel.to_html(tmp_path / "picture.html", live=False).stat().st_size > 0
     finally:
         panel.close()
+
+
+# ------------------------------------------------------------------------------ SweepPanel
+def test_sweep_page_maps_resweeps_and_drills_down(offline, tmp_path):
+    rho = np.linspace(0.5, 0.99, 8)
+    epsilon = np.logspace(-6, -2, 8)
+    panel = adaviz.SweepPanel("booth", steps=40, rho=rho, epsilon=epsilon, precompile=False)
+    try:
+        path = panel.to_html(tmp_path / "sweep.html")  # live by default
+    finally:
+        panel.close()
+    open_page(offline, path)
+    names = offline.evaluate("() => [...document.querySelectorAll('[name]')].map((e) => e.name)")
+    assert set(names) == {"metric", "overlay", "lr", "decay", "loss_scale"}
+    heatmap = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
+    # the page's map is adaviz.sweep's (float64), rho along y, epsilon along x
+    reference = adaviz.sweep("booth", steps=40, rho=rho, epsilon=epsilon, dtype="float64")
+    np.testing.assert_allclose(
+        np.asarray(heatmap, float), np.log10(reference.metrics["final_loss"]), rtol=1e-9, atol=1e-9
+    )
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name=lr]", "e => { e.value = -1; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    moved = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
+    assert moved != heatmap
+    count = draws(offline)
+    offline.evaluate("() => document.querySelector('#adaviz-panel').adaviz_panel.select(3, 5)")
+    wait_draws(offline, count + 1)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    run = adaviz.simulate(
+        "booth", steps=40, rho=rho[3], epsilon=epsilon[5], lr=0.1, dtype="float64"
+    )
+    assert x[-1] == pytest.approx(run.positions[-1, 0, 0], rel=1e-9)
+    assert not offline.adaviz_errors, offline.adaviz_errors

@@ -1131,6 +1131,232 @@
   }
 
   adaviz.comparePanel = comparePanel;
+
+  // ----------------------------------------------------------------------- the sweep panel
+
+  /**
+   * The live SweepPanel: a metric over a grid of two Adadelta hyperparameters, one run per
+   * cell, swept in the page (adaviz.sweep); moving a fixed hyperparameter or the loss scale
+   * re-sweeps the map; a click on a cell shows its path, accumulators and step sizes.
+   *
+   *   adaviz.sweepPanel(root, state)    (state: page.py's sweep_state)
+   *
+   * Controls named as in SweepPanel.controls: metric, overlay, loss_scale, and one slider per
+   * fixed hyperparameter. Figures: heatmap, surface (the selected cell's path is
+   * "trajectory"), accumulators, step_size.
+   */
+  function sweepPanel(container, state) {
+    const Plotly = root.Plotly;
+    container.classList.add("adaviz-sweep-panel", "adaviz-live");
+    container.dataset.draws = "0";
+    const surface = adaviz.get(state.surface);
+    const controls = {};
+    const fixed = Object.assign({}, state.fixed);
+    const xValues = state.x_values;
+    const yValues = state.y_values;
+    let sweep = null;
+    let selected = null;  // [i (y index), j (x index)]
+    let background = null;
+
+    const metric = el("select", { name: "metric" });
+    Object.entries(state.metric_labels).forEach(function ([name, label]) {
+      if (name === "distance_to_minimum" || name === "steps_to_converge") {
+        if (!surface.minima.length) return;
+      }
+      metric.appendChild(el("option", { value: name, text: label }));
+    });
+    metric.value = state.metric;
+    metric.addEventListener("change", () => drawMap());
+    controls.metric = metric;
+    const overlay = el("input", { type: "checkbox", name: "overlay" });
+    overlay.checked = state.overlay;
+    overlay.addEventListener("change", () => drawMap());
+    controls.overlay = overlay;
+    const k = el("input", { type: "range", name: "loss_scale", min: state.loss_scale_spec.low, max: state.loss_scale_spec.high, step: state.loss_scale_spec.step });
+    k.value = state.loss_scale_exponent;
+    const kOut = el("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
+    k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
+    controls.loss_scale = k;
+    const sliders = Object.keys(fixed).map(function (name) {
+      const spec = state.specs[name];
+      const input = el("input", { type: "range", name, min: spec.log ? Math.log10(spec.low) : spec.low, max: spec.log ? Math.log10(spec.high) : spec.high, step: spec.step });
+      if (spec.log) input.dataset.scale = "log10";
+      input.value = spec.log ? Math.log10(fixed[name]) : fixed[name];
+      const out = el("output", { class: "adaviz-readout", text: fmt(fixed[name]) });
+      input.addEventListener("input", function () {
+        const number = Number(input.value);
+        fixed[name] = spec.log ? Math.pow(10, number) : number;
+        out.textContent = fmt(fixed[name]);
+        request();
+      });
+      controls[name] = input;
+      return el("label", { class: "adaviz-control adaviz-" + name }, [el("span", { class: "adaviz-label", text: spec.description || name }), input, out]);
+    });
+
+    const title = el("div", { class: "adaviz-title" });
+    const top = el("div", { class: "adaviz-controls" }, [
+      el("div", {}, [
+        el("label", { class: "adaviz-control adaviz-metric" }, [el("span", { class: "adaviz-label", text: "metric" }), metric]),
+        el("label", { class: "adaviz-control adaviz-overlay" }, [overlay, el("span", { text: "first step lr·√(ε/(1−ρ)) (contours, log10)" })]),
+      ]),
+      el("div", {}, sliders.concat([el("label", { class: "adaviz-control adaviz-loss-scale" }, [el("span", { class: "adaviz-label", text: "loss × 10^k, k" }), k, kOut])])),
+    ]);
+    const figures = {};
+    ["heatmap", "surface", "accumulators", "step_size"].forEach(function (name) {
+      figures[name] = el("div", { class: "adaviz-figure adaviz-figure-" + name.replace(/_/g, "-"), "data-view": name });
+    });
+    const cell = el("div", { class: "adaviz-readouts" });
+    const views = el("div", { class: "adaviz-views" }, [
+      figures.heatmap,
+      el("div", { class: "adaviz-side" }, [figures.surface, figures.accumulators, figures.step_size]),
+    ]);
+    [title, top, views, cell].forEach((node) => container.appendChild(node));
+    title.appendChild(el("b", { text: "Adadelta sweep on " + surface.name + ": " + state.y + " × " + state.x + ", " + state.steps + " steps per cell" }));
+
+    let pending = false;
+    function request() {
+      if (pending) return;
+      pending = true;
+      root.requestAnimationFrame(function () {
+        pending = false;
+        resweep();
+      });
+    }
+
+    function resweep() {
+      const options = Object.assign({}, fixed, {
+        start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)), tol: state.tol,
+      });
+      options[state.x] = xValues;
+      options[state.y] = yValues;
+      sweep = adaviz.sweep(surface, options);
+      const renders = [drawMap()];
+      if (selected) renders.push(drawCell());
+      return Promise.all(renders).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    /** The metric grid as rows of y and columns of x (the sweep's axes are in rule order). */
+    function grid(values) {
+      const xFirst = sweep.axes[0][0] === state.x;
+      const nx = xValues.length;
+      const ny = yValues.length;
+      return Array.from({ length: ny }, (_, i) =>
+        Array.from({ length: nx }, (_, j) => values[xFirst ? j * ny + i : i * nx + j]),
+      );
+    }
+
+    function drawMap() {
+      const name = metric.value;
+      const log = state.log_metrics.indexOf(name) >= 0;
+      const values = grid(sweep.metrics[name]);
+      const diverged = grid(sweep.diverged_at);
+      const z = values.map((row) => row.map((v) => (isFinite(v) && (!log || v > 0) ? (log ? Math.log10(v) : v) : null)));
+      const traces = [
+        {
+          type: "heatmap", name: name, x: xValues, y: yValues, z,
+          colorscale: state.heatmap_colorscale,
+          colorbar: { title: { text: (log ? "log10 " : "") + state.metric_labels[name], side: "right" }, thickness: 12 },
+          hovertemplate: state.x + "=%{x:.3g}<br>" + state.y + "=%{y:.4g}<br>%{z:.4g}<extra></extra>",
+        },
+        {
+          type: "heatmap", name: "diverged", x: xValues, y: yValues, showscale: false,
+          z: diverged.map((row) => row.map((d) => (d >= 0 ? 1 : null))),
+          colorscale: [[0, state.diverged_color], [1, state.diverged_color]], hoverinfo: "skip",
+        },
+      ];
+      if (overlay.checked) {
+        const first = yValues.map((yv) => xValues.map((xv) => {
+          const hp = Object.assign({}, fixed);
+          hp[state.x] = xv;
+          hp[state.y] = yv;
+          return hp.rho < 1 ? Math.log10(adaviz.first_step(hp.lr, hp.rho, hp.epsilon)) : null;
+        }));
+        traces.push({ type: "contour", name: "first step (log10)", x: xValues, y: yValues, z: first, contours: { coloring: "lines", showlabels: true }, line: { color: "white", width: 1 }, showscale: false, hoverinfo: "skip" });
+      }
+      if (selected) {
+        traces.push({ type: "scatter", mode: "markers", name: "selected", x: [xValues[selected[1]]], y: [yValues[selected[0]]], marker: { size: 12, symbol: "square-open", color: "white", line: { width: 2, color: "white" } } });
+      }
+      return Plotly.react(figures.heatmap, traces, layout(state.metric_labels[name] + " (click a cell)", {
+        width: 520, height: 520, showlegend: false,
+        xaxis: Object.assign({ type: state.x_log ? "log" : "linear", title: { text: state.x }, exponentformat: "power" }, AXIS),
+        yaxis: Object.assign({ type: state.y_log ? "log" : "linear", title: { text: state.y }, exponentformat: "power" }, AXIS),
+      }), { displayModeBar: false });
+    }
+
+    function select(i, j) {
+      selected = [i, j];
+      return Promise.all([drawMap(), drawCell()]).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    function drawCell() {
+      const [i, j] = selected;
+      const hp = Object.assign({}, fixed);
+      hp[state.x] = xValues[j];
+      hp[state.y] = yValues[i];
+      const t = adaviz.simulate(surface, Object.assign({ start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)) }, hp));
+      const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+      const m = Math.min(n, t.steps);
+      const pick = (array, c, c2) => Array.from({ length: c }, (_, q) => array[2 * q + c2]);
+      if (!background) background = contour(surface, 80, 20);
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const stepAxis = Object.assign({ title: { text: "step" } }, AXIS);
+      const logAxis = (text) => Object.assign({ type: "log", title: { text }, exponentformat: "power" }, AXIS);
+      const side = { width: 420, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
+      const steps = Array.from({ length: n }, (_, q) => q);
+      const numbers = Array.from({ length: m }, (_, q) => q + 1);
+      cell.textContent = state.y + " = " + fmt(hp[state.y], 4) + ", " + state.x + " = " + fmt(hp[state.x], 4) + ": " +
+        (t.diverged_at >= 0 ? "diverged at step " + t.diverged_at : "final loss " + fmt(t.loss[t.steps], 4));
+      return Promise.all([
+        Plotly.react(figures.surface, [
+          { type: "contour", name: "surface", x: background.x, y: background.y, z: background.color, colorscale: CONTOUR_COLORSCALE, contours: { start: background.start, end: background.end, size: background.size }, showscale: false, hoverinfo: "skip" },
+          line("trajectory", TRAJECTORY_COLOR, "solid", { x: pick(t.positions, n, 0), y: pick(t.positions, n, 1) }),
+          { type: "scatter", mode: "markers", name: "start", x: [state.start[0]], y: [state.start[1]], marker: { size: 10, color: START_COLOR } },
+        ], layout("the selected cell's path", Object.assign({ xaxis: Object.assign({ range: [xmin, xmax] }, AXIS), yaxis: Object.assign({ range: [ymin, ymax] }, AXIS), showlegend: false }, side, { height: 260 })), { displayModeBar: false }),
+        Plotly.react(figures.accumulators, [
+          line("E[g²] x", COORD_COLORS.x, "solid", { x: steps, y: pick(t.state.accum_grad, n, 0) }),
+          line("E[g²] y", COORD_COLORS.y, "solid", { x: steps, y: pick(t.state.accum_grad, n, 1) }),
+          line("E[Δx²] x", COORD_COLORS.x, "dash", { x: steps, y: pick(t.state.accum_delta, n, 0) }),
+          line("E[Δx²] y", COORD_COLORS.y, "dash", { x: steps, y: pick(t.state.accum_delta, n, 1) }),
+        ], layout("accumulators", Object.assign({ xaxis: stepAxis, yaxis: logAxis("E[·]") }, side)), { displayModeBar: false }),
+        Plotly.react(figures.step_size, [
+          line("step size x", COORD_COLORS.x, "solid", { x: numbers, y: pick(t.step_size, m, 0) }),
+          line("step size y", COORD_COLORS.y, "solid", { x: numbers, y: pick(t.step_size, m, 1) }),
+          line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: numbers, y: pick(t.newton_step_size, m, 0) }),
+          line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: numbers, y: pick(t.newton_step_size, m, 1) }),
+        ], layout("step size vs Newton", Object.assign({ xaxis: stepAxis, yaxis: logAxis("step size") }, side)), { displayModeBar: false }),
+      ]);
+    }
+
+    function nearest(values, target, log) {
+      let best = 0;
+      values.forEach(function (v, q) {
+        const d = log ? Math.abs(Math.log10(v) - Math.log10(target)) : Math.abs(v - target);
+        const b = log ? Math.abs(Math.log10(values[best]) - Math.log10(target)) : Math.abs(values[best] - target);
+        if (d < b) best = q;
+      });
+      return best;
+    }
+
+    container.adaviz_panel = {
+      controls, figures, select,
+      get sweep() { return sweep; },
+      get selected() { return selected ? selected.slice() : null; },
+    };
+    container.adaviz_panel.ready = resweep().then(function () {
+      figures.heatmap.on("plotly_click", function (event) {
+        const point = event.points && event.points[0];
+        if (!point) return;
+        select(nearest(yValues, Number(point.y), state.y_log), nearest(xValues, Number(point.x), state.x_log));
+      });
+    });
+    return container.adaviz_panel;
+  }
+
+  adaviz.sweepPanel = sweepPanel;
   adaviz.contour = contour;
   adaviz.parseFragment = parseFragment;
 })(typeof window !== "undefined" ? window : globalThis);

@@ -23,7 +23,15 @@ import numpy as np
 
 from adaviz.web import _read, engine_js
 
-__all__ = ["surface_state", "surface_page", "compare_state", "compare_page", "page_js"]
+__all__ = [
+    "surface_state",
+    "surface_page",
+    "compare_state",
+    "compare_page",
+    "sweep_state",
+    "sweep_page",
+    "page_js",
+]
 
 #: the SurfacePanel's step range and its "converged" tolerance
 STEPS_RANGE = (1, 5000)
@@ -265,7 +273,7 @@ def compare_state(
     Raises:
         ValueError: an unknown surface or rule, a value a slider cannot show.
     """
-    from adaviz import _math, surfaces
+    from adaviz import _math
     from adaviz._validate import check_int
     from adaviz.panels.compare import controls as compare_controls
     from adaviz.panels.compare import runs
@@ -273,12 +281,7 @@ def compare_state(
     from adaviz.panels.compare.panel import COLORS
 
     controls = _controls_module()
-    surf = surfaces.get(surface)
-    if surf is not surfaces.get(surf.name):
-        raise ValueError(
-            f"surface {surf.name!r} is a custom surface; the live ComparePanel page runs the "
-            "built-in surfaces only; use live=False for a picture"
-        )
+    surf = _builtin(surface, "ComparePanel")
     names = compare_controls.check_optimizers(optimizers)
     values = compare_controls.check_hyperparameters(names, hyperparameters or {})
     if start is None:
@@ -328,6 +331,113 @@ def compare_state(
         "pins": PINS,
         "grid_size": 120,
     }
+
+
+def sweep_state(
+    surface="rosenbrock",
+    *,
+    x="epsilon",
+    y="rho",
+    x_values=None,
+    y_values=None,
+    start=None,
+    steps=500,
+    metric="final_loss",
+    overlay=False,
+    loss_scale_exponent=0.0,
+    tol=1e-3,
+    **fixed,
+):
+    """The SweepPanel page's settings as a plain dict (JSON-ready).
+
+    Args:
+        surface: a built-in surface name.
+        x, y: the hyperparameters along the map's axes; ``x_values``/``y_values`` their
+            values (default: the panel's 64-value axes).
+        start, steps, metric, overlay, tol: as :class:`adaviz.SweepPanel`.
+        loss_scale_exponent: k, the runs are on ``10**k * f``.
+        **fixed: the other Adadelta hyperparameters (default: the panel's defaults).
+
+    Raises:
+        ValueError: an unknown surface, metric or hyperparameter; a custom surface.
+    """
+    from adaviz import sweeps
+    from adaviz.panels.sweep import panel as sweep_panel
+    from adaviz.panels.sweep.axes import default_axis
+    from adaviz.panels.views import heatmap
+
+    controls = _controls_module()
+    surf = _builtin(surface, "SweepPanel")
+    if metric not in sweeps.METRICS:
+        raise ValueError(f"metric must be one of {list(sweeps.METRICS)}, got {metric!r}")
+    names = list(controls.ADADELTA)
+    for name in (x, y, *fixed):
+        if name not in names:
+            raise ValueError(f"hyperparameter must be one of {names}, got {name!r}")
+    values = {}
+    for name, given in ((x, x_values), (y, y_values)):
+        values[name] = [float(v) for v in (default_axis(name, 64) if given is None else given)]
+    start = surf.start if start is None else start
+    return {
+        "panel": "sweep",
+        "surface": surf.name,
+        "start": [float(v) for v in start],
+        "steps": int(steps),
+        "x": x,
+        "y": y,
+        "x_values": values[x],
+        "y_values": values[y],
+        "x_log": bool(heatmap.is_log_axis(x, np.asarray(values[x]))),
+        "y_log": bool(heatmap.is_log_axis(y, np.asarray(values[y]))),
+        "fixed": {
+            name: float(fixed.get(name, controls.DEFAULTS[name]))
+            for name in names
+            if name not in (x, y)
+        },
+        "specs": {
+            name: {
+                "low": s.low,
+                "high": s.high,
+                "log": s.log,
+                "step": s.step,
+                "description": s.description,
+            }
+            for name, s in controls.ADADELTA.items()
+        },
+        "metric": metric,
+        "metric_labels": dict(sweep_panel.METRIC_LABELS),
+        "log_metrics": list(sweep_panel.LOG_METRICS),
+        "overlay": bool(overlay),
+        "loss_scale_exponent": float(loss_scale_exponent),
+        "loss_scale_spec": {
+            "low": controls.LOSS_SCALE.low,
+            "high": controls.LOSS_SCALE.high,
+            "step": controls.LOSS_SCALE.step,
+        },
+        "tol": float(tol),
+        "diverged_color": heatmap.DIVERGED_COLOR,
+        "heatmap_colorscale": heatmap.HEATMAP_COLORSCALE,
+    }
+
+
+def sweep_page(state, *, plotly="inline", title=None):
+    """A standalone HTML page of the live SweepPanel, as a string (see :func:`surface_page`)."""
+    if not isinstance(state, dict) or state.get("panel") != "sweep":
+        raise ValueError(f"state must be sweep_state(...)'s dict, got {type(state).__name__}")
+    return _page(state, "sweepPanel", plotly, title or f"Adadelta sweep on {state['surface']}")
+
+
+def _builtin(surface, panel):
+    from adaviz import surfaces
+
+    surf = surfaces.get(surface)
+    builtin = surf.name in surfaces.names() and surfaces.get(surf.name) is surf
+    if not builtin:
+        raise ValueError(
+            f"surface {surf.name!r} is a custom surface; the live {panel} page runs the built-in "
+            "surfaces only; use live=False for a picture"
+        )
+    return surf
 
 
 def _plotly_tag(source):

@@ -349,6 +349,26 @@ class SweepPanel(StaticExport, widgets.VBox):
         figs = self.figures
         return [[figs["heatmap"], figs["accumulators"]], [figs["surface"], figs["step_size"]]]
 
+    def _live_page(self, plotly):
+        """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
+        from adaviz.web import page
+
+        state = page.sweep_state(
+            self._surface,
+            x=self._x,
+            y=self._y,
+            x_values=self._axes[self._x],
+            y_values=self._axes[self._y],
+            start=tuple(float(v) for v in self._start),
+            steps=self._steps,
+            metric=self._metric.value,
+            overlay=bool(self._overlay.value),
+            loss_scale_exponent=float(self._loss_scale.value),
+            tol=float(self._sweep.tol),
+            **self._hub.values(),
+        )
+        return page.sweep_page(state, plotly=plotly, title=self._export_title)
+
     def _export_header(self):
         return f"<div>{self._readout.value}</div>"
 
