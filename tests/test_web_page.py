@@ -416,3 +416,20 @@ def test_sweep_page_maps_resweeps_and_drills_down(offline, tmp_path):
     )
     assert x[-1] == pytest.approx(run.positions[-1, 0, 0], rel=1e-9)
     assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_page_output_is_live_in_an_iframe(offline, tmp_path):
+    panel = adaviz.SurfacePanel("booth", steps=60, precompile=False)
+    try:
+        output = panel.page(include_plotlyjs=True)
+        with pytest.raises(ValueError, match="include_plotlyjs must be True or 'cdn'"):
+            panel.page(include_plotlyjs=False)
+    finally:
+        panel.close()
+    path = tmp_path / "notebook.html"
+    path.write_text(f"<!doctype html><title>notebook</title>{output.data}", encoding="utf-8")
+    offline.goto(path.as_uri())
+    frame = offline.frame_locator("iframe.adaviz-live-page")
+    frame.locator(".adaviz-figure-surface .main-svg").first.wait_for(timeout=TIMEOUT)
+    assert frame.locator("input[name=rho]").count() == 1
+    assert not offline.adaviz_errors, offline.adaviz_errors

@@ -425,6 +425,9 @@ class ComparePanel(StaticExport, widgets.VBox):
         figs = {name: view.figure for name, view in self._views.items()}
         return [[figs["surface"]], [figs["loss"], figs["step_size"], figs["sensitivity"]]]
 
+    #: the height of the live page's iframe in a notebook (:meth:`page`), in pixels
+    _live_page_height = 1300
+
     def _live_page(self, plotly):
         """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
         from adaviz.web import page

@@ -21,6 +21,8 @@ The mixin then provides:
   (plotly.js embedded by default, ``"cdn"`` links it); returns the ``pathlib.Path`` written.
   A panel with a ``_live_page(plotly, **options)`` method (a page whose controls run in the
   browser, :mod:`adaviz.web`) writes that by default; ``live=False`` writes the picture.
+* ``panel.page()``: the live page as a notebook output (an iframe; plotly.js from the CDN
+  by default), live with no kernel wherever the output's scripts run.
 * ``panel.snapshot()``: an ``IPython.display.HTML`` fragment of the current views
   (plotly.js from the CDN), saved with the notebook and shown without a kernel.
 * ``_repr_mimebundle_``: the live widget, plus (when ``self._static_fallback`` is true,
@@ -188,6 +190,42 @@ class StaticExport:
                 "in a folder that exists and that you can write to"
             ) from exc
         return path
+
+    def page(self, *, include_plotlyjs="cdn", height=None, **page_options):
+        """The panel's live page as a notebook output: an ``IPython.display.HTML`` iframe whose
+        controls run the optimizer in the browser, saved with the notebook and live in any
+        front end that runs a page's scripts (``jupyter nbconvert --to html``, nbviewer,
+        Jupyter Book), with no kernel.
+
+        Args:
+            include_plotlyjs: ``"cdn"`` (default, about 70 KB per panel; the reader needs the
+                network) or ``True`` (plotly.js embedded in each panel's page, ~4.6 MB,
+                offline).
+            height: the iframe's height in pixels (default: the panel's page height).
+            **page_options: as :meth:`to_html`.
+
+        Raises:
+            ValueError: the panel has no live page, or its settings cannot make one.
+        """
+        from IPython.display import HTML
+
+        if not callable(getattr(self, "_live_page", None)):
+            raise ValueError(
+                f"{type(self).__name__} has no live page yet; use snapshot() for a picture"
+            )
+        if include_plotlyjs not in (True, "cdn"):
+            raise ValueError(
+                f"include_plotlyjs must be True or 'cdn' for a live page, got {include_plotlyjs!r}"
+            )
+        text = self._live_page("inline" if include_plotlyjs is True else "cdn", **page_options)
+        height = int(height or getattr(self, "_live_page_height", 1000))
+        return HTML(
+            '<div class="adaviz-live-output">'
+            f'<iframe class="adaviz-live-page" title="{html.escape(self._export_title)}" '
+            f'srcdoc="{html.escape(text, quote=True)}" sandbox="allow-scripts" '
+            f'style="width: 100%; max-width: 1000px; height: {height}px; border: 0"></iframe>'
+            "</div>"
+        )
 
     def snapshot(self):
         """A static ``IPython.display.HTML`` picture of the current views (plotly.js from

@@ -429,6 +429,9 @@ class SurfacePanel(StaticExport, widgets.VBox):
         figs = self._figures
         return [[figs["surface"]], [figs["accumulators"], figs["step_size"], figs["loss"]]]
 
+    #: the height of the live page's iframe in a notebook (:meth:`page`), in pixels
+    _live_page_height = 960
+
     def _live_page(self, plotly, javascript=None):
         """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
         from adaviz.web import page

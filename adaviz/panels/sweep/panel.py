@@ -349,6 +349,9 @@ class SweepPanel(StaticExport, widgets.VBox):
         figs = self.figures
         return [[figs["heatmap"], figs["accumulators"]], [figs["surface"], figs["step_size"]]]
 
+    #: the height of the live page's iframe in a notebook (:meth:`page`), in pixels
+    _live_page_height = 900
+
     def _live_page(self, plotly):
         """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
         from adaviz.web import page
