@@ -433,3 +433,19 @@ def test_page_output_is_live_in_an_iframe(offline, tmp_path):
     frame.locator(".adaviz-figure-surface .main-svg").first.wait_for(timeout=TIMEOUT)
     assert frame.locator("input[name=rho]").count() == 1
     assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_compare_fragment_carries_the_settings(offline, compare_file):
+    open_page(
+        offline,
+        compare_file,
+        "#surface=booth&steps=50&loss_scale=0&adam.lr=0.01&adam.amsgrad=false",
+    )
+    x, y = trace(view_data(offline), "surface", "adam")
+    assert [x, y] == engine_path(offline, "booth", steps=50, optimizer="adam", lr=0.01)
+    assert offline.eval_on_selector("input[name='adam.amsgrad']", "e => e.checked") is False
+    assert "adam.lr=0.01" in offline.url
+    offline.goto("about:blank")  # a new fragment alone would not reload the page
+    open_page(offline, compare_file, "#adam.rho=0.5")
+    assert "ignored" in offline.inner_text(".adaviz-note")
+    assert not offline.adaviz_errors, offline.adaviz_errors

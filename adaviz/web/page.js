@@ -1093,6 +1093,7 @@
         }
       });
       drawText(count, lossScale);
+      writeFragment();
       return Promise.all(renders).then(function () {
         container.dataset.draws = String(Number(container.dataset.draws) + 1);
       });
@@ -1126,6 +1127,82 @@
       get values() { return JSON.parse(JSON.stringify(current)); },
       get labels() { return Object.assign({}, labels); },
     };
+    // settings in the URL fragment: #surface=booth&steps=300&loss_scale=1&adam.lr=0.01&...
+    function writeFragment() {
+      const params = new URLSearchParams();
+      params.set("surface", surface.name);
+      params.set("steps", steps.value);
+      params.set("loss_scale", k.value);
+      names.forEach(function (rule) {
+        Object.entries(current[rule]).forEach(function ([key, value]) {
+          params.set(rule + "." + key, typeof value === "boolean" ? String(value) : String(Number(value.toPrecision(6))));
+        });
+      });
+      try {
+        root.history.replaceState(null, "", "#" + params.toString());
+      } catch (error) {
+        // a page whose address cannot change (a sandboxed frame) keeps working
+      }
+    }
+
+    function readFragment() {
+      const text = (root.location ? root.location.hash : "").replace(/^#/, "");
+      if (!text) return null;
+      const problems = [];
+      const settings = {};
+      new URLSearchParams(text).forEach(function (value, key) {
+        const number = Number(value);
+        if (key === "surface") {
+          if (adaviz.names().indexOf(value) < 0) problems.push(key + "=" + value);
+          else settings.surface = value;
+        } else if (key === "steps") {
+          if (!Number.isInteger(number) || number < state.steps_range[0] || number > state.steps_range[1]) problems.push(key + "=" + value);
+          else settings.steps = number;
+        } else if (key === "loss_scale") {
+          if (value === "" || !(number >= state.loss_scale_spec.low && number <= state.loss_scale_spec.high)) problems.push(key + "=" + value);
+          else settings.loss_scale = number;
+        } else {
+          const [rule, hp] = key.split(".");
+          const spec = state.specs[hp];
+          if (names.indexOf(rule) < 0 || !spec || adaviz.RULES[rule].hyperparameters.indexOf(hp) < 0) problems.push(key);
+          else if (spec.flag) {
+            if (value !== "true" && value !== "false") problems.push(key + "=" + value);
+            else settings[key] = value === "true";
+          } else if (value === "" || !(number >= spec.low * (1 - 1e-9) && number <= spec.high * (1 + 1e-9))) problems.push(key + "=" + value);
+          else settings[key] = number;
+        }
+      });
+      return problems.length ? { problem: problems.join(", ") } : { settings };
+    }
+
+    const fragment = readFragment();
+    if (fragment && fragment.problem) {
+      const note = el2("div", { class: "adaviz-note adaviz-warning", role: "status" });
+      note.textContent = "The settings in this address were ignored (" + fragment.problem + "): showing the page's defaults.";
+      container.insertBefore(note, top);
+    } else if (fragment) {
+      const given = fragment.settings;
+      if (given.surface) {
+        surface = adaviz.get(given.surface);
+        surfaceSelect.value = surface.name;
+        start = surface.start.slice();
+      }
+      if (given.steps) { steps.value = given.steps; stepsOut.textContent = steps.value; }
+      if ("loss_scale" in given) { k.value = given.loss_scale; kOut.textContent = k.value; }
+      Object.keys(given).filter((key) => key.indexOf(".") > 0).forEach(function (key) {
+        const [rule, hp] = key.split(".");
+        const spec = state.specs[hp];
+        current[rule][hp] = given[key];
+        labels[rule] = "changed by you";
+        const input = controls[key];
+        if (spec.flag) input.checked = given[key];
+        else {
+          input.value = spec.log ? Math.log10(given[key]) : given[key];
+          input.nextSibling.textContent = fmt(given[key]);
+        }
+      });
+    }
+
     container.adaviz_panel.ready = draw();
     return container.adaviz_panel;
   }
