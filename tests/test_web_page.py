@@ -449,3 +449,31 @@ def test_compare_fragment_carries_the_settings(offline, compare_file):
     open_page(offline, compare_file, "#adam.rho=0.5")
     assert "ignored" in offline.inner_text(".adaviz-note")
     assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_sweep_fragment_carries_the_settings(offline, tmp_path):
+    state = web_page.sweep_state(
+        "booth", x_values=np.logspace(-6, -2, 6), y_values=np.linspace(0.5, 0.99, 6), steps=30
+    )
+    path = tmp_path / "sweep.html"
+    path.write_text(web_page.sweep_page(state), encoding="utf-8")
+    open_page(offline, path, "#metric=min_loss&overlay=true&lr=0.5")
+    assert offline.eval_on_selector("select[name=metric]", "e => e.value") == "min_loss"
+    assert offline.eval_on_selector("input[name=overlay]", "e => e.checked") is True
+    reference = adaviz.sweep(
+        "booth",
+        steps=30,
+        lr=0.5,
+        rho=state["y_values"],
+        epsilon=state["x_values"],
+        dtype="float64",
+    )
+    heatmap = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
+    np.testing.assert_allclose(
+        np.asarray(heatmap, float), np.log10(reference.metrics["min_loss"]), rtol=1e-9
+    )
+    assert "lr=0.5" in offline.url
+    offline.goto("about:blank")
+    open_page(offline, path, "#metric=nope")
+    assert "ignored" in offline.inner_text(".adaviz-note")
+    assert not offline.adaviz_errors, offline.adaviz_errors

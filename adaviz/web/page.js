@@ -1243,11 +1243,11 @@
       metric.appendChild(el("option", { value: name, text: label }));
     });
     metric.value = state.metric;
-    metric.addEventListener("change", () => drawMap());
+    metric.addEventListener("change", () => { writeFragment(); drawMap(); });
     controls.metric = metric;
     const overlay = el("input", { type: "checkbox", name: "overlay" });
     overlay.checked = state.overlay;
-    overlay.addEventListener("change", () => drawMap());
+    overlay.addEventListener("change", () => { writeFragment(); drawMap(); });
     controls.overlay = overlay;
     const k = el("input", { type: "range", name: "loss_scale", min: state.loss_scale_spec.low, max: state.loss_scale_spec.high, step: state.loss_scale_spec.step });
     k.value = state.loss_scale_exponent;
@@ -1307,6 +1307,7 @@
       options[state.x] = xValues;
       options[state.y] = yValues;
       sweep = adaviz.sweep(surface, options);
+      writeFragment();
       const renders = [drawMap()];
       if (selected) renders.push(drawCell());
       return Promise.all(renders).then(function () {
@@ -1423,6 +1424,60 @@
       get sweep() { return sweep; },
       get selected() { return selected ? selected.slice() : null; },
     };
+    // settings in the URL fragment: #metric=min_loss&overlay=true&loss_scale=0&lr=0.5&decay=0
+    function writeFragment() {
+      const params = new URLSearchParams();
+      params.set("metric", metric.value);
+      params.set("overlay", String(overlay.checked));
+      params.set("loss_scale", k.value);
+      Object.entries(fixed).forEach(([name, value]) => params.set(name, String(Number(value.toPrecision(6)))));
+      try {
+        root.history.replaceState(null, "", "#" + params.toString());
+      } catch (error) {
+        // a page whose address cannot change (a sandboxed frame) keeps working
+      }
+    }
+
+    (function readFragment() {
+      const text = (root.location ? root.location.hash : "").replace(/^#/, "");
+      if (!text) return;
+      const problems = [];
+      const given = {};
+      new URLSearchParams(text).forEach(function (value, key) {
+        const number = Number(value);
+        if (key === "metric") {
+          if (![...metric.options].some((o) => o.value === value)) problems.push(key + "=" + value);
+          else given.metric = value;
+        } else if (key === "overlay") {
+          if (value !== "true" && value !== "false") problems.push(key + "=" + value);
+          else given.overlay = value === "true";
+        } else if (key === "loss_scale") {
+          if (value === "" || !(number >= state.loss_scale_spec.low && number <= state.loss_scale_spec.high)) problems.push(key + "=" + value);
+          else given.loss_scale = number;
+        } else if (key in fixed) {
+          const spec = state.specs[key];
+          if (value === "" || !(number >= spec.low * (1 - 1e-9) && number <= spec.high * (1 + 1e-9))) problems.push(key + "=" + value);
+          else given[key] = number;
+        } else problems.push(key);
+      });
+      if (problems.length) {
+        const note = el("div", { class: "adaviz-note adaviz-warning", role: "status" });
+        note.textContent = "The settings in this address were ignored (" + problems.join(", ") + "): showing the page's defaults.";
+        container.insertBefore(note, top);
+        return;
+      }
+      if (given.metric) metric.value = given.metric;
+      if ("overlay" in given) overlay.checked = given.overlay;
+      if ("loss_scale" in given) { k.value = given.loss_scale; kOut.textContent = k.value; }
+      Object.keys(fixed).forEach(function (name) {
+        if (!(name in given)) return;
+        const spec = state.specs[name];
+        fixed[name] = given[name];
+        controls[name].value = spec.log ? Math.log10(given[name]) : given[name];
+        controls[name].nextSibling.textContent = fmt(given[name]);
+      });
+    })();
+
     container.adaviz_panel.ready = resweep().then(function () {
       figures.heatmap.on("plotly_click", function (event) {
         const point = event.points && event.points[0];
