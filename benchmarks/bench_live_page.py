@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/bench_live_page.py [--presses 30] [--no-lab]`
 (a) sizes: the standalone live page with plotly.js embedded (target <= 5.5 MB) and with
     plotly.js from the CDN (target <= 300 KB);
 (b) page load -> all four views drawn, median of 7 alternating loads from disk (network
-    refused): the live page against the same panel's static page (today's ``to_html``),
+    refused): the live page against the same panel's static page (``to_html(live=False)``),
     ratio target <= 1.2x;
 (c) rho key press -> all views settled (the last DOM change inside any of the page's plots),
     median and p95: the live page (no network) against the live JupyterLab SurfacePanel
@@ -96,10 +96,7 @@ def main():
     cdn = web_page.surface_page(state, plotly="cdn")
     static = work / "static.html"
     panel = adaviz.SurfacePanel("rosenbrock", precompile=False)
-    try:
-        panel.to_html(static, live=False)
-    except TypeError:  # before SurfacePanel.to_html(live=...)
-        panel.to_html(static)
+    panel.to_html(static, live=False)
     panel.close()
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
