@@ -277,7 +277,7 @@ def test_copy_as_code_builds_the_same_keras_optimizers():
 
 def test_to_html_writes_every_view(tmp_path):
     panel = adaviz.ComparePanel("booth", ("adadelta", "sgd"), steps=50)
-    path = panel.to_html(tmp_path / "compare.html", include_plotlyjs="cdn")
+    path = panel.to_html(tmp_path / "compare.html", live=False, include_plotlyjs="cdn")
     text = path.read_text()
     assert "adadelta, sgd on booth" in text and "library defaults" in text
     assert "keras.optimizers.SGD(learning_rate=0.01)" in text

@@ -92,6 +92,6 @@ def test_to_html_names_path_when_it_is_not_a_path_or_cannot_be_written(tmp_path)
         with pytest.raises(TypeError, match=rf"path must be a file path .*got .*{bad!r}"):
             p.to_html(bad)
     missing = tmp_path / "no such folder" / "page.html"
-    with pytest.raises(ValueError, match=r"path '.*page.html' cannot be written .*existing folder"):
+    with pytest.raises(FileNotFoundError, match=r"cannot write the page to '.*page.html' .*exists"):
         p.to_html(missing)
     assert not missing.parent.exists()

@@ -481,9 +481,44 @@ def test_pin_and_clear_ghosts(panel):
 
 
 # ------------------------------------------------------------------------------ export
+def test_to_html_live_page_starts_from_the_panel(panel, tmp_path):
+    panel.controls["rho"].value = 0.85
+    panel.set_start(-1.0, 2.0)
+    path = panel.to_html(tmp_path / "live.html")  # live by default
+    text = path.read_text(encoding="utf-8")
+    assert "window.adaviz.surfacePanel(" in text and "<noscript>" in text
+    state = json.loads(re.search(r"surfacePanel\(document[^,]*, (\{.*\})\);", text).group(1))
+    assert state["surface"] == panel.surface.name
+    assert state["start"] == [-1.0, 2.0]
+    assert state["steps"] == panel.controls["steps"].value
+    assert state["hyperparameters"] == panel.hyperparameters
+    assert len(text) <= 5.5e6
+    cdn = panel.to_html(tmp_path / "cdn.html", include_plotlyjs="cdn")
+    assert cdn.stat().st_size <= 300e3
+    with pytest.raises(ValueError, match="live page"):
+        panel.to_html(tmp_path / "x.html", live=False, javascript={})
+    with pytest.raises(FileNotFoundError, match="cannot write the page to .*no-such-folder"):
+        panel.to_html(tmp_path / "no-such-folder" / "live.html")
+
+
+def test_to_html_of_a_custom_surface_needs_its_javascript(tmp_path):
+    bowl = adaviz.Surface(lambda x, y: x**2 + 3.0 * y**2, domain=((-4, 4), (-4, 4)), name="bowl")
+    panel = adaviz.SurfacePanel(bowl, steps=20, precompile=False)
+    try:
+        with pytest.raises(ValueError, match="give its JavaScript expressions"):
+            panel.to_html(tmp_path / "bowl.html")
+        expressions = {"f": "x ** 2 + 3 * y ** 2", "f_x": "2 * x", "f_y": "6 * y"}
+        expressions |= {"f_xx": "2", "f_yy": "6"}
+        text = panel.to_html(tmp_path / "bowl.html", javascript=expressions).read_text()
+        assert '"f_y": "6 * y"' in text
+        assert panel.to_html(tmp_path / "picture.html", live=False).stat().st_size > 0
+    finally:
+        panel.close()
+
+
 def test_to_html_contains_the_trajectory(panel, tmp_path):
     panel.controls["rho"].value = 0.85
-    path = panel.to_html(tmp_path / "panel.html")
+    path = panel.to_html(tmp_path / "panel.html", live=False)
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
     assert "plotly.js" in text.lower() and len(text) > 1_000_000  # plotly.js embedded

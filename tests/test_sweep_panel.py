@@ -184,7 +184,7 @@ def test_widget_state_is_json_without_nan(panel):
 
 
 def test_to_html_writes_the_figures(panel, tmp_path):
-    path = panel.to_html(tmp_path / "sweep.html", include_plotlyjs="cdn")
+    path = panel.to_html(tmp_path / "sweep.html", live=False, include_plotlyjs="cdn")
     text = path.read_text()
     assert "adaviz SweepPanel" in text and text.count("plotly-graph-div") == 4
 

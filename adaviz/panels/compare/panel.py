@@ -354,6 +354,20 @@ class ComparePanel(OnSurface):
         figs = {name: view.figure for name, view in self._views.items()}
         return [[figs["surface"]], [figs["loss"], figs["step_size"], figs["sensitivity"]]]
 
+    #: the height of the live page's iframe in a notebook (:meth:`page`), in pixels
+    _live_page_height = 1300
+
+    def _live_page(self, plotly):
+        """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
+        from adaviz.web import page
+
+        state = page.compare_state(
+            self._surface, self._names, start=self.start, steps=int(self._steps.value),
+            loss_scale_exponent=float(self._loss_scale.value), labels=self.labels,
+            hyperparameters={name: self.hyperparameters(name) for name in self._names},
+        )  # fmt: skip
+        return page.compare_page(state, plotly=plotly, title=self._export_title)
+
     def _export_header(self):
         return (
             f"<div>{self._title.value}</div><div>{self._table.value}</div>"
@@ -383,9 +397,8 @@ class ComparePanel(OnSurface):
         values, tune = self.hyperparameters(name), self._tune
         if tune is None:
             return controls.label(name, values)
-        return controls.label(
-            name, values, tune.values[name], tune.found(name), self._context_change()
-        )
+        where = self._context_change()
+        return controls.label(name, values, tune.values[name], tune.found(name), where)
 
     def _draw(self):
         """Run every rule and update every view: one message per figure, the contour first."""
@@ -393,8 +406,7 @@ class ComparePanel(OnSurface):
         self._surface_dirty = False
         clear = surface_changed and self._ghosts.forget()
         surf = self._surface
-        steps = int(self._steps.value)
-        k = float(self._loss_scale.value)
+        steps, k = int(self._steps.value), float(self._loss_scale.value)
         scale = 10.0**k
         f_star = surf.min_value
         gap = math.isfinite(f_star)
@@ -411,12 +423,10 @@ class ComparePanel(OnSurface):
         if k == 0.0:
             self._ghosts.hide_k0()
         contour.update(
-            paths,
-            -1,
+            paths, -1, clear_ghosts=clear,
             background=WARMUP.background(surf, self._grid_size) if surface_changed else None,
-            clear_ghosts=clear,
             ghosts=self._ghosts.k0_changes([d["ghost"] for d in drawn]) if k != 0.0 else None,
-        )
+        )  # fmt: skip
         loss_view = self._views["loss"]
         if clear:
             loss_view.hide_ghosts()
@@ -425,22 +435,13 @@ class ComparePanel(OnSurface):
         self._views["step_size"].update(
             [d["size_steps"] for d in drawn], [d["step_size"] for d in drawn]
         )
-        self._draw_sensitivity(gap, f_star)
+        self._sensitivity_drawn = views.draw_sensitivity(
+            self._views["sensitivity"], self._tune, surf.name, self._context_change(), gap,
+            f_star, self._names, drawn=self._sensitivity_drawn,
+        )  # fmt: skip
         if surface_changed:
             self._title.value = readouts.title_html(self._names, surf.name)
         self._draw_text(steps, k)
-
-    def _draw_sensitivity(self, gap, f_star):
-        self._sensitivity_drawn = views.draw_sensitivity(
-            self._views["sensitivity"],
-            self._tune,
-            self._surface.name,
-            self._context_change(),
-            gap,
-            f_star,
-            self._names,
-            drawn=self._sensitivity_drawn,
-        )
 
     def _draw_text(self, steps, k):
         scale = 10.0**k

@@ -10,8 +10,10 @@ is the same in every panel and lives here once:
 * errors: a redraw that fails shows its error in the panel's message widget, in red;
 * display: the live widget plus a static HTML fallback (:mod:`adaviz.panels.kit.export`),
   and background compiles once displayed (``precompile``);
-* ``to_html``, ``snapshot``, ``close()`` and the replacement of the panels an earlier run
-  of the same notebook cell made (:mod:`adaviz.panels.kit.lifecycle`).
+* ``to_html`` (a live page, :mod:`adaviz.web`, for panels with a ``_live_page`` method;
+  else a picture), ``page()`` (the live page as a notebook output), ``snapshot``,
+  ``close()`` and the replacement of the panels an earlier run of the same notebook cell
+  made (:mod:`adaviz.panels.kit.lifecycle`).
 
 A panel subclasses :class:`Panel`, calls :meth:`Panel._shell` before it builds widgets and
 :meth:`Panel._build` with its children last, and defines what its static page shows::
@@ -68,6 +70,15 @@ def start_on(surface, start=None):
     return check_start(
         surface.start if start is None else start, surface.domain, surface_name=surface.name
     )
+
+
+def _plotly_mode(include_plotlyjs):
+    """How a live page carries plotly.js: ``"inline"`` (``True``) or ``"cdn"``."""
+    if include_plotlyjs not in (True, "cdn"):
+        raise ValueError(
+            f"include_plotlyjs must be True or 'cdn' for a live page, got {include_plotlyjs!r}"
+        )
+    return "inline" if include_plotlyjs is True else "cdn"
 
 
 def text_line(css_class=None, width="930px"):
@@ -195,36 +206,87 @@ class Panel(widgets.VBox):
             full=full,
         )
 
-    def to_html(self, path, *, include_plotlyjs=True):
-        """Write a standalone HTML page of the current views to ``path``.
+    def to_html(self, path, *, live=None, include_plotlyjs=True, **page_options):
+        """Write a standalone HTML page of the panel to ``path``.
 
         Args:
             path: the file to write (a ``str`` or ``os.PathLike``).
-            include_plotlyjs: ``True`` embeds plotly.js (works offline, ~4 MB);
-                ``"cdn"`` links to it.
+            live: a live page, whose controls run the optimizer in the browser with no
+                kernel, starting from the panel's current settings (the default for panels
+                that have one, :mod:`adaviz.web`); ``False`` writes a picture of the current
+                views.
+            include_plotlyjs: ``True`` embeds plotly.js (works offline); ``"cdn"`` links to it.
+            **page_options: options of the panel's live page (SurfacePanel: ``javascript``,
+                a custom surface's expressions, see :func:`adaviz.web.page.surface_state`).
 
         Returns:
             The path written, as a ``pathlib.Path``.
 
         Raises:
             TypeError: ``path`` is not a str or path.
-            ValueError: ``path`` cannot be written (a missing folder, no permission).
+            ValueError: ``live=True`` on a panel without a live page; page options with
+                ``live=False``; a live page the panel's settings cannot make (a custom
+                surface without its JavaScript expressions).
+            OSError: ``path`` cannot be written (the message names the path and what to do).
         """
         if not isinstance(path, (str, Path)) and not hasattr(path, "__fspath__"):
             raise TypeError(
                 f"path must be a file path (str or os.PathLike), got {type(path).__name__}: "
                 f"{path!r}"
             )
-        path = Path(path)
-        page = self._export_html(include_plotlyjs, full=True)
-        try:
-            path.write_text(page, encoding="utf-8")
-        except OSError as exc:
+        has_live = callable(getattr(self, "_live_page", None))
+        live = has_live if live is None else live
+        if live and not has_live:
             raise ValueError(
-                f"path {str(path)!r} cannot be written ({exc.strerror or exc}); give a file in "
-                "an existing folder you can write to"
+                f"{type(self).__name__} has no live page yet; use to_html(path, live=False) for "
+                "a picture of its current views"
+            )
+        if page_options and not live:
+            raise ValueError(f"{', '.join(sorted(page_options))} only apply to a live page")
+        if live:
+            text = self._live_page(_plotly_mode(include_plotlyjs), **page_options)
+        else:
+            text = self._export_html(include_plotlyjs, full=True)
+        path = Path(path)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise type(exc)(
+                f"cannot write the page to {str(path)!r} ({exc.strerror or exc}); give a path "
+                "in a folder that exists and that you can write to"
             ) from exc
         return path
+
+    def page(self, *, include_plotlyjs="cdn", height=None, **page_options):
+        """The panel's live page as a notebook output: an ``IPython.display.HTML`` iframe whose
+        controls run the optimizer in the browser, saved with the notebook and live in any
+        front end that runs a page's scripts (``jupyter nbconvert --to html``, nbviewer,
+        Jupyter Book), with no kernel.
+
+        Args:
+            include_plotlyjs: ``"cdn"`` (default, small; the reader needs the network) or
+                ``True`` (plotly.js embedded in each panel's page, offline).
+            height: the iframe's height in pixels (default: the panel's page height).
+            **page_options: as :meth:`to_html`.
+
+        Raises:
+            ValueError: the panel has no live page, or its settings cannot make one.
+        """
+        from IPython.display import HTML
+
+        if not callable(getattr(self, "_live_page", None)):
+            raise ValueError(
+                f"{type(self).__name__} has no live page yet; use snapshot() for a picture"
+            )
+        text = self._live_page(_plotly_mode(include_plotlyjs), **page_options)
+        height = int(height or getattr(self, "_live_page_height", 1000))
+        return HTML(
+            '<div class="adaviz-live-output">'
+            f'<iframe class="adaviz-live-page" title="{html.escape(self._export_title)}" '
+            f'srcdoc="{html.escape(text, quote=True)}" sandbox="allow-scripts" '
+            f'style="width: 100%; max-width: 1000px; height: {height}px; border: 0"></iframe>'
+            "</div>"
+        )
 
     def snapshot(self):
         """A static ``IPython.display.HTML`` picture of the current views (plotly.js from

@@ -311,6 +311,22 @@ class SurfacePanel(OnSurface):
         figs = self._figure_widgets()
         return [[figs["surface"]], [figs["accumulators"], figs["step_size"], figs["loss"]]]
 
+    #: the height of the live page's iframe in a notebook (:meth:`page`), in pixels
+    _live_page_height = 960
+
+    def _live_page(self, plotly, javascript=None):
+        """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
+        from adaviz.web import page
+
+        state = page.surface_state(
+            self._surface,
+            start=tuple(float(v) for v in self._start),
+            steps=int(self._steps.value),
+            javascript=javascript,
+            **self._hp.values(),
+        )
+        return page.surface_page(state, plotly=plotly, title=self._export_title)
+
     def _export_header(self):
         return (
             f"<div>{self._title.value}</div><div style='margin:6px 0'>{self._readouts.value}"

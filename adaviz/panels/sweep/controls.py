@@ -76,6 +76,24 @@ def make_controls(metrics, metric, overlay, exponent, noise=0.0, seeds=1):
     return controls
 
 
+def layout(controls, hub, figures):
+    """The panel's rows: these controls beside the fixed hyperparameters' sliders (``hub``),
+    then the map and the selected run's path, then its accumulators and step sizes."""
+    names = ("metric", "overlay", "loss_scale", "noise", "seeds", "open")
+    top = widgets.HBox(
+        [
+            widgets.VBox([controls[name] for name in names]),
+            widgets.VBox([*hub.sliders.values(), hub.reset]),
+        ],
+        layout=widgets.Layout(flex_flow="row wrap"),
+    )
+    return [
+        top,
+        widgets.HBox([figures["heatmap"], figures["surface"]]),
+        widgets.HBox([figures["accumulators"], figures["step_size"]]),
+    ]
+
+
 def readout_html(sweep, selected=None):
     """The readout of ``sweep``: runs, diverged and empty cells, the best cell, and the
     ``selected`` cell's settings and value."""

@@ -49,7 +49,7 @@ from adaviz.panels.kit.controls import (
 )
 from adaviz.panels.kit.warmup import WARMUP
 from adaviz.panels.sweep.axes import as_map, check_axes
-from adaviz.panels.sweep.controls import METRIC_LABELS, make_controls, readout_html
+from adaviz.panels.sweep.controls import METRIC_LABELS, layout, make_controls, readout_html
 from adaviz.panels.sweep.model_sweep import ModelSweepPanel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
 from adaviz.panels.views.heatmap import HeatmapView, is_log_axis
@@ -191,24 +191,9 @@ class SweepPanel(Panel):
         self._attach_views()
         self._views["heatmap"].on_click(self._clicked)
 
-        figures = self.figures
-        top = widgets.HBox(
-            [
-                widgets.VBox([self._metric, self._overlay, self._loss_scale, self._open]),
-                widgets.VBox(list(self._hub.sliders.values()) + [self._hub.reset]),
-            ],
-            layout=widgets.Layout(flex_flow="row wrap"),
-        )
+        rows = layout(top, self._hub, self.figures)
         self._build(
-            [
-                top,
-                widgets.HBox([figures["heatmap"], figures["surface"]]),
-                widgets.HBox([figures["accumulators"], figures["step_size"]]),
-                self._readout,
-                self._output,
-            ],
-            css_class="adaviz-sweep-panel",
-            width="960px",
+            [*rows, self._readout, self._output], css_class="adaviz-sweep-panel", width="960px"
         )
         self._write_readout()
 
@@ -295,6 +280,23 @@ class SweepPanel(Panel):
     def _export_columns(self):
         figs = self.figures
         return [[figs["heatmap"], figs["accumulators"]], [figs["surface"], figs["step_size"]]]
+
+    #: the height of the live page's iframe in a notebook (:meth:`page`), in pixels
+    _live_page_height = 900
+
+    def _live_page(self, plotly):
+        """The live page of this panel's current settings (:mod:`adaviz.web.page`)."""
+        from adaviz.web import page
+
+        x, y = self._x, self._y
+        state = page.sweep_state(
+            self._surface, x=x, y=y, x_values=self._axes[x], y_values=self._axes[y],
+            start=tuple(float(v) for v in self._start), steps=self._steps,
+            metric=self._metric.value, overlay=bool(self._overlay.value),
+            loss_scale_exponent=float(self._loss_scale.value), tol=float(self._sweep.tol),
+            **self._hub.values(),
+        )  # fmt: skip
+        return page.sweep_page(state, plotly=plotly, title=self._export_title)
 
     def _export_header(self):
         return f"<div>{self._readout.value}</div>"

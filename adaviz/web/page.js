@@ -1,0 +1,1494 @@
+/*
+ * The live SurfacePanel page: the Jupyter panel's views and controls, run by engine.js in
+ * the page (no kernel, no server). A classic script that needs window.adaviz (engine.js)
+ * and window.Plotly; adaviz/web/page.py writes the page around it.
+ *
+ *   adaviz.surfacePanel(root, state)
+ *
+ * builds the panel into the element `root` from `state` (what page.py's surface_state
+ * returns: the surface, start, steps, hyperparameters, the sliders' specs, the presets).
+ * The contract scripts and tests can drive:
+ *   - each control is an <input>/<select>/<button> whose name is its key in
+ *     SurfacePanel.controls: surface, lr, rho, epsilon, decay, steps, preset, step, play,
+ *     reset, pin, clear. A log slider's value is the exponent (data-scale="log10");
+ *   - each figure is a plotly div (.adaviz-figure-surface, -accumulators, -step-size,
+ *     -loss) with the panel's trace names (the path is "trajectory");
+ *   - the settings live in the URL fragment (#surface=booth&lr=1&...&x=-8&y=8); a fragment
+ *     with invalid values is ignored with a visible note;
+ *   - root.adaviz_panel has values(), draw() and the last drawn trajectory; each full
+ *     redraw increments root.dataset.draws.
+ */
+(function (root) {
+  "use strict";
+  const adaviz = root.adaviz;
+
+  // the colours of adaviz/panels/_figures.py
+  const COORD_COLORS = { x: "#0072B2", y: "#D55E00" };
+  const TRAJECTORY_COLOR = "#1a1a1a";
+  const START_COLOR = "#009E73";
+  const END_COLOR = "#CC79A7";
+  const MINIMUM_COLOR = "#F0E442";
+  const MARKER_COLOR = "#E69F00";
+  const GHOST_COLORS = ["#56B4E9", "#CC79A7", "#009E73", "#999999", "#8c564b"];
+  const CONTOUR_COLORSCALE = [
+    [0.0, "#f7fbff"],
+    [0.25, "#deebf7"],
+    [0.5, "#9ecae1"],
+    [0.75, "#4292c6"],
+    [1.0, "#08306b"],
+  ];
+  const HYPERPARAMETERS = ["lr", "rho", "epsilon", "decay"];
+
+  function fmt(value, digits) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "–";
+    if (!isFinite(value)) return value > 0 ? "∞" : "−∞";
+    return Number(value).toPrecision(digits || 3).replace(/\.?0+(e|$)/, "$1");
+  }
+
+  function el(tag, attributes, children) {
+    const node = document.createElement(tag);
+    Object.entries(attributes || {}).forEach(function ([key, value]) {
+      if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(child);
+    });
+    return node;
+  }
+
+  // ------------------------------------------------------------------------ contour colouring
+
+  function percentile(sorted, q) {
+    const position = (sorted.length - 1) * q;
+    const low = Math.floor(position);
+    const high = Math.min(low + 1, sorted.length - 1);
+    return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+  }
+
+  /** The grid and colouring of adaviz.Surface.contour (surfaces.py's _scale), in the page. */
+  function contour(surface, n, levels) {
+    const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+    const x = [];
+    const y = [];
+    for (let i = 0; i < n; i++) {
+      x.push(xmin + ((xmax - xmin) * i) / (n - 1));
+      y.push(ymin + ((ymax - ymin) * i) / (n - 1));
+    }
+    const Z = y.map(function (yi) {
+      return x.map(function (xj) {
+        return surface.fn(xj, yi);
+      });
+    });
+    const finite = [].concat.apply([], Z).filter(isFinite);
+    let floor = Math.min.apply(null, finite);
+    if (isFinite(surface.min_value)) floor = Math.min(floor, surface.min_value);
+    const shifted = finite.map((v) => v - floor);
+    const top = Math.max.apply(null, shifted);
+    const positive = shifted.filter((v) => v > 0).sort((a, b) => a - b);
+    const log = positive.length > 0 && top / Math.max(percentile(positive, 0.5), 1e-300) > 10.0;
+    let color;
+    let start;
+    let end;
+    let offset = 0.0;
+    let tickvals;
+    if (log) {
+      offset = Math.max(percentile(positive, 0.001), top * 1e-6);
+      color = Z.map((row) => row.map((v) => Math.log10(Math.max(v - floor, 0.0) + offset)));
+      start = Math.log10(offset);
+      end = Math.log10(top + offset);
+      tickvals = [];
+      for (let k = Math.ceil(start); k <= Math.floor(end); k++) tickvals.push(k);
+    } else {
+      color = Z;
+      start = floor;
+      end = floor + top;
+      tickvals = [0, 1, 2, 3, 4, 5].map((k) => start + ((end - start) * k) / 5);
+    }
+    const size = end > start ? (end - start) / levels : 1.0;
+    const ticktext = tickvals.map((v) => fmt(log ? Math.pow(10, v) - offset + floor : v));
+    return { x, y, color, start, end, size, tickvals, ticktext };
+  }
+
+  // ----------------------------------------------------------------------------- the figures
+
+  const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false };
+
+  function layout(title, extra) {
+    return Object.assign(
+      {
+        title: { text: title, font: { size: 13 } },
+        margin: { l: 60, r: 20, t: 36, b: 40 },
+        paper_bgcolor: "white",
+        plot_bgcolor: "white",
+        showlegend: true,
+        legend: { font: { size: 10 } },
+      },
+      extra,
+    );
+  }
+
+  function line(name, color, dash, extra) {
+    return Object.assign(
+      { type: "scatter", mode: "lines", name, line: { color, width: 1.6, dash: dash || "solid" } },
+      extra,
+    );
+  }
+
+  function cursorShape(x) {
+    return [
+      {
+        type: "line",
+        xref: "x",
+        yref: "paper",
+        x0: x,
+        x1: x,
+        y0: 0,
+        y1: 1,
+        line: { color: MARKER_COLOR, width: 2, dash: "dot" },
+      },
+    ];
+  }
+
+  /** An axis range over the traces' finite y values (log axes: positive values, in decades),
+   * padded by 5 % on each side. */
+  function axisRange(traces, log) {
+    let low = Infinity;
+    let high = -Infinity;
+    traces.forEach(function (trace) {
+      for (const value of trace.y) {
+        if (!isFinite(value) || (log && !(value > 0))) continue;
+        const v = log ? Math.log10(value) : value;
+        if (v < low) low = v;
+        if (v > high) high = v;
+      }
+    });
+    if (!(low <= high)) return log ? [-1, 1] : [0, 1];
+    const pad = 0.05 * (high - low || Math.abs(high) || 1);
+    return [low - pad, high + pad];
+  }
+
+  // -------------------------------------------------------------------------------- fragment
+
+  /** The settings of a URL fragment, or null with a reason when a value is invalid. */
+  function parseFragment(hash, state) {
+    const text = hash.replace(/^#/, "");
+    if (!text) return { settings: null, problem: null };
+    const params = new URLSearchParams(text);
+    const settings = {};
+    const problems = [];
+    params.forEach(function (value, key) {
+      if (key === "surface") {
+        if (surfaceNames().indexOf(value) < 0) problems.push("surface=" + value);
+        else settings.surface = value;
+      } else if (HYPERPARAMETERS.indexOf(key) >= 0) {
+        const spec = state.specs[key];
+        const number = Number(value);
+        if (value === "" || !isFinite(number) || number < spec.low * (1 - 1e-9) || number > spec.high * (1 + 1e-9)) {
+          problems.push(key + "=" + value);
+        } else settings[key] = number;
+      } else if (key === "steps") {
+        const number = Number(value);
+        if (!Number.isInteger(number) || number < state.steps_range[0] || number > state.steps_range[1]) {
+          problems.push("steps=" + value);
+        } else settings.steps = number;
+      } else if (key === "x" || key === "y") {
+        const number = Number(value);
+        if (value === "" || !isFinite(number)) problems.push(key + "=" + value);
+        else settings[key] = number;
+      } else {
+        problems.push(key);
+      }
+    });
+    if (!problems.length && ("x" in settings) !== ("y" in settings)) problems.push("x and y go together");
+    if (!problems.length && "x" in settings) {
+      const surface = adaviz.get(settings.surface || state.surface);
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      if (!(settings.x >= xmin && settings.x <= xmax && settings.y >= ymin && settings.y <= ymax)) {
+        problems.push("start (" + settings.x + ", " + settings.y + ") outside " + surface.name + "'s domain");
+      }
+    }
+    if (problems.length) return { settings: null, problem: problems.join(", ") };
+    return { settings, problem: null };
+  }
+
+  // ------------------------------------------------------------------------------ the panel
+
+  /** The dropdown's surfaces: the page's own (custom) ones, then the built-ins. */
+  function surfaceNames() {
+    return Object.keys(adaviz.CUSTOM).concat(adaviz.names());
+  }
+
+  function surfacePanel(container, state) {
+    if (state.custom) adaviz.defineSurface(state.custom);
+    const Plotly = root.Plotly;
+    container.classList.add("adaviz-surface-panel", "adaviz-live");
+    container.dataset.draws = "0";
+    const controls = {};
+    let surface = adaviz.get(state.surface);
+    let start = state.start.slice();
+    const ghosts = [];
+    let trajectory = null;
+    let view = null;
+    let background = null;
+    let backgroundFor = null;  // the background the backdrop shows
+    let drawnStructure = null;  // what a full redraw drew: a slider move only animates data
+    let playing = null;
+
+    // -- controls --------------------------------------------------------------------
+    function labelled(name, text, input, readout) {
+      const label = el("label", { class: "adaviz-control adaviz-" + name.replace(/_/g, "-") });
+      label.appendChild(el("span", { class: "adaviz-label", text: text }));
+      label.appendChild(input);
+      if (readout) label.appendChild(readout);
+      return label;
+    }
+
+    function slider(name) {
+      const spec = state.specs[name];
+      const input = el("input", {
+        type: "range",
+        name: name,
+        min: spec.log ? Math.log10(spec.low) : spec.low,
+        max: spec.log ? Math.log10(spec.high) : spec.high,
+        step: spec.step,
+      });
+      if (spec.log) input.dataset.scale = "log10";
+      const readout = el("output", { class: "adaviz-readout" });
+      controls[name] = input;
+      input.addEventListener("input", function () {
+        const number = Number(input.value);
+        current[name] = spec.log ? Math.pow(10, number) : number;
+        readout.textContent = fmt(valueOf(name));
+        controls.preset.value = matchingPreset();
+        request();
+      });
+      input.adaviz_readout = readout;
+      return labelled(name, spec.description || name, input, readout);
+    }
+
+    // the values run: a slider shows the nearest of its ticks, the run uses the exact value
+    // (the panel's, a preset's, the address's) until the slider is moved
+    const current = {};
+
+    function valueOf(name) {
+      return current[name];
+    }
+
+    function setValue(name, value) {
+      const input = controls[name];
+      current[name] = value;
+      input.value = input.dataset.scale === "log10" ? Math.log10(value) : value;
+      if (input.adaviz_readout) input.adaviz_readout.textContent = fmt(valueOf(name));
+    }
+
+    function values() {
+      const out = {};
+      HYPERPARAMETERS.forEach(function (name) {
+        out[name] = valueOf(name);
+      });
+      return out;
+    }
+
+    function matchingPreset() {
+      const current = values();
+      const found = Object.keys(state.presets).find(function (name) {
+        return HYPERPARAMETERS.every(function (key) {
+          const spec = state.specs[key];
+          const a = spec.log ? Math.log10(current[key]) : current[key];
+          const b = spec.log ? Math.log10(state.presets[name][key]) : state.presets[name][key];
+          return Math.abs(a - b) <= spec.step / 2 + 1e-9;
+        });
+      });
+      return found || "custom";
+    }
+
+    const surfaceSelect = el("select", { name: "surface" });
+    surfaceNames().forEach(function (name) {
+      surfaceSelect.appendChild(el("option", { value: name, text: name }));
+    });
+    controls.surface = surfaceSelect;
+    surfaceSelect.addEventListener("change", function () {
+      surface = adaviz.get(surfaceSelect.value);
+      start = surface.start.slice();
+      background = null;
+      ghosts.length = 0;
+      request();
+    });
+
+    const preset = el("select", { name: "preset" });
+    Object.keys(state.presets)
+      .concat(["custom"])
+      .forEach(function (name) {
+        preset.appendChild(el("option", { value: name, text: name }));
+      });
+    controls.preset = preset;
+    preset.addEventListener("change", function () {
+      const chosen = state.presets[preset.value];
+      if (!chosen) return;
+      HYPERPARAMETERS.forEach(function (name) {
+        setValue(name, chosen[name]);
+      });
+      request();
+    });
+
+    const steps = el("input", {
+      type: "range",
+      name: "steps",
+      min: state.steps_range[0],
+      max: state.steps_range[1],
+      step: 1,
+    });
+    const stepsReadout = el("output", { class: "adaviz-readout" });
+    controls.steps = steps;
+    steps.addEventListener("input", function () {
+      stepsReadout.textContent = steps.value;
+      request();
+    });
+
+    function button(name, text, onClick) {
+      const node = el("button", { type: "button", name: name, text: text });
+      node.addEventListener("click", onClick);
+      controls[name] = node;
+      return node;
+    }
+
+    const scrubber = el("input", { type: "range", name: "step", min: 0, max: 1, step: 1, value: 0 });
+    controls.step = scrubber;
+    scrubber.addEventListener("input", function () {
+      setCursor(Number(scrubber.value));
+    });
+
+    const reset = button("reset", "reset", function () {
+      HYPERPARAMETERS.forEach(function (name) {
+        setValue(name, state.defaults[name]);
+      });
+      preset.value = matchingPreset();
+      request();
+    });
+    const play = button("play", "▶ play", function () {
+      if (playing !== null) return stop();
+      if (Number(scrubber.value) >= view.n - 1) scrubber.value = 0;
+      play.textContent = "❚❚ pause";
+      const stride = Math.max(1, Math.floor(Number(steps.value) / 150));
+      playing = setInterval(function () {
+        const next = Math.min(Number(scrubber.value) + stride, view.n - 1);
+        scrubber.value = next;
+        setCursor(next);
+        if (next >= view.n - 1) stop();
+      }, 50);
+    });
+    function stop() {
+      clearInterval(playing);
+      playing = null;
+      play.textContent = "▶ play";
+    }
+    const pin = button("pin", "pin", function () {
+      const v = values();
+      const label =
+        "ghost: lr=" + fmt(v.lr) + ", ρ=" + fmt(v.rho) + ", ε=" + fmt(v.epsilon, 2) +
+        (v.decay ? ", decay=" + fmt(v.decay) : "");
+      ghosts.push({ label, px: view.px, py: view.py, steps: view.steps, loss: view.loss });
+      if (ghosts.length > GHOST_COLORS.length) ghosts.shift();
+      draw();
+    });
+    const clear = button("clear", "clear", function () {
+      ghosts.length = 0;
+      draw();
+    });
+
+    // -- layout ----------------------------------------------------------------------
+    const title = el("div", { class: "adaviz-title" });
+    const note = el("div", { class: "adaviz-note", role: "status" });
+    const columns = el("div", { class: "adaviz-controls" }, [
+      el("div", {}, [
+        labelled("surface", "surface", surfaceSelect),
+        labelled("steps", "steps", steps, stepsReadout),
+        labelled("preset", "preset", preset),
+      ]),
+      el("div", {}, [slider("lr"), slider("rho"), reset]),
+      el("div", {}, [slider("epsilon"), slider("decay")]),
+    ]);
+    const figures = {};
+    ["surface", "accumulators", "step_size", "loss"].forEach(function (name) {
+      figures[name] = el("div", {
+        class: "adaviz-figure adaviz-figure-" + name.replace(/_/g, "-"),
+        "data-view": name,
+      });
+    });
+    // the contour lives in its own plotly div under the path's (a contour costs ~100 ms to
+    // redraw; the paths above it are redrawn on every slider move, the contour only when the
+    // surface changes); both share one fixed plot area
+    const backdrop = el("div", { class: "adaviz-figure-backdrop" });
+    const stack = el("div", { class: "adaviz-stack" }, [backdrop, figures.surface]);
+    const views = el("div", { class: "adaviz-views" }, [
+      stack,
+      el("div", { class: "adaviz-side" }, [figures.accumulators, figures.step_size, figures.loss]),
+    ]);
+    const cursorLabel = el("span", { class: "adaviz-cursor" });
+    const playback = el("div", { class: "adaviz-playback" }, [play, scrubber, cursorLabel, pin, clear]);
+    const readouts = el("div", { class: "adaviz-readouts" });
+    const code = el("pre", { class: "adaviz-code" });
+    [title, note, columns, views, playback, readouts, code].forEach(function (node) {
+      container.appendChild(node);
+    });
+
+    // -- settings: the panel's, then the fragment's ------------------------------------
+    function apply(settings) {
+      surface = adaviz.get(settings.surface || state.surface);
+      surfaceSelect.value = surface.name;
+      start = "x" in settings ? [settings.x, settings.y] : surface === adaviz.get(state.surface) ? state.start.slice() : surface.start.slice();
+      HYPERPARAMETERS.forEach(function (name) {
+        setValue(name, name in settings ? settings[name] : state.hyperparameters[name]);
+      });
+      steps.value = settings.steps || state.steps;
+      stepsReadout.textContent = steps.value;
+      preset.value = matchingPreset();
+    }
+    const parsed = parseFragment(root.location ? root.location.hash : "", state);
+    apply(parsed.settings || {});
+    if (parsed.problem) {
+      note.textContent =
+        "The settings in this address were ignored (" + parsed.problem + "): showing the page's defaults.";
+      note.classList.add("adaviz-warning");
+    }
+
+    function writeFragment() {
+      const v = values();
+      const params = new URLSearchParams();
+      params.set("surface", surface.name);
+      HYPERPARAMETERS.forEach(function (name) {
+        params.set(name, String(Number(v[name].toPrecision(6))));
+      });
+      params.set("steps", steps.value);
+      params.set("x", String(Number(start[0].toPrecision(8))));
+      params.set("y", String(Number(start[1].toPrecision(8))));
+      const hash = "#" + params.toString();
+      if (root.history && root.location && root.location.hash !== hash) {
+        try {
+          root.history.replaceState(null, "", hash);
+        } catch (error) {
+          // a page whose address cannot change (e.g. inside a sandboxed frame) keeps working
+        }
+      }
+    }
+
+    // -- drawing ---------------------------------------------------------------------
+    let pending = false;
+    function request() {
+      if (pending) return;
+      pending = true;
+      root.requestAnimationFrame(function () {
+        pending = false;
+        draw();
+      });
+    }
+
+    function computeView(t) {
+      const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+      const m = Math.min(n, t.steps);
+      const pick = (array, count, i) => Array.from({ length: count }, (_, k) => array[2 * k + i]);
+      const f_star = surface.min_value;
+      const gap = isFinite(f_star);
+      const loss = Array.from(t.loss.subarray(0, n), (v) => (gap ? v - f_star : v));
+      return {
+        n,
+        m,
+        steps: Array.from({ length: n }, (_, k) => k),
+        step_numbers: Array.from({ length: m }, (_, k) => k + 1),
+        px: pick(t.positions, n, 0),
+        py: pick(t.positions, n, 1),
+        loss,
+        loss_gap: gap,
+        loss_log: gap || loss.every((v) => v > 0),
+        accum_grad: [0, 1].map((i) => pick(t.state.accum_grad, n, i)),
+        accum_delta: [0, 1].map((i) => pick(t.state.accum_delta, n, i)),
+        step_size: [0, 1].map((i) => pick(t.step_size, m, i)),
+        newton: [0, 1].map((i) => pick(t.newton_step_size, m, i)),
+      };
+    }
+
+    function draw() {
+      const v = values();
+      const count = Number(steps.value);
+      trajectory = adaviz.simulate(surface, Object.assign({ start, steps: count }, v));
+      view = computeView(trajectory);
+      scrubber.max = count;
+      if (Number(scrubber.value) > count) scrubber.value = count;
+      const cursor = Math.min(Number(scrubber.value), view.n - 1);
+      if (!background) background = contour(surface, state.grid_size, 20);
+      const endName = trajectory.diverged_at < 0 ? "end" : "last point before divergence (step " + (view.n - 1) + ")";
+
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const area = {
+        width: 520,
+        height: 560,
+        margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false },
+      };
+      const axes = (visible) => ({
+        xaxis: Object.assign({}, AXIS, { title: { text: "x" }, range: [xmin, xmax], fixedrange: true, visible, showgrid: false }),
+        yaxis: Object.assign({}, AXIS, { title: { text: "y" }, range: [ymin, ymax], fixedrange: true, visible, showgrid: false }),
+      });
+      const renders = [];
+      if (backgroundFor !== background) {
+        backgroundFor = background;
+        renders.push(
+          Plotly.react(
+            backdrop,
+            [
+              {
+                type: "contour",
+                name: "surface",
+                x: background.x,
+                y: background.y,
+                z: background.color,
+                colorscale: CONTOUR_COLORSCALE,
+                contours: { start: background.start, end: background.end, size: background.size },
+                colorbar: {
+                  tickvals: background.tickvals,
+                  ticktext: background.ticktext,
+                  thickness: 12,
+                  x: 1.02,
+                  xanchor: "left",
+                },
+                hoverinfo: "skip",
+                showlegend: false,
+              },
+            ],
+            Object.assign(layout("", axes(false)), area, { showlegend: false }),
+            { displayModeBar: false, staticPlot: true },
+          ),
+        );
+      }
+      // every figure: its traces and layout (a full redraw), and which traces and axis
+      // ranges a slider move changes (a redraw-free Plotly.animate when nothing else did)
+      const specs = {};
+      const g = ghosts.length;
+      const pathTraces = ghosts.map(function (ghost, i) {
+        return line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.px, y: ghost.py, opacity: 0.6 });
+      });
+      pathTraces.push(
+        line("trajectory", TRAJECTORY_COLOR, "solid", { x: view.px, y: view.py }),
+        { type: "scatter", mode: "markers", name: "start", x: [view.px[0]], y: [view.py[0]], marker: { size: 12, color: START_COLOR, symbol: "circle", line: { color: "white", width: 1 } } },
+        { type: "scatter", mode: "markers", name: endName, x: [view.px[view.n - 1]], y: [view.py[view.n - 1]], marker: { size: 12, color: END_COLOR, symbol: "square", line: { color: "white", width: 1 } } },
+        { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((m) => m[0]), y: surface.minima.map((m) => m[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
+        { type: "scatter", mode: "markers", name: "step marker", x: [view.px[cursor]], y: [view.py[cursor]], marker: { size: 17, color: MARKER_COLOR, symbol: "circle-open", line: { color: MARKER_COLOR, width: 3 } } },
+      );
+      specs.surface = {
+        traces: pathTraces,
+        layout: Object.assign(
+          layout("Adadelta on " + surface.name + " (click to set the start)", axes(true)),
+          area,
+          {
+            paper_bgcolor: "rgba(0,0,0,0)",
+            plot_bgcolor: "rgba(0,0,0,0)",
+            dragmode: false,
+            hovermode: "closest",
+            legend: { orientation: "h", y: -0.14, font: { size: 10 } },
+          },
+        ),
+        changed: [g, g + 1, g + 2, g + 4],
+        ranges: {},
+      };
+      const side = { width: 420, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
+      const steps_range = [0, Math.max(view.n - 1, 1)];
+      const numbers_range = [1, Math.max(view.m, 2)];
+      const sideLayout = function (titleText, yaxis, xrange) {
+        return layout(titleText, Object.assign({
+          xaxis: Object.assign({ title: { text: "step" }, range: xrange }, AXIS),
+          yaxis: Object.assign({ exponentformat: "power" }, yaxis, AXIS),
+          shapes: cursorShape(cursor),
+        }, side));
+      };
+      const accumulators = [
+        line("E[g²] x", COORD_COLORS.x, "solid", { x: view.steps, y: view.accum_grad[0] }),
+        line("E[g²] y", COORD_COLORS.y, "solid", { x: view.steps, y: view.accum_grad[1] }),
+        line("E[Δx²] x", COORD_COLORS.x, "dash", { x: view.steps, y: view.accum_delta[0] }),
+        line("E[Δx²] y", COORD_COLORS.y, "dash", { x: view.steps, y: view.accum_delta[1] }),
+      ];
+      const accumulatorsRange = axisRange(accumulators, true);
+      specs.accumulators = {
+        traces: accumulators,
+        layout: sideLayout("accumulators", { type: "log", title: { text: "E[·]" }, range: accumulatorsRange }, steps_range),
+        changed: [0, 1, 2, 3],
+        ranges: { x: steps_range, y: accumulatorsRange },
+      };
+      const stepSizes = [
+        line("step size x", COORD_COLORS.x, "solid", { x: view.step_numbers, y: view.step_size[0] }),
+        line("step size y", COORD_COLORS.y, "solid", { x: view.step_numbers, y: view.step_size[1] }),
+        line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: view.step_numbers, y: view.newton[0] }),
+        line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: view.step_numbers, y: view.newton[1] }),
+      ];
+      const stepSizeRange = axisRange(stepSizes, true);
+      specs.step_size = {
+        traces: stepSizes,
+        layout: sideLayout("step size vs Newton", { type: "log", title: { text: "step size (x per unit gradient)" }, range: stepSizeRange }, numbers_range),
+        changed: [0, 1, 2, 3],
+        ranges: { x: numbers_range, y: stepSizeRange },
+      };
+      const lossTraces = ghosts.map((ghost, i) =>
+        line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.steps, y: ghost.loss, opacity: 0.6 }),
+      );
+      lossTraces.push(line("loss", TRAJECTORY_COLOR, "solid", { x: view.steps, y: view.loss }));
+      const lossTitle = view.loss_gap ? "loss − f* (f* = " + fmt(surface.min_value, 4) + ")" : "loss (no known minimum)";
+      const lossRange = axisRange(lossTraces, view.loss_log);
+      const lossSteps = [0, Math.max(steps_range[1], ...ghosts.map((ghost) => ghost.steps.length - 1))];
+      specs.loss = {
+        traces: lossTraces,
+        layout: sideLayout("loss", { type: view.loss_log ? "log" : "linear", title: { text: lossTitle }, range: lossRange }, lossSteps),
+        changed: [g],
+        ranges: { x: lossSteps, y: lossRange },
+      };
+
+      const structure = [surface.name, g, endName, view.n, view.loss_log, lossTitle, cursor].join("|");
+      const quick = structure === drawnStructure;
+      drawnStructure = structure;
+      Object.keys(specs).forEach(function (name) {
+        const spec = specs[name];
+        if (!quick) {
+          renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false, responsive: false }));
+          return;
+        }
+        const update = {};
+        if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
+        if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
+        renders.push(
+          Plotly.animate(
+            figures[name],
+            {
+              data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y, name: spec.traces[i].name })),
+              traces: spec.changed,
+              layout: update,
+            },
+            { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" },
+          ),
+        );
+      });
+      drawText(cursor);
+      writeFragment();
+      return Promise.all(renders).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    function setCursor(k) {
+      if (!view) return;
+      k = Math.min(Math.max(k, 0), view.n - 1);
+      Plotly.restyle(figures.surface, { x: [[view.px[k]]], y: [[view.py[k]]] }, [figures.surface.data.length - 1]);
+      ["accumulators", "step_size", "loss"].forEach(function (name) {
+        Plotly.relayout(figures[name], { shapes: cursorShape(k) });
+      });
+      cursorLabel.textContent = cursorText(k);
+      drawnStructure = null;  // the next draw redraws the cursor's shapes in full
+    }
+
+    function cursorText(k) {
+      let text = "step " + k + ": x = " + fmt(view.px[k], 4) + ", y = " + fmt(view.py[k], 4) +
+        ", loss = " + fmt(trajectory.loss[k], 4);
+      if (k < Number(scrubber.value)) text += " (path ends here)";
+      return text;
+    }
+
+    function drawText(cursor) {
+      const v = values();
+      const summary = adaviz.summary(trajectory, state.tolerance);
+      const first = view.n >= 2 ? summary.first_step.map(Math.abs) : [NaN, NaN];
+      const formula = v.rho < 1 ? adaviz.first_step(v.lr, v.rho, v.epsilon) : Infinity;
+      const diverged = trajectory.diverged_at >= 0;
+      const readout = {
+        first_step: first,
+        first_step_formula: formula,
+        final_loss: diverged ? NaN : summary.final_loss,
+        distance_to_minimum: diverged ? NaN : summary.distance_to_minimum,
+        steps_to_converge: diverged || summary.steps_to_converge < 0 ? null : summary.steps_to_converge,
+        diverged_at: diverged ? trajectory.diverged_at : null,
+      };
+      container.adaviz_panel.readouts = readout;
+      title.innerHTML = "";
+      title.appendChild(el("b", { text: "Adadelta on " + surface.name }));
+      if (state.lessons && state.lessons[surface.name]) {
+        title.appendChild(el("br"));
+        title.appendChild(el("i", { text: state.lessons[surface.name] }));
+      }
+      const rows = [
+        "first step: |Δx| = " + fmt(first[0]) + ", |Δy| = " + fmt(first[1]) +
+          " (lr·√(ε/(1−ρ)) = " + fmt(formula) + ")",
+        diverged
+          ? "diverged at step " + trajectory.diverged_at + " (left the plotted region or overflowed)"
+          : "final loss: " + fmt(readout.final_loss, 4) + " after " + trajectory.steps + " steps",
+      ];
+      if (surface.minima.length && !diverged) {
+        rows.push("distance to the nearest minimum: " + fmt(readout.distance_to_minimum, 3));
+        rows.push(
+          "steps to converge (loss within " + state.tolerance + " of f*): " +
+            (readout.steps_to_converge === null
+              ? "not reached in " + trajectory.steps + " steps"
+              : readout.steps_to_converge),
+        );
+      }
+      readouts.innerHTML = "";
+      rows.forEach(function (row) {
+        readouts.appendChild(el("div", { text: row }));
+      });
+      code.textContent =
+        "adaviz.Adadelta(lr=" + fmt(v.lr, 6) + ", rho=" + fmt(v.rho, 6) + ", epsilon=" +
+        fmt(v.epsilon, 6) + ", decay=" + fmt(v.decay, 6) + ")";
+      cursorLabel.textContent = cursorText(cursor);
+    }
+
+    // a click on the plot area: a new start (the point under the mouse, in data units)
+    function onClick(event) {
+      const full = figures.surface._fullLayout;
+      if (!full) return;
+      const box = figures.surface.getBoundingClientRect();
+      const xaxis = full.xaxis;
+      const yaxis = full.yaxis;
+      const x = xaxis.p2d(event.clientX - box.left - xaxis._offset);
+      const y = yaxis.p2d(event.clientY - box.top - yaxis._offset);
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      if (x >= xmin && x <= xmax && y >= ymin && y <= ymax) {
+        start = [x, y];
+        request();
+      }
+    }
+
+    container.adaviz_panel = {
+      controls,
+      figures,
+      values,
+      draw,
+      setStart: function (x, y) {
+        start = [x, y];
+        return draw();
+      },
+      get trajectory() {
+        return trajectory;
+      },
+      get start() {
+        return start.slice();
+      },
+      get surface() {
+        return surface.name;
+      },
+    };
+    const ready = draw().then(function () {
+      figures.surface.addEventListener("click", onClick);
+    });
+    container.adaviz_panel.ready = ready;
+    return container.adaviz_panel;
+  }
+
+  adaviz.surfacePanel = surfacePanel;
+
+  // --------------------------------------------------------------------- the compare panel
+
+  /**
+   * The live ComparePanel: several rules on one surface, same start and budget.
+   *
+   *   adaviz.comparePanel(root, state)    (state: page.py's compare_state)
+   *
+   * Controls named as in ComparePanel.controls: surface, steps, loss_scale (the exponent
+   * k), tune, pin, clear, and "rule.hyperparameter" (adam.lr, rmsprop.centered, ...).
+   * Figures: surface (paths named by rule), loss, step_size, sensitivity (Tune's
+   * objective against lr, one curve per rule).
+   */
+  function comparePanel(container, state) {
+    const Plotly = root.Plotly;
+    container.classList.add("adaviz-compare-panel", "adaviz-live");
+    container.dataset.draws = "0";
+    const names = state.optimizers;
+    const controls = {};
+    const current = {};  // rule -> hyperparameter -> value run
+    const labels = {};  // rule -> "library defaults" | "changed by you" | "tuned (lr ...)"
+    let surface = adaviz.get(state.surface);
+    let start = state.start.slice();
+    let background = null;
+    let backgroundFor = null;
+    let trajectories = {};
+    let sensitivity = null;  // {rule: [objective per LR_GRID value]} after Tune
+    const ghosts = [];
+
+    function el2(tag, attributes, children) {
+      return el(tag, attributes, children);
+    }
+
+    const surfaceSelect = el2("select", { name: "surface" });
+    adaviz.names().forEach((name) => surfaceSelect.appendChild(el2("option", { value: name, text: name })));
+    surfaceSelect.value = surface.name;
+    surfaceSelect.addEventListener("change", function () {
+      surface = adaviz.get(surfaceSelect.value);
+      start = surface.start.slice();
+      background = null;
+      sensitivity = null;
+      ghosts.length = 0;
+      request();
+    });
+    controls.surface = surfaceSelect;
+    const steps = el2("input", { type: "range", name: "steps", min: state.steps_range[0], max: state.steps_range[1], step: 1 });
+    steps.value = state.steps;
+    const stepsOut = el2("output", { class: "adaviz-readout", text: String(state.steps) });
+    steps.addEventListener("input", () => { stepsOut.textContent = steps.value; request(); });
+    controls.steps = steps;
+    const k = el2("input", { type: "range", name: "loss_scale", min: state.loss_scale_spec.low, max: state.loss_scale_spec.high, step: state.loss_scale_spec.step });
+    k.value = state.loss_scale_exponent;
+    const kOut = el2("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
+    k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
+    controls.loss_scale = k;
+
+    function ruleControl(rule, key) {
+      const spec = state.specs[key];
+      const name = rule + "." + key;
+      let input;
+      if (spec.flag) {
+        input = el2("input", { type: "checkbox", name });
+        input.checked = Boolean(current[rule][key]);
+        input.addEventListener("change", function () {
+          current[rule][key] = input.checked;
+          labels[rule] = "changed by you";
+          request();
+        });
+      } else {
+        input = el2("input", {
+          type: "range",
+          name,
+          min: spec.log ? Math.log10(spec.low) : spec.low,
+          max: spec.log ? Math.log10(spec.high) : spec.high,
+          step: spec.step,
+        });
+        if (spec.log) input.dataset.scale = "log10";
+        input.value = spec.log ? Math.log10(current[rule][key]) : current[rule][key];
+        input.addEventListener("input", function () {
+          const number = Number(input.value);
+          current[rule][key] = spec.log ? Math.pow(10, number) : number;
+          out.textContent = fmt(current[rule][key]);
+          labels[rule] = "changed by you";
+          request();
+        });
+      }
+      const out = el2("output", { class: "adaviz-readout", text: spec.flag ? "" : fmt(current[rule][key]) });
+      controls[name] = input;
+      return el2("label", { class: "adaviz-control adaviz-" + rule + "-" + key.replace(/_/g, "-") }, [
+        el2("span", { class: "adaviz-label", text: spec.description || key }),
+        input,
+        out,
+      ]);
+    }
+
+    function button(name, text, onClick) {
+      const node = el2("button", { type: "button", name, text });
+      node.addEventListener("click", onClick);
+      controls[name] = node;
+      return node;
+    }
+
+    const ruleBoxes = names.map(function (rule) {
+      current[rule] = Object.assign({}, adaviz.RULES[rule].defaults, state.hyperparameters[rule]);
+      labels[rule] = state.labels[rule];
+      return el2("fieldset", { class: "adaviz-rule adaviz-rule-" + rule }, [
+        el2("legend", { text: rule, style: "color:" + state.colors[rule] }),
+      ].concat(adaviz.RULES[rule].hyperparameters.map((key) => ruleControl(rule, key))));
+    });
+
+    const title = el2("div", { class: "adaviz-title" });
+    const top = el2("div", { class: "adaviz-controls" }, [
+      el2("label", { class: "adaviz-control adaviz-surface" }, [el2("span", { class: "adaviz-label", text: "surface" }), surfaceSelect]),
+      el2("label", { class: "adaviz-control adaviz-steps" }, [el2("span", { class: "adaviz-label", text: "steps (budget)" }), steps, stepsOut]),
+      el2("label", { class: "adaviz-control adaviz-loss-scale" }, [el2("span", { class: "adaviz-label", text: "loss × 10^k, k" }), k, kOut]),
+      button("tune", "Tune", tune),
+      button("pin", "pin", pin),
+      button("clear", "clear", function () { ghosts.length = 0; drawnStructure = null; request(); }),
+    ]);
+    const rules = el2("div", { class: "adaviz-rules" }, ruleBoxes);
+    const figures = {};
+    ["surface", "loss", "step_size", "sensitivity"].forEach(function (name) {
+      figures[name] = el2("div", { class: "adaviz-figure adaviz-figure-" + name.replace(/_/g, "-"), "data-view": name });
+    });
+    const backdrop = el2("div", { class: "adaviz-figure-backdrop" });
+    const views = el2("div", { class: "adaviz-views" }, [
+      el2("div", { class: "adaviz-stack" }, [backdrop, figures.surface]),
+      el2("div", { class: "adaviz-side" }, [figures.loss, figures.step_size, figures.sensitivity]),
+    ]);
+    const table = el2("div", { class: "adaviz-readouts" });
+    [title, top, rules, views, table].forEach((node) => container.appendChild(node));
+
+    let pending = false;
+    function request() {
+      if (pending) return;
+      pending = true;
+      root.requestAnimationFrame(function () {
+        pending = false;
+        draw();
+      });
+    }
+
+    function scale() {
+      return Math.pow(10, Number(k.value));
+    }
+
+    /** Tune's objective of a run: the mean loss (surface units) over the budget's last 10 %. */
+    function objective(t, count) {
+      const window = Math.max(1, Math.ceil(state.tune_window * count));
+      if (t.diverged_at >= 0 && t.diverged_at <= count) return Infinity;
+      let sum = 0;
+      for (let i = count - window + 1; i <= count; i++) sum += t.loss[i] / t.loss_scale;
+      const value = sum / window;
+      return isFinite(value) ? value : Infinity;
+    }
+
+    function tune() {
+      const count = Number(steps.value);
+      sensitivity = {};
+      names.forEach(function (rule) {
+        const scores = state.lr_grid.map((lr) =>
+          objective(adaviz.simulate(surface, Object.assign({}, current[rule], { lr, start, steps: count, optimizer: rule, loss_scale: scale() })), count),
+        );
+        sensitivity[rule] = scores;
+        let best = 0;
+        scores.forEach((score, i) => { if (score < scores[best]) best = i; });
+        if (isFinite(scores[best])) {
+          current[rule].lr = state.lr_grid[best];
+          controls[rule + ".lr"].value = Math.log10(current[rule].lr);
+          controls[rule + ".lr"].nextSibling.textContent = fmt(current[rule].lr);
+          labels[rule] = "tuned (lr " + fmt(current[rule].lr) + ")";
+        }
+      });
+      drawnStructure = null;
+      return draw();
+    }
+
+    function pin() {
+      names.forEach(function (rule) {
+        const t = trajectories[rule];
+        const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+        const xs = [];
+        const ys = [];
+        for (let i = 0; i < n; i++) { xs.push(t.positions[2 * i]); ys.push(t.positions[2 * i + 1]); }
+        ghosts.push({ rule, label: "ghost: " + rule + " lr=" + fmt(current[rule].lr), px: xs, py: ys });
+      });
+      while (ghosts.length > state.pins * names.length) ghosts.shift();
+      drawnStructure = null;
+      request();
+    }
+
+    let drawnStructure = null;
+    function draw() {
+      const count = Number(steps.value);
+      const lossScale = scale();
+      trajectories = {};
+      names.forEach(function (rule) {
+        trajectories[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: lossScale }));
+      });
+      if (!background) background = contour(surface, state.grid_size, 20);
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const area = { width: 520, height: 560, margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false } };
+      const axes = (visible) => ({
+        xaxis: Object.assign({}, AXIS, { title: { text: "x" }, range: [xmin, xmax], fixedrange: true, visible, showgrid: false }),
+        yaxis: Object.assign({}, AXIS, { title: { text: "y" }, range: [ymin, ymax], fixedrange: true, visible, showgrid: false }),
+      });
+      const renders = [];
+      if (backgroundFor !== background) {
+        backgroundFor = background;
+        renders.push(Plotly.react(backdrop, [{
+          type: "contour", name: "surface", x: background.x, y: background.y, z: background.color,
+          colorscale: CONTOUR_COLORSCALE,
+          contours: { start: background.start, end: background.end, size: background.size },
+          colorbar: { tickvals: background.tickvals, ticktext: background.ticktext, thickness: 12, x: 1.02, xanchor: "left" },
+          hoverinfo: "skip", showlegend: false,
+        }], Object.assign(layout("", axes(false)), area, { showlegend: false }), { displayModeBar: false, staticPlot: true }));
+      }
+      const views = {};
+      names.forEach(function (rule) {
+        const t = trajectories[rule];
+        const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+        const m = Math.min(n, t.steps);
+        const pick = (array, c, i) => Array.from({ length: c }, (_, j) => array[2 * j + i]);
+        views[rule] = {
+          n, m,
+          px: pick(t.positions, n, 0), py: pick(t.positions, n, 1),
+          steps: Array.from({ length: n }, (_, j) => j),
+          numbers: Array.from({ length: m }, (_, j) => j + 1),
+          loss: Array.from(t.loss.subarray(0, n), (v) => v / lossScale - (isFinite(surface.min_value) ? surface.min_value : 0)),
+          step_size: [pick(t.step_size, m, 0), pick(t.step_size, m, 1)].map((a) => a.map(Math.abs)),
+        };
+      });
+      const specs = {};
+      const paths = ghosts.map((ghost) => line(ghost.label, state.colors[ghost.rule], "dot", { x: ghost.px, y: ghost.py, opacity: 0.5 }));
+      const g = paths.length;
+      names.forEach((rule) => paths.push(line(rule, state.colors[rule], "solid", { x: views[rule].px, y: views[rule].py })));
+      paths.push(
+        { type: "scatter", mode: "markers", name: "start", x: [start[0]], y: [start[1]], marker: { size: 12, color: START_COLOR, line: { color: "white", width: 1 } } },
+        { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((p) => p[0]), y: surface.minima.map((p) => p[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
+      );
+      specs.surface = {
+        traces: paths,
+        layout: Object.assign(layout("paths on the loss surface (same start and budget)", axes(true)), area, {
+          paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", dragmode: false,
+          legend: { orientation: "h", y: -0.14, font: { size: 10 } },
+        }),
+        changed: names.map((_, i) => g + i),
+        ranges: {},
+      };
+      const side = { width: 440, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
+      const gap = isFinite(surface.min_value);
+      const lossLog = names.every((rule) => views[rule].loss.every((v) => !isFinite(v) || v > 0)) || gap;
+      const lossTraces = names.map((rule) => line(rule, state.colors[rule], "solid", { x: views[rule].steps, y: views[rule].loss }));
+      const lossRange = axisRange(lossTraces, lossLog);
+      specs.loss = {
+        traces: lossTraces,
+        layout: layout(gap ? "loss − f* (surface units)" : "loss (surface units)", Object.assign({
+          xaxis: Object.assign({ title: { text: "step" }, range: [0, count] }, AXIS),
+          yaxis: Object.assign({ type: lossLog ? "log" : "linear", range: lossRange, exponentformat: "power" }, AXIS),
+        }, side)),
+        changed: names.map((_, i) => i),
+        ranges: { x: [0, count], y: lossRange },
+      };
+      const stepTraces = [];
+      names.forEach(function (rule) {
+        stepTraces.push(line(rule + " x", state.colors[rule], "solid", { x: views[rule].numbers, y: views[rule].step_size[0] }));
+        stepTraces.push(line(rule + " y", state.colors[rule], "dot", { x: views[rule].numbers, y: views[rule].step_size[1] }));
+      });
+      const stepRange = axisRange(stepTraces, true);
+      specs.step_size = {
+        traces: stepTraces,
+        layout: layout("realized step size", Object.assign({
+          xaxis: Object.assign({ title: { text: "step" }, range: [1, Math.max(count, 2)] }, AXIS),
+          yaxis: Object.assign({ type: "log", range: stepRange, exponentformat: "power", title: { text: "|Δ / g|" } }, AXIS),
+        }, side)),
+        changed: stepTraces.map((_, i) => i),
+        ranges: { x: [1, Math.max(count, 2)], y: stepRange },
+      };
+      const sensitivityTraces = names.map((rule) => line(rule, state.colors[rule], "solid", {
+        x: state.lr_grid, y: sensitivity ? sensitivity[rule].map((v) => (isFinite(v) ? v : null)) : [],
+      }));
+      names.forEach((rule) => sensitivityTraces.push({
+        type: "scatter", mode: "markers", name: rule + " lr", showlegend: false,
+        x: [current[rule].lr], y: [sensitivity ? Math.min.apply(null, sensitivity[rule].filter(isFinite)) : null],
+        marker: { size: 9, color: state.colors[rule], symbol: "diamond" },
+      }));
+      specs.sensitivity = {
+        traces: sensitivityTraces,
+        layout: layout(sensitivity ? "Tune: objective against lr" : "Tune: press Tune to search lr", Object.assign({
+          xaxis: Object.assign({ type: "log", title: { text: "lr" }, exponentformat: "power" }, AXIS),
+          yaxis: Object.assign({ type: "log", title: { text: "mean loss, last 10 %" }, exponentformat: "power" }, AXIS),
+        }, side)),
+        changed: [],
+        ranges: {},
+      };
+      const structure = [surface.name, g, lossLog, sensitivity ? "tuned" : "", count].concat(names.map((r) => views[r].n)).join("|");
+      const quick = structure === drawnStructure;
+      drawnStructure = structure;
+      Object.keys(specs).forEach(function (name) {
+        const spec = specs[name];
+        if (!quick) {
+          renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false }));
+        } else if (spec.changed.length) {
+          const update = {};
+          if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
+          if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
+          renders.push(Plotly.animate(figures[name], {
+            data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y })),
+            traces: spec.changed,
+            layout: update,
+          }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" }));
+        }
+      });
+      drawText(count, lossScale);
+      writeFragment();
+      return Promise.all(renders).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    function drawText(count, lossScale) {
+      title.innerHTML = "";
+      title.appendChild(el2("b", { text: names.join(", ") + " on " + surface.name }));
+      table.innerHTML = "";
+      const rows = [el2("tr", {}, ["optimizer", "settings", "run", "result"].map((h) => el2("th", { text: h })))];
+      names.forEach(function (rule) {
+        const t = trajectories[rule];
+        const settings = adaviz.RULES[rule].hyperparameters.map((key) => key + "=" + (typeof current[rule][key] === "boolean" ? current[rule][key] : fmt(current[rule][key], 4))).join(", ");
+        const result = t.diverged_at >= 0
+          ? "diverged at step " + t.diverged_at
+          : "final loss " + fmt(t.loss[count] / lossScale, 4) + (surface.minima.length ? ", distance " + fmt(adaviz.summary(t).distance_to_minimum, 3) : "");
+        rows.push(el2("tr", {}, [
+          el2("td", { text: rule, style: "color:" + state.colors[rule] + ";font-weight:bold" }),
+          el2("td", { text: settings }),
+          el2("td", { text: labels[rule] }),
+          el2("td", { text: result }),
+        ]));
+      });
+      table.appendChild(el2("table", {}, rows));
+      table.appendChild(el2("div", { text: "Tune: lr over " + state.lr_grid.length + " log-spaced values, " + fmt(state.lr_grid[0]) + " … " + fmt(state.lr_grid[state.lr_grid.length - 1]) + "; objective: the mean loss over the last " + Math.round(100 * state.tune_window) + " % of the budget (diverged: ∞)." }));
+    }
+
+    container.adaviz_panel = {
+      controls, figures, draw, tune,
+      get trajectories() { return trajectories; },
+      get values() { return JSON.parse(JSON.stringify(current)); },
+      get labels() { return Object.assign({}, labels); },
+    };
+    // settings in the URL fragment: #surface=booth&steps=300&loss_scale=1&adam.lr=0.01&...
+    function writeFragment() {
+      const params = new URLSearchParams();
+      params.set("surface", surface.name);
+      params.set("steps", steps.value);
+      params.set("loss_scale", k.value);
+      names.forEach(function (rule) {
+        Object.entries(current[rule]).forEach(function ([key, value]) {
+          params.set(rule + "." + key, typeof value === "boolean" ? String(value) : String(Number(value.toPrecision(6))));
+        });
+      });
+      try {
+        root.history.replaceState(null, "", "#" + params.toString());
+      } catch (error) {
+        // a page whose address cannot change (a sandboxed frame) keeps working
+      }
+    }
+
+    function readFragment() {
+      const text = (root.location ? root.location.hash : "").replace(/^#/, "");
+      if (!text) return null;
+      const problems = [];
+      const settings = {};
+      new URLSearchParams(text).forEach(function (value, key) {
+        const number = Number(value);
+        if (key === "surface") {
+          if (adaviz.names().indexOf(value) < 0) problems.push(key + "=" + value);
+          else settings.surface = value;
+        } else if (key === "steps") {
+          if (!Number.isInteger(number) || number < state.steps_range[0] || number > state.steps_range[1]) problems.push(key + "=" + value);
+          else settings.steps = number;
+        } else if (key === "loss_scale") {
+          if (value === "" || !(number >= state.loss_scale_spec.low && number <= state.loss_scale_spec.high)) problems.push(key + "=" + value);
+          else settings.loss_scale = number;
+        } else {
+          const [rule, hp] = key.split(".");
+          const spec = state.specs[hp];
+          if (names.indexOf(rule) < 0 || !spec || adaviz.RULES[rule].hyperparameters.indexOf(hp) < 0) problems.push(key);
+          else if (spec.flag) {
+            if (value !== "true" && value !== "false") problems.push(key + "=" + value);
+            else settings[key] = value === "true";
+          } else if (value === "" || !(number >= spec.low * (1 - 1e-9) && number <= spec.high * (1 + 1e-9))) problems.push(key + "=" + value);
+          else settings[key] = number;
+        }
+      });
+      return problems.length ? { problem: problems.join(", ") } : { settings };
+    }
+
+    const fragment = readFragment();
+    if (fragment && fragment.problem) {
+      const note = el2("div", { class: "adaviz-note adaviz-warning", role: "status" });
+      note.textContent = "The settings in this address were ignored (" + fragment.problem + "): showing the page's defaults.";
+      container.insertBefore(note, top);
+    } else if (fragment) {
+      const given = fragment.settings;
+      if (given.surface) {
+        surface = adaviz.get(given.surface);
+        surfaceSelect.value = surface.name;
+        start = surface.start.slice();
+      }
+      if (given.steps) { steps.value = given.steps; stepsOut.textContent = steps.value; }
+      if ("loss_scale" in given) { k.value = given.loss_scale; kOut.textContent = k.value; }
+      Object.keys(given).filter((key) => key.indexOf(".") > 0).forEach(function (key) {
+        const [rule, hp] = key.split(".");
+        const spec = state.specs[hp];
+        current[rule][hp] = given[key];
+        labels[rule] = "changed by you";
+        const input = controls[key];
+        if (spec.flag) input.checked = given[key];
+        else {
+          input.value = spec.log ? Math.log10(given[key]) : given[key];
+          input.nextSibling.textContent = fmt(given[key]);
+        }
+      });
+    }
+
+    container.adaviz_panel.ready = draw();
+    return container.adaviz_panel;
+  }
+
+  adaviz.comparePanel = comparePanel;
+
+  // ----------------------------------------------------------------------- the sweep panel
+
+  /**
+   * The live SweepPanel: a metric over a grid of two Adadelta hyperparameters, one run per
+   * cell, swept in the page (adaviz.sweep); moving a fixed hyperparameter or the loss scale
+   * re-sweeps the map; a click on a cell shows its path, accumulators and step sizes.
+   *
+   *   adaviz.sweepPanel(root, state)    (state: page.py's sweep_state)
+   *
+   * Controls named as in SweepPanel.controls: metric, overlay, loss_scale, and one slider per
+   * fixed hyperparameter. Figures: heatmap, surface (the selected cell's path is
+   * "trajectory"), accumulators, step_size.
+   */
+  function sweepPanel(container, state) {
+    const Plotly = root.Plotly;
+    container.classList.add("adaviz-sweep-panel", "adaviz-live");
+    container.dataset.draws = "0";
+    const surface = adaviz.get(state.surface);
+    const controls = {};
+    const fixed = Object.assign({}, state.fixed);
+    const xValues = state.x_values;
+    const yValues = state.y_values;
+    let sweep = null;
+    let selected = null;  // [i (y index), j (x index)]
+    let background = null;
+
+    const metric = el("select", { name: "metric" });
+    Object.entries(state.metric_labels).forEach(function ([name, label]) {
+      if (name === "distance_to_minimum" || name === "steps_to_converge") {
+        if (!surface.minima.length) return;
+      }
+      metric.appendChild(el("option", { value: name, text: label }));
+    });
+    metric.value = state.metric;
+    metric.addEventListener("change", () => { writeFragment(); drawMap(); });
+    controls.metric = metric;
+    const overlay = el("input", { type: "checkbox", name: "overlay" });
+    overlay.checked = state.overlay;
+    overlay.addEventListener("change", () => { writeFragment(); drawMap(); });
+    controls.overlay = overlay;
+    const k = el("input", { type: "range", name: "loss_scale", min: state.loss_scale_spec.low, max: state.loss_scale_spec.high, step: state.loss_scale_spec.step });
+    k.value = state.loss_scale_exponent;
+    const kOut = el("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
+    k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
+    controls.loss_scale = k;
+    const sliders = Object.keys(fixed).map(function (name) {
+      const spec = state.specs[name];
+      const input = el("input", { type: "range", name, min: spec.log ? Math.log10(spec.low) : spec.low, max: spec.log ? Math.log10(spec.high) : spec.high, step: spec.step });
+      if (spec.log) input.dataset.scale = "log10";
+      input.value = spec.log ? Math.log10(fixed[name]) : fixed[name];
+      const out = el("output", { class: "adaviz-readout", text: fmt(fixed[name]) });
+      input.addEventListener("input", function () {
+        const number = Number(input.value);
+        fixed[name] = spec.log ? Math.pow(10, number) : number;
+        out.textContent = fmt(fixed[name]);
+        request();
+      });
+      controls[name] = input;
+      return el("label", { class: "adaviz-control adaviz-" + name }, [el("span", { class: "adaviz-label", text: spec.description || name }), input, out]);
+    });
+
+    const title = el("div", { class: "adaviz-title" });
+    const top = el("div", { class: "adaviz-controls" }, [
+      el("div", {}, [
+        el("label", { class: "adaviz-control adaviz-metric" }, [el("span", { class: "adaviz-label", text: "metric" }), metric]),
+        el("label", { class: "adaviz-control adaviz-overlay" }, [overlay, el("span", { text: "first step lr·√(ε/(1−ρ)) (contours, log10)" })]),
+      ]),
+      el("div", {}, sliders.concat([el("label", { class: "adaviz-control adaviz-loss-scale" }, [el("span", { class: "adaviz-label", text: "loss × 10^k, k" }), k, kOut])])),
+    ]);
+    const figures = {};
+    ["heatmap", "surface", "accumulators", "step_size"].forEach(function (name) {
+      figures[name] = el("div", { class: "adaviz-figure adaviz-figure-" + name.replace(/_/g, "-"), "data-view": name });
+    });
+    const cell = el("div", { class: "adaviz-readouts" });
+    const views = el("div", { class: "adaviz-views" }, [
+      figures.heatmap,
+      el("div", { class: "adaviz-side" }, [figures.surface, figures.accumulators, figures.step_size]),
+    ]);
+    [title, top, views, cell].forEach((node) => container.appendChild(node));
+    title.appendChild(el("b", { text: "Adadelta sweep on " + surface.name + ": " + state.y + " × " + state.x + ", " + state.steps + " steps per cell" }));
+
+    let pending = false;
+    function request() {
+      if (pending) return;
+      pending = true;
+      root.requestAnimationFrame(function () {
+        pending = false;
+        resweep();
+      });
+    }
+
+    function resweep() {
+      const options = Object.assign({}, fixed, {
+        start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)), tol: state.tol,
+      });
+      options[state.x] = xValues;
+      options[state.y] = yValues;
+      sweep = adaviz.sweep(surface, options);
+      writeFragment();
+      const renders = [drawMap()];
+      if (selected) renders.push(drawCell());
+      return Promise.all(renders).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    /** The metric grid as rows of y and columns of x (the sweep's axes are in rule order). */
+    function grid(values) {
+      const xFirst = sweep.axes[0][0] === state.x;
+      const nx = xValues.length;
+      const ny = yValues.length;
+      return Array.from({ length: ny }, (_, i) =>
+        Array.from({ length: nx }, (_, j) => values[xFirst ? j * ny + i : i * nx + j]),
+      );
+    }
+
+    function drawMap() {
+      const name = metric.value;
+      const log = state.log_metrics.indexOf(name) >= 0;
+      const values = grid(sweep.metrics[name]);
+      const diverged = grid(sweep.diverged_at);
+      const z = values.map((row) => row.map((v) => (isFinite(v) && (!log || v > 0) ? (log ? Math.log10(v) : v) : null)));
+      const traces = [
+        {
+          type: "heatmap", name: name, x: xValues, y: yValues, z,
+          colorscale: state.heatmap_colorscale,
+          colorbar: { title: { text: (log ? "log10 " : "") + state.metric_labels[name], side: "right" }, thickness: 12 },
+          hovertemplate: state.x + "=%{x:.3g}<br>" + state.y + "=%{y:.4g}<br>%{z:.4g}<extra></extra>",
+        },
+        {
+          type: "heatmap", name: "diverged", x: xValues, y: yValues, showscale: false,
+          z: diverged.map((row) => row.map((d) => (d >= 0 ? 1 : null))),
+          colorscale: [[0, state.diverged_color], [1, state.diverged_color]], hoverinfo: "skip",
+        },
+      ];
+      if (overlay.checked) {
+        const first = yValues.map((yv) => xValues.map((xv) => {
+          const hp = Object.assign({}, fixed);
+          hp[state.x] = xv;
+          hp[state.y] = yv;
+          return hp.rho < 1 ? Math.log10(adaviz.first_step(hp.lr, hp.rho, hp.epsilon)) : null;
+        }));
+        traces.push({ type: "contour", name: "first step (log10)", x: xValues, y: yValues, z: first, contours: { coloring: "lines", showlabels: true }, line: { color: "white", width: 1 }, showscale: false, hoverinfo: "skip" });
+      }
+      if (selected) {
+        traces.push({ type: "scatter", mode: "markers", name: "selected", x: [xValues[selected[1]]], y: [yValues[selected[0]]], marker: { size: 12, symbol: "square-open", color: "white", line: { width: 2, color: "white" } } });
+      }
+      return Plotly.react(figures.heatmap, traces, layout(state.metric_labels[name] + " (click a cell)", {
+        width: 520, height: 520, showlegend: false,
+        xaxis: Object.assign({ type: state.x_log ? "log" : "linear", title: { text: state.x }, exponentformat: "power" }, AXIS),
+        yaxis: Object.assign({ type: state.y_log ? "log" : "linear", title: { text: state.y }, exponentformat: "power" }, AXIS),
+      }), { displayModeBar: false });
+    }
+
+    function select(i, j) {
+      selected = [i, j];
+      return Promise.all([drawMap(), drawCell()]).then(function () {
+        container.dataset.draws = String(Number(container.dataset.draws) + 1);
+      });
+    }
+
+    function drawCell() {
+      const [i, j] = selected;
+      const hp = Object.assign({}, fixed);
+      hp[state.x] = xValues[j];
+      hp[state.y] = yValues[i];
+      const t = adaviz.simulate(surface, Object.assign({ start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)) }, hp));
+      const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
+      const m = Math.min(n, t.steps);
+      const pick = (array, c, c2) => Array.from({ length: c }, (_, q) => array[2 * q + c2]);
+      if (!background) background = contour(surface, 80, 20);
+      const [[xmin, xmax], [ymin, ymax]] = surface.domain;
+      const stepAxis = Object.assign({ title: { text: "step" } }, AXIS);
+      const logAxis = (text) => Object.assign({ type: "log", title: { text }, exponentformat: "power" }, AXIS);
+      const side = { width: 420, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
+      const steps = Array.from({ length: n }, (_, q) => q);
+      const numbers = Array.from({ length: m }, (_, q) => q + 1);
+      cell.textContent = state.y + " = " + fmt(hp[state.y], 4) + ", " + state.x + " = " + fmt(hp[state.x], 4) + ": " +
+        (t.diverged_at >= 0 ? "diverged at step " + t.diverged_at : "final loss " + fmt(t.loss[t.steps], 4));
+      return Promise.all([
+        Plotly.react(figures.surface, [
+          { type: "contour", name: "surface", x: background.x, y: background.y, z: background.color, colorscale: CONTOUR_COLORSCALE, contours: { start: background.start, end: background.end, size: background.size }, showscale: false, hoverinfo: "skip" },
+          line("trajectory", TRAJECTORY_COLOR, "solid", { x: pick(t.positions, n, 0), y: pick(t.positions, n, 1) }),
+          { type: "scatter", mode: "markers", name: "start", x: [state.start[0]], y: [state.start[1]], marker: { size: 10, color: START_COLOR } },
+        ], layout("the selected cell's path", Object.assign({ xaxis: Object.assign({ range: [xmin, xmax] }, AXIS), yaxis: Object.assign({ range: [ymin, ymax] }, AXIS), showlegend: false }, side, { height: 260 })), { displayModeBar: false }),
+        Plotly.react(figures.accumulators, [
+          line("E[g²] x", COORD_COLORS.x, "solid", { x: steps, y: pick(t.state.accum_grad, n, 0) }),
+          line("E[g²] y", COORD_COLORS.y, "solid", { x: steps, y: pick(t.state.accum_grad, n, 1) }),
+          line("E[Δx²] x", COORD_COLORS.x, "dash", { x: steps, y: pick(t.state.accum_delta, n, 0) }),
+          line("E[Δx²] y", COORD_COLORS.y, "dash", { x: steps, y: pick(t.state.accum_delta, n, 1) }),
+        ], layout("accumulators", Object.assign({ xaxis: stepAxis, yaxis: logAxis("E[·]") }, side)), { displayModeBar: false }),
+        Plotly.react(figures.step_size, [
+          line("step size x", COORD_COLORS.x, "solid", { x: numbers, y: pick(t.step_size, m, 0) }),
+          line("step size y", COORD_COLORS.y, "solid", { x: numbers, y: pick(t.step_size, m, 1) }),
+          line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: numbers, y: pick(t.newton_step_size, m, 0) }),
+          line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: numbers, y: pick(t.newton_step_size, m, 1) }),
+        ], layout("step size vs Newton", Object.assign({ xaxis: stepAxis, yaxis: logAxis("step size") }, side)), { displayModeBar: false }),
+      ]);
+    }
+
+    function nearest(values, target, log) {
+      let best = 0;
+      values.forEach(function (v, q) {
+        const d = log ? Math.abs(Math.log10(v) - Math.log10(target)) : Math.abs(v - target);
+        const b = log ? Math.abs(Math.log10(values[best]) - Math.log10(target)) : Math.abs(values[best] - target);
+        if (d < b) best = q;
+      });
+      return best;
+    }
+
+    container.adaviz_panel = {
+      controls, figures, select,
+      get sweep() { return sweep; },
+      get selected() { return selected ? selected.slice() : null; },
+    };
+    // settings in the URL fragment: #metric=min_loss&overlay=true&loss_scale=0&lr=0.5&decay=0
+    function writeFragment() {
+      const params = new URLSearchParams();
+      params.set("metric", metric.value);
+      params.set("overlay", String(overlay.checked));
+      params.set("loss_scale", k.value);
+      Object.entries(fixed).forEach(([name, value]) => params.set(name, String(Number(value.toPrecision(6)))));
+      try {
+        root.history.replaceState(null, "", "#" + params.toString());
+      } catch (error) {
+        // a page whose address cannot change (a sandboxed frame) keeps working
+      }
+    }
+
+    (function readFragment() {
+      const text = (root.location ? root.location.hash : "").replace(/^#/, "");
+      if (!text) return;
+      const problems = [];
+      const given = {};
+      new URLSearchParams(text).forEach(function (value, key) {
+        const number = Number(value);
+        if (key === "metric") {
+          if (![...metric.options].some((o) => o.value === value)) problems.push(key + "=" + value);
+          else given.metric = value;
+        } else if (key === "overlay") {
+          if (value !== "true" && value !== "false") problems.push(key + "=" + value);
+          else given.overlay = value === "true";
+        } else if (key === "loss_scale") {
+          if (value === "" || !(number >= state.loss_scale_spec.low && number <= state.loss_scale_spec.high)) problems.push(key + "=" + value);
+          else given.loss_scale = number;
+        } else if (key in fixed) {
+          const spec = state.specs[key];
+          if (value === "" || !(number >= spec.low * (1 - 1e-9) && number <= spec.high * (1 + 1e-9))) problems.push(key + "=" + value);
+          else given[key] = number;
+        } else problems.push(key);
+      });
+      if (problems.length) {
+        const note = el("div", { class: "adaviz-note adaviz-warning", role: "status" });
+        note.textContent = "The settings in this address were ignored (" + problems.join(", ") + "): showing the page's defaults.";
+        container.insertBefore(note, top);
+        return;
+      }
+      if (given.metric) metric.value = given.metric;
+      if ("overlay" in given) overlay.checked = given.overlay;
+      if ("loss_scale" in given) { k.value = given.loss_scale; kOut.textContent = k.value; }
+      Object.keys(fixed).forEach(function (name) {
+        if (!(name in given)) return;
+        const spec = state.specs[name];
+        fixed[name] = given[name];
+        controls[name].value = spec.log ? Math.log10(given[name]) : given[name];
+        controls[name].nextSibling.textContent = fmt(given[name]);
+      });
+    })();
+
+    container.adaviz_panel.ready = resweep().then(function () {
+      figures.heatmap.on("plotly_click", function (event) {
+        const point = event.points && event.points[0];
+        if (!point) return;
+        select(nearest(yValues, Number(point.y), state.y_log), nearest(xValues, Number(point.x), state.x_log));
+      });
+    });
+    return container.adaviz_panel;
+  }
+
+  adaviz.sweepPanel = sweepPanel;
+  adaviz.contour = contour;
+  adaviz.parseFragment = parseFragment;
+})(typeof window !== "undefined" ? window : globalThis);

@@ -1,0 +1,110 @@
+"""Benchmark the live page's JavaScript engine (adaviz/web/engine.js) in Chromium against
+TensorFlow, in one run.
+
+Run: ``.venv/bin/python benchmarks/bench_web_engine.py`` (about a minute). Prints:
+
+(a) a 64 x 64 x 500 Adadelta sweep on rosenbrock (rho x epsilon, metrics only), median:
+    ``adaviz.sweep`` in the page (float64) against the warm TensorFlow ``adaviz.sweep`` of
+    the same grid (its default float32, and float64), and the ratio, target <= 2x;
+(b) one 500-step ``adaviz.simulate`` run in the page, everything recorded, median over
+    batches of 200 calls, target <= 1 ms.
+Each timed call uses new hyperparameter values.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import browser_harness as bh  # noqa: E402
+
+import adaviz  # noqa: E402
+from adaviz import web  # noqa: E402
+
+tf = adaviz._tf.import_tensorflow()
+
+RHO = np.linspace(0.0, 0.999, 64)
+EPSILON = np.logspace(-10, -1, 64)
+REPEATS = 9
+
+PAGE_SWEEP = """([rho, epsilon, repeats]) => {
+  const times = [];
+  let cells = 0;
+  for (let k = 0; k < repeats; k++) {
+    const t0 = performance.now();
+    const s = adaviz.sweep("rosenbrock", {rho, epsilon, lr: 1.0 + 0.001 * k, steps: 500});
+    times.push(performance.now() - t0);
+    cells = s.metrics.final_loss.length;
+  }
+  return {times, cells};
+}"""
+
+PAGE_RUN = """([batches, calls]) => {
+  const times = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let k = 0; k < calls; k++) {
+      adaviz.simulate("rosenbrock", {steps: 500, rho: 0.9 + 1e-4 * k});
+    }
+    times.push((performance.now() - t0) / calls);
+  }
+  return times;
+}"""
+
+
+def tensorflow_sweep(dtype):
+    adaviz.sweep("rosenbrock", rho=RHO, epsilon=EPSILON, dtype=dtype)  # compile
+    times = []
+    for k in range(REPEATS):
+        t0 = time.perf_counter()
+        adaviz.sweep("rosenbrock", rho=RHO, epsilon=EPSILON, lr=1.0 + 0.001 * k, dtype=dtype)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    reason = bh.browser_missing_reason()
+    if reason:
+        sys.exit(reason)
+    from playwright.sync_api import sync_playwright
+
+    print(
+        f"TensorFlow {tf.__version__}; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
+    with sync_playwright() as pw, bh.chromium(pw) as context:
+        page = context.new_page()
+        page.set_content("<!doctype html><title>bench</title>")
+        page.add_script_tag(content=web.engine_js())
+        version = context.browser.version if context.browser else "?"
+        page.evaluate(PAGE_SWEEP, [RHO.tolist(), EPSILON.tolist(), 1])  # warm the JIT
+        result = page.evaluate(PAGE_SWEEP, [RHO.tolist(), EPSILON.tolist(), REPEATS])
+        page_sweep = statistics.median(result["times"]) / 1e3
+        assert result["cells"] == 64 * 64
+        page.evaluate(PAGE_RUN, [2, 200])
+        run = statistics.median(page.evaluate(PAGE_RUN, [15, 200]))
+    tf32 = tensorflow_sweep(tf.float32)
+    tf64 = tensorflow_sweep(tf.float64)
+    print(f"Chromium {version}")
+    print(
+        f"(a) 64x64x500 Adadelta sweep on rosenbrock, median of {REPEATS}: page (float64) "
+        f"{page_sweep * 1e3:.0f} ms; TensorFlow adaviz.sweep warm: float32 {tf32 * 1e3:.0f} ms, "
+        f"float64 {tf64 * 1e3:.0f} ms; page / TF float32 = {page_sweep / tf32:.2f}x, "
+        f"page / TF float64 = {page_sweep / tf64:.2f}x  [target <= 2x]"
+    )
+    print(
+        f"(b) one 500-step adaviz.simulate in the page (all recorded): "
+        f"{run:.3f} ms median  [target <= 1 ms]"
+    )
+
+
+if __name__ == "__main__":
+    main()

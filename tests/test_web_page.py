@@ -1,0 +1,479 @@
+"""The live SurfacePanel page (adaviz/web/page.py + page.js) in Chromium, opened from disk
+with every network request refused.
+
+Moving a slider must redraw all four views with the page engine's new run, clicking the
+contour must move the start, the settings must travel in the URL fragment (an invalid
+fragment falls back to the defaults with a visible note), and the console must stay free of
+errors. Without Chromium or Playwright the tests skip with the reason, except under
+``CI=true``.
+"""
+
+from __future__ import annotations
+
+import browser_harness as bh
+import numpy as np
+import pytest
+import test_browser
+
+import adaviz
+from adaviz.web import page as web_page
+
+pytestmark = pytest.mark.browser
+
+playwright = test_browser.playwright
+
+PANEL = "#adaviz-panel"
+VIEWS = ("surface", "accumulators", "step_size", "loss")
+TIMEOUT = 30_000  # ms
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("live") / "surface.html"
+    state = web_page.surface_state("rosenbrock", rho=0.95, epsilon=1e-6, steps=300)
+    path.write_text(web_page.surface_page(state), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def offline(playwright):
+    """A Chromium page that may load file: URLs only; console errors and page errors are
+    collected in ``page.adaviz_errors``, refused requests in ``page.adaviz_refused``."""
+    with bh.chromium(playwright) as context:
+        refused = []
+
+        def route(route):
+            if route.request.url.startswith("file:"):
+                route.continue_()
+            else:
+                refused.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.adaviz_errors = []
+        page.adaviz_refused = refused
+        page.on("pageerror", lambda exc: page.adaviz_errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda message: (
+                page.adaviz_errors.append(message.text) if message.type == "error" else None
+            ),
+        )
+        yield page
+
+
+def draws(page):
+    return int(page.eval_on_selector(PANEL, "panel => panel.dataset.draws"))
+
+
+def wait_draws(page, count):
+    page.wait_for_function(
+        f"Number(document.querySelector('{PANEL}').dataset.draws) >= {count}", timeout=TIMEOUT
+    )
+
+
+def view_data(page):
+    """Each view's traces as drawn: name -> (x, y) lists (the contour's z left out)."""
+    return page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('.adaviz-figure')].map((d) =>
+          [d.dataset.view, d.data.filter((t) => t.type !== 'contour').map((t) =>
+            [t.name, Array.from(t.x), Array.from(t.y)])]))"""
+    )
+
+
+def trace(data, view, name):
+    for trace_name, x, y in data[view]:
+        if trace_name == name:
+            return x, y
+    raise AssertionError(f"no trace {name!r} in view {view}: {[t[0] for t in data[view]]}")
+
+
+def engine_path(page, surface, **options):
+    """``[x, y]`` of the page engine's own ``adaviz.simulate`` run."""
+    return page.evaluate(
+        """([surface, options]) => {
+          const p = adaviz.simulate(surface, options).positions;
+          return [Array.from(p.filter((_, i) => i % 2 === 0)),
+                  Array.from(p.filter((_, i) => i % 2 === 1))];
+        }""",
+        [surface, options],
+    )
+
+
+def open_page(page, path, fragment=""):
+    page.goto(path.as_uri() + fragment)
+    wait_draws(page, 1)
+
+
+def test_slider_redraws_every_view_offline(offline, page_file):
+    open_page(offline, page_file)
+    for view in VIEWS:  # each figure is a drawn plotly div
+        assert offline.locator(f".adaviz-figure-{view.replace('_', '-')} .main-svg").count() > 0
+    before = view_data(offline)
+    x0, y0 = trace(before, "surface", "trajectory")
+    assert len(x0) == 301  # every step drawn
+    # the path drawn is the page engine's run of the panel's settings (tests/test_web_engine.py
+    # holds that engine to adaviz.simulate)
+    assert [x0, y0] == engine_path(offline, "rosenbrock", steps=300, rho=0.95, epsilon=1e-6)
+
+    count = draws(offline)
+    slider = offline.locator("input[name=rho]")
+    box = slider.bounding_box()
+    offline.mouse.move(box["x"] + box["width"] * 0.95, box["y"] + box["height"] / 2)
+    offline.mouse.down()
+    offline.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2, steps=8)
+    offline.mouse.up()
+    wait_draws(offline, count + 1)
+    offline.wait_for_timeout(0)
+    rho = float(offline.eval_on_selector("input[name=rho]", "input => input.value"))
+    assert rho < 0.9
+    after = view_data(offline)
+    changed = {
+        "surface": trace(after, "surface", "trajectory") != trace(before, "surface", "trajectory"),
+        "accumulators": trace(after, "accumulators", "E[g²] x")
+        != trace(before, "accumulators", "E[g²] x"),
+        "step_size": trace(after, "step_size", "step size x")
+        != trace(before, "step_size", "step size x"),
+        "loss": trace(after, "loss", "loss") != trace(before, "loss", "loss"),
+    }
+    assert all(changed.values()), changed
+    assert list(trace(after, "surface", "trajectory")) == engine_path(
+        offline, "rosenbrock", steps=300, rho=rho, epsilon=1e-6
+    )
+    assert f"rho={rho:g}"[:8] in offline.url
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_controls_are_named_as_in_the_panel(offline, page_file):
+    open_page(offline, page_file)
+    names = offline.evaluate(
+        "() => [...document.querySelectorAll('input[name], select[name], button[name]')]"
+        ".map((e) => e.name)"
+    )
+    assert set(names) == {
+        "surface",
+        "lr",
+        "rho",
+        "epsilon",
+        "decay",
+        "steps",
+        "preset",
+        "step",
+        "play",
+        "reset",
+        "pin",
+        "clear",
+    }
+    # the sliders' ranges and log scales are the panel's
+    lr = offline.eval_on_selector(
+        "input[name=lr]", "e => [Number(e.min), Number(e.max), e.dataset.scale]"
+    )
+    assert lr == [-4, 1, "log10"]
+    options = offline.eval_on_selector(
+        "select[name=surface]", "s => [...s.options].map(o => o.value)"
+    )
+    assert options == adaviz.surfaces.names()
+    readouts = offline.inner_text(".adaviz-readouts")
+    for words in ("first step", "final loss", "distance", "converge"):
+        assert words in readouts
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_click_sets_the_start_and_surface_switches(offline, page_file):
+    open_page(offline, page_file)
+    count = draws(offline)
+    plot = offline.locator(".adaviz-figure-surface .nsewdrag").first
+    box = plot.bounding_box()
+    offline.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.75)
+    wait_draws(offline, count + 1)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    assert 0.5 < x[0] < 1.5 and -0.5 < y[0] < 0.5, (x[0], y[0])  # rosenbrock: [-2, 2] x [-1, 3]
+
+    count = draws(offline)
+    offline.select_option("select[name=surface]", "booth")
+    wait_draws(offline, count + 1)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    assert (x[0], y[0]) == adaviz.surfaces.get("booth").start
+    assert "surface=booth" in offline.url
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_fragment_carries_the_settings(offline, page_file):
+    open_page(
+        offline, page_file, "#surface=booth&lr=0.5&rho=0.9&epsilon=1e-4&decay=0&steps=40&x=2&y=-3"
+    )
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    assert len(x) == 41 and (x[0], y[0]) == (2.0, -3.0)
+    reference = adaviz.simulate(
+        "booth", start=(2, -3), steps=40, lr=0.5, rho=0.9, epsilon=1e-4, dtype="float64"
+    )
+    assert x[-1] == pytest.approx(reference.positions[-1, 0, 0], rel=1e-9)
+    assert y[-1] == pytest.approx(reference.positions[-1, 0, 1], rel=1e-9)
+    assert offline.inner_text(".adaviz-note") == ""
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+@pytest.mark.parametrize(
+    "fragment", ["#rho=7", "#surface=nowhere", "#lr=abc&rho=0.9", "#x=100&y=0", "#steps=0"]
+)
+def test_invalid_fragment_falls_back_with_a_note(offline, page_file, fragment):
+    open_page(offline, page_file, fragment)
+    note = offline.inner_text(".adaviz-note")
+    assert "ignored" in note and "defaults" in note
+    x, _ = trace(view_data(offline), "surface", "trajectory")
+    assert len(x) == 301  # the page's own settings
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_scrub_moves_the_marker(offline, page_file):
+    open_page(offline, page_file)
+    offline.eval_on_selector(
+        "input[name=step]", "e => { e.value = 120; e.dispatchEvent(new Event('input')); }"
+    )
+    data = view_data(offline)
+    px, py = trace(data, "surface", "trajectory")
+    assert trace(data, "surface", "step marker") == ([px[120]], [py[120]])
+    assert "step 120" in offline.inner_text(".adaviz-cursor")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_page_without_javascript_says_so(playwright, page_file):
+    browser = playwright.chromium.launch(
+        executable_path=bh.find_chromium(), headless=True, args=bh.CHROMIUM_ARGS
+    )
+    try:
+        context = browser.new_context(java_script_enabled=False)
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith("file:") else route.abort()
+            ),
+        )
+        page = context.new_page()
+        page.goto(page_file.as_uri())
+        assert "JavaScript" in page.inner_text("body")
+    finally:
+        browser.close()
+
+
+def test_sizes_and_bad_input(tmp_path):
+    state = web_page.surface_state("booth")
+    inline = web_page.surface_page(state)
+    cdn = web_page.surface_page(state, plotly="cdn")
+    assert inline.count("Plotly") > 0 and len(inline.encode()) <= 5.5e6
+    assert len(cdn.encode()) <= 300e3 and "cdn.plot.ly" in cdn
+    with pytest.raises(ValueError, match="plotly must be one of"):
+        web_page.surface_page(state, plotly="local")
+    with pytest.raises(ValueError, match="rho must be in"):
+        web_page.surface_state("booth", rho=1.5)
+    with pytest.raises(ValueError, match="start must lie within"):
+        web_page.surface_state("booth", start=(50, 0))
+    with pytest.raises(ValueError, match="custom surface .* cannot run: give its JavaScript"):
+        web_page.surface_state(bowl())
+    wrong = dict(BOWL_JS, f_y="6 * y + 0.001 * x")
+    with pytest.raises(ValueError, match=r"f_y = .* largest difference 0\.004 at \(x, y\) = "):
+        web_page.surface_state(bowl(), javascript=wrong)
+    with pytest.raises(ValueError, match=r"only Math\.<name> is allowed"):
+        web_page.surface_state(bowl(), javascript=dict(BOWL_JS, f="window.alert(1)"))
+    with pytest.raises(ValueError, match="keys"):
+        web_page.surface_state(bowl(), javascript={"f": "x"})
+
+
+BOWL_JS = {"f": "x ** 2 + 3 * y ** 2", "f_x": "2 * x", "f_y": "6 * y", "f_xx": "2", "f_yy": "6"}
+
+
+def bowl():
+    return adaviz.Surface(
+        lambda x, y: x**2 + 3.0 * y**2,
+        domain=((-4, 4), (-4, 4)),
+        minima=[(0, 0)],
+        start=(3.0, -2.0),
+        name="my bowl",
+    )
+
+
+def test_custom_surface_runs_from_its_javascript(offline, tmp_path):
+    surface = bowl()
+    path = tmp_path / "bowl.html"
+    state = web_page.surface_state(surface, javascript=BOWL_JS, steps=200, epsilon=1e-4)
+    path.write_text(web_page.surface_page(state), encoding="utf-8")
+    open_page(offline, path)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    reference = adaviz.simulate(surface, steps=200, epsilon=1e-4, dtype="float64")
+    assert x == pytest.approx(reference.positions[:, 0, 0].tolist(), rel=1e-9, abs=1e-12)
+    assert y == pytest.approx(reference.positions[:, 0, 1].tolist(), rel=1e-9, abs=1e-12)
+    newton = offline.evaluate(
+        "() => Array.from(document.querySelector('#adaviz-panel').adaviz_panel"
+        ".trajectory.newton_step_size.slice(0, 2))"
+    )
+    assert newton == [0.5, 1 / 6]
+    assert offline.eval_on_selector("select[name=surface]", "s => s.value") == "my bowl"
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_play_runs_to_the_end(offline, page_file):
+    open_page(offline, page_file)
+    offline.click("button[name=play]")
+    offline.wait_for_function(
+        "document.querySelector('input[name=step]').value === '300'", timeout=TIMEOUT
+    )
+    data = view_data(offline)
+    px, py = trace(data, "surface", "trajectory")
+    assert trace(data, "surface", "step marker") == ([px[300]], [py[300]])
+    assert "play" in offline.inner_text("button[name=play]")  # stopped at the end
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+# ---------------------------------------------------------------------------- ComparePanel
+@pytest.fixture(scope="module")
+def compare_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("live") / "compare.html"
+    state = web_page.compare_state(
+        "booth",
+        ("adadelta", "sgd", "rmsprop", "adam"),
+        steps=200,
+        hyperparameters={"adam": {"lr": 0.05, "amsgrad": True}, "rmsprop": {"centered": True}},
+    )
+    path.write_text(web_page.compare_page(state), encoding="utf-8")
+    return path
+
+
+def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
+    open_page(offline, compare_file)
+    names = offline.evaluate("() => [...document.querySelectorAll('[name]')].map((e) => e.name)")
+    for name in ("surface", "steps", "loss_scale", "tune", "adam.lr", "adam.amsgrad"):
+        assert name in names
+    assert "rmsprop.centered" in names and "sgd.rho" not in names
+    data = view_data(offline)
+    assert [t[0] for t in data["surface"]][:4] == ["adadelta", "sgd", "rmsprop", "adam"]
+    # each rule's path is the page engine's run of the panel's settings
+    for rule, options in (("adam", {"lr": 0.05, "amsgrad": True}), ("sgd", {})):
+        path = engine_path(offline, "booth", steps=200, optimizer=rule, **options)
+        assert list(trace(data, "surface", rule)) == path
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name='adam.lr']", "e => { e.value = -1; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    after = view_data(offline)
+    assert list(trace(after, "surface", "adam")) == engine_path(
+        offline, "booth", steps=200, optimizer="adam", lr=0.1, amsgrad=True
+    )
+    assert trace(after, "loss", "adam") != trace(data, "loss", "adam")
+    count = draws(offline)
+    offline.click("button[name=tune]")
+    wait_draws(offline, count + 1)
+    sensitivity = view_data(offline)["sensitivity"]
+    assert all(len(y) == 64 for name, _, y in sensitivity if not name.endswith(" lr"))
+    assert "tuned" in offline.inner_text(".adaviz-readouts")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_compare_panel_to_html_is_live(tmp_path):
+    panel = adaviz.ComparePanel("booth", ("sgd", "adam"), steps=50, precompile=False)
+    try:
+        panel.controls["adam"]["lr"].value = 0.01
+        text = panel.to_html(tmp_path / "compare.html").read_text()
+        assert "window.adaviz.comparePanel(" in text
+        assert '"adam": {"lr": 0.01' in text
+        assert panel.to_html(tmp_path / "picture.html", live=False).stat().st_size > 0
+    finally:
+        panel.close()
+
+
+# ------------------------------------------------------------------------------ SweepPanel
+def test_sweep_page_maps_resweeps_and_drills_down(offline, tmp_path):
+    rho = np.linspace(0.5, 0.99, 8)
+    epsilon = np.logspace(-6, -2, 8)
+    panel = adaviz.SweepPanel("booth", steps=40, rho=rho, epsilon=epsilon, precompile=False)
+    try:
+        path = panel.to_html(tmp_path / "sweep.html")  # live by default
+    finally:
+        panel.close()
+    open_page(offline, path)
+    names = offline.evaluate("() => [...document.querySelectorAll('[name]')].map((e) => e.name)")
+    assert set(names) == {"metric", "overlay", "lr", "decay", "loss_scale"}
+    heatmap = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
+    # the page's map is adaviz.sweep's (float64), rho along y, epsilon along x
+    reference = adaviz.sweep("booth", steps=40, rho=rho, epsilon=epsilon, dtype="float64")
+    np.testing.assert_allclose(
+        np.asarray(heatmap, float), np.log10(reference.metrics["final_loss"]), rtol=1e-9, atol=1e-9
+    )
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name=lr]", "e => { e.value = -1; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    moved = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
+    assert moved != heatmap
+    count = draws(offline)
+    offline.evaluate("() => document.querySelector('#adaviz-panel').adaviz_panel.select(3, 5)")
+    wait_draws(offline, count + 1)
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    run = adaviz.simulate(
+        "booth", steps=40, rho=rho[3], epsilon=epsilon[5], lr=0.1, dtype="float64"
+    )
+    assert x[-1] == pytest.approx(run.positions[-1, 0, 0], rel=1e-9)
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_page_output_is_live_in_an_iframe(offline, tmp_path):
+    panel = adaviz.SurfacePanel("booth", steps=60, precompile=False)
+    try:
+        output = panel.page(include_plotlyjs=True)
+        with pytest.raises(ValueError, match="include_plotlyjs must be True or 'cdn'"):
+            panel.page(include_plotlyjs=False)
+    finally:
+        panel.close()
+    path = tmp_path / "notebook.html"
+    path.write_text(f"<!doctype html><title>notebook</title>{output.data}", encoding="utf-8")
+    offline.goto(path.as_uri())
+    frame = offline.frame_locator("iframe.adaviz-live-page")
+    frame.locator(".adaviz-figure-surface .main-svg").first.wait_for(timeout=TIMEOUT)
+    assert frame.locator("input[name=rho]").count() == 1
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_compare_fragment_carries_the_settings(offline, compare_file):
+    open_page(
+        offline,
+        compare_file,
+        "#surface=booth&steps=50&loss_scale=0&adam.lr=0.01&adam.amsgrad=false",
+    )
+    x, y = trace(view_data(offline), "surface", "adam")
+    assert [x, y] == engine_path(offline, "booth", steps=50, optimizer="adam", lr=0.01)
+    assert offline.eval_on_selector("input[name='adam.amsgrad']", "e => e.checked") is False
+    assert "adam.lr=0.01" in offline.url
+    offline.goto("about:blank")  # a new fragment alone would not reload the page
+    open_page(offline, compare_file, "#adam.rho=0.5")
+    assert "ignored" in offline.inner_text(".adaviz-note")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_sweep_fragment_carries_the_settings(offline, tmp_path):
+    state = web_page.sweep_state(
+        "booth", x_values=np.logspace(-6, -2, 6), y_values=np.linspace(0.5, 0.99, 6), steps=30
+    )
+    path = tmp_path / "sweep.html"
+    path.write_text(web_page.sweep_page(state), encoding="utf-8")
+    open_page(offline, path, "#metric=min_loss&overlay=true&lr=0.5")
+    assert offline.eval_on_selector("select[name=metric]", "e => e.value") == "min_loss"
+    assert offline.eval_on_selector("input[name=overlay]", "e => e.checked") is True
+    reference = adaviz.sweep(
+        "booth",
+        steps=30,
+        lr=0.5,
+        rho=state["y_values"],
+        epsilon=state["x_values"],
+        dtype="float64",
+    )
+    heatmap = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
+    np.testing.assert_allclose(
+        np.asarray(heatmap, float), np.log10(reference.metrics["min_loss"]), rtol=1e-9
+    )
+    assert "lr=0.5" in offline.url
+    offline.goto("about:blank")
+    open_page(offline, path, "#metric=nope")
+    assert "ignored" in offline.inner_text(".adaviz-note")
+    assert not offline.adaviz_errors, offline.adaviz_errors
