@@ -56,8 +56,8 @@ $(OLDEST)/.done: $(STAMP)
 
 test-plotly-oldest: $(OLDEST)/.done
 	ADAVIZ_EXPECT_PLOTLY=$(PLOTLY_OLDEST) PYTHONPATH=$(abspath $(OLDEST)) $(BIN)/python -m pytest -q \
-	  tests/test_widget_adapter.py tests/test_surface_panel.py \
-	  tests/test_browser.py::test_dashboard_in_voila "tests/test_browser_moves.py::test_a_move_draws_what_plotly_draws_from_the_same_figure[direct]"
+	  tests/panels/kit/test_widget.py tests/panels/surface/test_surface_panel.py \
+	  tests/browser/test_browser.py::test_dashboard_in_voila "tests/browser/test_browser_moves.py::test_a_move_draws_what_plotly_draws_from_the_same_figure[direct]"
 
 $(VENV310)/.done: pyproject.toml
 	@test -n "$(PY310)" || { echo "no Python 3.10 found (set PY310=/path/to/python3.10)"; exit 1; }
@@ -68,8 +68,8 @@ $(VENV310)/.done: pyproject.toml
 
 # On Python 3.10 (the oldest requires-python allows): the unit tier of the package, the
 # optimizer, the engine, the plotly adapter and SurfacePanel (the whole suite runs on 3.11).
-PY310_TESTS := tests/test_package.py tests/test_widget_adapter.py tests/test_optimizer.py \
-  tests/test_engine.py tests/test_surface_panel.py
+PY310_TESTS := tests/test_package.py tests/panels/kit/test_widget.py tests/test_optimizer.py \
+  tests/test_engine.py tests/panels/surface/test_surface_panel.py
 test-py310: $(VENV310)/.done
 	$(VENV310)/bin/python -m pytest -q -m "$(FAST)" -p no:cacheprovider $(PY310_TESTS)
 

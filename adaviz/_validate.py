@@ -323,12 +323,13 @@ def check_dtype(dtype):
     from adaviz._tf import import_tensorflow
 
     tf = import_tensorflow()
+    given = dtype
     try:
         dtype = tf.as_dtype(dtype)
     except TypeError as exc:
-        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}") from exc
+        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {given!r}") from exc
     if dtype not in (tf.float32, tf.float64):
-        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {dtype!r}")
+        raise ValueError(f"dtype must be tf.float32 or tf.float64, got {given!r}")
     return dtype
 
 

@@ -1,6 +1,6 @@
 """Browser-test harness: Debian's Chromium via Playwright, JupyterLab and Voila servers.
 
-Used by ``tests/test_browser.py`` and ``benchmarks/bench_browser.py``. Everything started
+Used by the tests in ``tests/browser/`` and ``benchmarks/bench_browser.py``. Everything started
 here is stopped here: servers run in their own process group and are killed (with the
 kernels they launched) by ``Server.stop``, which the context managers always call.
 

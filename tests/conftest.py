@@ -52,7 +52,7 @@ SUBPROCESS_TESTS = {
     "tests/test_optimizer.py::test_import_adaviz_alone_is_enough_to_load_a_saved_model",
     "tests/test_training.py::test_core_modules_import_no_panel_and_no_widget",
 }
-SUBPROCESS_FIXTURES = {"client"}  # tests/test_sweep_model.py: a Dask LocalCluster
+SUBPROCESS_FIXTURES = {"client"}  # tests/sweeps/test_model_sweep.py: a Dask LocalCluster
 
 
 def pytest_collection_modifyitems(config, items):

@@ -106,7 +106,7 @@ def test_rerunning_a_cell_in_a_real_kernel_lets_the_old_panels_go():
     """As JupyterLab runs a cell: an execute request whose metadata names the cell."""
     from jupyter_client.manager import start_new_kernel
 
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(Path(__file__).parents[1]))
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(Path(__file__).resolve().parents[3]))
 
     def run(code, cell=None, value=None):
         content = {

@@ -555,7 +555,7 @@ def test_play_keeps_a_real_kernel_responsive():
     """In a real ipykernel: cells run and widget messages are handled while training plays."""
     from jupyter_client.manager import start_new_kernel
 
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(Path(__file__).parents[1]))
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(Path(__file__).resolve().parents[3]))
 
     def run(code):
         reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)

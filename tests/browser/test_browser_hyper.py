@@ -1,7 +1,7 @@
 """The hyperparameter notebooks in a real browser: ComparePanel and SweepPanel in JupyterLab,
 and the compare dashboard in Voila.
 
-Like ``tests/test_browser.py`` (whose fixtures these tests reuse): each test starts its own
+Like ``tests/browser/test_browser.py`` (whose fixtures these tests reuse): each test starts its own
 server on a free localhost port over a temporary copy of ``notebooks/``, stops it afterwards,
 and saves screenshots to ``test-artifacts/`` (the README's pictures of the two panels are
 ``test-artifacts/compare_panel.png`` and ``test-artifacts/sweep_panel.png``). Paths are
@@ -23,7 +23,7 @@ from test_browser import NOTEBOOKS, screenshot_on_failure
 
 pytestmark = pytest.mark.browser
 
-# the browser fixtures of tests/test_browser.py (Chromium via Playwright, a fresh page)
+# the browser fixtures of tests/browser/test_browser.py (Chromium via Playwright, a fresh page)
 playwright = test_browser.playwright
 page = test_browser.page
 

@@ -2,7 +2,7 @@
 fallback to plotly's own FigureWidget, the shared loader and the bundle on request.
 
 The browser half (figures render with and without the loader, and with the fallback) is
-in tests/test_browser.py.
+in tests/browser/test_browser.py.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import plotly
@@ -26,7 +27,7 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(Path(__file__).resolve().parents[3])
 KINDS = ["_py2js_update", "_py2js_animate", "_py2js_restyle", "_py2js_relayout"]
 
 
