@@ -21,6 +21,7 @@ import numbers
 
 import numpy as np
 
+from adaviz._validate import check_int, check_start
 from adaviz.web import _read, engine_js
 
 __all__ = [
@@ -161,6 +162,12 @@ def _custom_surface(surf, javascript):
     }
 
 
+def _start(surface, start):
+    """``start`` (default: the surface's own) checked against the surface's domain."""
+    start = surface.start if start is None else start
+    return check_start(start, surface.domain, surface_name=surface.name)
+
+
 def surface_state(
     surface="rosenbrock",
     *,
@@ -193,7 +200,6 @@ def surface_state(
             panel's slider cannot show.
     """
     from adaviz import surfaces
-    from adaviz._validate import check_int
 
     controls = _controls_module()
     custom = None
@@ -204,15 +210,7 @@ def surface_state(
         custom = _custom_surface(surf, javascript)
     else:
         surf = surfaces.get(surface)
-    if start is None:
-        start = surf.start
-    x, y = (float(v) for v in start)
-    (xmin, xmax), (ymin, ymax) = surf.domain
-    if not (xmin <= x <= xmax and ymin <= y <= ymax):
-        raise ValueError(
-            f"start must lie within {surf.name}'s domain x in [{xmin:g}, {xmax:g}], "
-            f"y in [{ymin:g}, {ymax:g}], got ({x:g}, {y:g})"
-        )
+    x, y = (float(v) for v in _start(surf, start))
     steps = check_int("steps", steps, *STEPS_RANGE)
     given = {"lr": lr, "rho": rho, "epsilon": epsilon, "decay": decay}
     hyper = {}
@@ -274,25 +272,16 @@ def compare_state(
         ValueError: an unknown surface or rule, a value a slider cannot show.
     """
     from adaviz import _math
-    from adaviz._validate import check_int
     from adaviz.panels.compare import controls as compare_controls
     from adaviz.panels.compare import runs
     from adaviz.panels.compare.ghosts import PINS
-    from adaviz.panels.compare.panel import COLORS
+    from adaviz.panels.kit.style import RULE_COLORS as COLORS
 
     controls = _controls_module()
     surf = _builtin(surface, "ComparePanel")
     names = compare_controls.check_optimizers(optimizers)
     values = compare_controls.check_hyperparameters(names, hyperparameters or {})
-    if start is None:
-        start = surf.start
-    x, y = (float(v) for v in start)
-    (xmin, xmax), (ymin, ymax) = surf.domain
-    if not (xmin <= x <= xmax and ymin <= y <= ymax):
-        raise ValueError(
-            f"start must lie within {surf.name}'s domain x in [{xmin:g}, {xmax:g}], "
-            f"y in [{ymin:g}, {ymax:g}], got ({x:g}, {y:g})"
-        )
+    x, y = (float(v) for v in _start(surf, start))
     spec = controls.LOSS_SCALE
     k = float(loss_scale_exponent)
     if not spec.low <= k <= spec.high:

@@ -267,7 +267,7 @@ def test_sizes_and_bad_input(tmp_path):
         web_page.surface_page(state, plotly="local")
     with pytest.raises(ValueError, match="rho must be in"):
         web_page.surface_state("booth", rho=1.5)
-    with pytest.raises(ValueError, match="start must lie within"):
+    with pytest.raises(ValueError, match="start must lie inside the domain of"):
         web_page.surface_state("booth", start=(50, 0))
     with pytest.raises(ValueError, match="custom surface .* cannot run: give its JavaScript"):
         web_page.surface_state(bowl())

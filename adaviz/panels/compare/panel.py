@@ -58,45 +58,21 @@ import math
 
 from adaviz._validate import check_int
 from adaviz.panels.compare import controls, readouts, runs, views
-from adaviz.panels.compare.controls import SPECS
-from adaviz.panels.compare.ghosts import PINS, Ghosts
+from adaviz.panels.compare.ghosts import Ghosts
 from adaviz.panels.compare.runs import (
-    CAPACITIES,
     LR_GRID,
     STEPS_RANGE,
     TUNE_WINDOW,
-    capacity,
-    objective,
 )
 from adaviz.panels.kit.base import THROTTLE, OnSurface, start_on, text_line
 from adaviz.panels.kit.code import constructor
 from adaviz.panels.kit.controls import loss_scale_exponent, noise_controls
+from adaviz.panels.kit.style import RULE_COLORS
 from adaviz.panels.kit.surface_menu import SurfaceMenu
 from adaviz.panels.kit.warmup import WARMUP
 
-__all__ = [
-    "CAPACITIES",
-    "COLORS",
-    "LR_GRID",
-    "PINS",
-    "SPECS",
-    "STEPS_RANGE",
-    "TUNE_WINDOW",
-    "ComparePanel",
-    "capacity",
-    "objective",
-]
+__all__ = ["ComparePanel"]
 
-#: one colour per rule, the same in every view (Okabe-Ito, plus a brown).
-COLORS = {
-    "adadelta": "#1a1a1a",
-    "sgd": "#E69F00",
-    "momentum": "#56B4E9",
-    "nesterov": "#009E73",
-    "adagrad": "#8c564b",
-    "rmsprop": "#0072B2",
-    "adam": "#D55E00",
-}
 
 _WIDTH = "300px"
 
@@ -157,7 +133,7 @@ class ComparePanel(OnSurface):
         self._grid_size = check_int("grid_size", grid_size, 10)
 
         self._names = names
-        self._colors = [COLORS[name] for name in names]
+        self._colors = [RULE_COLORS[name] for name in names]
         self._surface = surf
         self._start = start
         self._shell(self._draw, throttle, static_fallback, precompile)

@@ -12,6 +12,16 @@ import math
 
 #: coordinate -> line colour, the same in every view and every panel.
 COORD_COLORS = {"x": "#0072B2", "y": "#D55E00"}
+#: one colour per update rule, the same in every view and panel (Okabe-Ito, plus a brown).
+RULE_COLORS = {
+    "adadelta": "#1a1a1a",
+    "sgd": "#E69F00",
+    "momentum": "#56B4E9",
+    "nesterov": "#009E73",
+    "adagrad": "#8c564b",
+    "rmsprop": "#0072B2",
+    "adam": "#D55E00",
+}
 #: the trajectory, its loss curve and the playback marker.
 TRAJECTORY_COLOR = "#1a1a1a"
 START_COLOR = "#009E73"

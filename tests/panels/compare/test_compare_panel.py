@@ -18,7 +18,7 @@ import pytest
 import adaviz
 from adaviz import engine
 from adaviz.panels.compare import runs as compare_runs
-from adaviz.panels.compare.panel import COLORS
+from adaviz.panels.kit.style import RULE_COLORS as COLORS
 
 RULES3 = ("adadelta", "sgd", "adam")
 
