@@ -27,6 +27,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels.kit import arrays, style
+from adaviz.panels.kit.widget import MOVES_CARRY_EDITS
 from adaviz.panels.views import lines
 from adaviz.panels.views._figure import FigureView, empty_scatter
 from adaviz.panels.views.lines import _same_array, batch
@@ -344,13 +345,9 @@ class ContourView(FigureView):
         # first points drawn (or the last removed) need a full update to show in it
         drawn = self._paths is not None and any(len(x) for x, _ in self._paths)
         legend = drawn != any(len(x) for x, _ in paths)
-        full = (
-            background is not None
-            or clear_ghosts
-            or end_name != self._end_name
-            or relabel
-            or legend
-        )
+        # a new end name (crossing into or out of divergence) rides along with the move
+        renamed = end_name != self._end_name and not MOVES_CARRY_EDITS
+        full = background is not None or clear_ghosts or renamed or relabel or legend
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             if background is not None:

@@ -4,7 +4,9 @@ The base of the accumulator, step-size and loss views (:class:`CoordinatePairVie
 quantities per coordinate, the accumulator and step-size views' shape). The x range is the step range;
 the y range is fitted to the data on a coarse grid (half decades on log axes, a 1-2-5
 grid on linear ones) and kept while the data stays inside it and fills it reasonably,
-so most updates change only the traces' x/y and go to the browser as a redraw-free move.
+so most updates change only the traces' x/y. An update goes to the browser as a
+redraw-free move, with new axis ranges or a new cursor position riding along in the same
+message; only a trace that gains or loses all its points needs a full update.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels.kit import style
-from adaviz.panels.kit.widget import moving
+from adaviz.panels.kit.widget import MOVES_CARRY_EDITS, moving
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
 #: a log range may be this many decades wider than the data before it is refitted.
@@ -175,7 +177,10 @@ class LineView(FigureView):
         if yrange is None:
             yrange = self._yrange or ([-1.0, 1.0] if self._log else [0.0, 1.0])
         new_cursor = cursor is not None and float(cursor) != self._cursor
-        full = xrange != self._xrange or yrange != self._yrange or new_cursor
+        relayout = xrange != self._xrange or yrange != self._yrange or new_cursor
+        # a trace that gains or loses all its points is shown or hidden: a full update
+        shown = any(bool(len(self._x.get(i, ()))) != bool(len(x)) for i, x, _ in series)
+        full = shown or (relayout and not MOVES_CARRY_EDITS)
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             for i, x, y in series:  # arrays that did not change are not sent again
@@ -186,7 +191,7 @@ class LineView(FigureView):
                 if not _same_array(self._x.get(i), x):
                     trace.x = x
                     self._x[i] = np.array(x, copy=True)
-            if full:
+            if relayout:  # new axis ranges and cursor ride along with a move
                 fig.layout.xaxis.range = xrange
                 fig.layout.yaxis.range = yrange
                 self._xrange, self._yrange = xrange, yrange
