@@ -280,7 +280,7 @@ const TYPED = {{
 }};
 function setPath(obj, path, value) {{
   // a relayout key ("xaxis.range", "shapes.0.x0") into the model's layout state
-  const parts = path.replace(/\[(\d+)\]/g, ".$1").split(".");
+  const parts = path.split(".");
   let node = obj;
   for (const part of parts.slice(0, -1)) {{
     if (node[part] === undefined || node[part] === null) node[part] = {{}};
