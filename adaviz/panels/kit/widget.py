@@ -623,18 +623,23 @@ _MOVE_OPTIONS = {
 }
 
 
-def _only_xy(fig):
-    return not fig._batch_layout_edits and all(
-        set(style) <= {"x", "y"} for style in fig._batch_trace_edits.values()
-    )
-
-
 def _carried(fig):
-    """Whether the changes batched in ``fig`` can go as one move message."""
-    if _only_xy(fig):
+    """Whether the changes batched in ``fig`` can go as a move.
+
+    Besides x/y, a move carries layout edits and top-level trace properties (a legend
+    name) in the figure's own message only; plotly's animate message would leave them
+    undrawn, so then the batch goes as ``batch_update``. Other changes (nested trace
+    properties) go in plotly's animate message, as plotly's ``batch_animate`` sends them.
+    """
+    rides = bool(fig._batch_layout_edits) or any(
+        prop not in ("x", "y") and prop.isidentifier()
+        for style in fig._batch_trace_edits.values()
+        for prop in style
+    )
+    if not rides:
         return True
     if INTERNALS["move"] is not None:
-        return False  # plotly's own animate message would leave names and shapes undrawn
+        return False
     traces = list(fig._batch_trace_edits)
     styles = list(fig._batch_trace_edits.values())
     return _move_message(styles, traces, fig._batch_layout_edits) is not None

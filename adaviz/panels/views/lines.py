@@ -179,7 +179,7 @@ class LineView(FigureView):
         new_cursor = cursor is not None and float(cursor) != self._cursor
         relayout = xrange != self._xrange or yrange != self._yrange or new_cursor
         # a trace that gains or loses all its points is shown or hidden: a full update
-        shown = any(bool(len(self._x.get(i, ()))) != bool(len(x)) for i, x, _ in series)
+        shown = any(self._has_points(i) != bool(len(x) and len(y)) for i, x, y in series)
         full = shown or (relayout and not MOVES_CARRY_EDITS)
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
@@ -199,6 +199,9 @@ class LineView(FigureView):
                     self._cursor = float(cursor)
                     self._put_cursor()
             yield
+
+    def _has_points(self, i):
+        return bool(len(self._x.get(i, ())) and len(self._y.get(i, ())))
 
     def _put_cursor(self):
         shape = self.figure.layout.shapes[0]
