@@ -78,18 +78,15 @@ def test_line_views_move_redraw_free_while_the_range_fits():
     assert sent.kinds() == ["_py2js_update"]  # first data: ranges set
     view.update(steps, [base * 1.1, base], [base, base * 0.95])
     assert sent.kinds() == ["_py2js_animate"]  # same ranges: only x/y move
-    # out of range: the new y range rides along with the move, in the same message
-    view.update(steps, [base * 1e6, base], [base, base])
-    ((kind, msg),) = sent.log
-    assert kind == "_py2js_animate" and view.redraw_free
-    assert list(msg["layout_data"]) == ["yaxis.range"]
-    assert msg["layout_data"]["yaxis.range"][1] >= 6 + np.log10(5)
+    view.update(steps, [base * 1e6, base], [base, base])  # out of range: full update
+    assert sent.kinds() == ["_py2js_update"] and not view.redraw_free
     assert view.figure.layout.yaxis.range[1] >= 6 + np.log10(5)
-    sent.log.clear()
-    # fewer steps (a path cut at divergence) and the cursor with them: still one move
+    # fewer steps (a path cut at divergence): the new ranges and the cursor ride along
+    # with the move, in the same message
     view.update(np.arange(3, dtype=np.float64), [base[:3]] * 2, [base[:3]] * 2, cursor=2)
     ((kind, msg),) = sent.log
     assert kind == "_py2js_animate" and view.redraw_free
+    assert set(msg["layout_data"]) == {"xaxis.range", "yaxis.range", "shapes.0.x0", "shapes.0.x1"}
     assert msg["layout_data"]["xaxis.range"] == [0.0, 2.0]
     assert msg["layout_data"]["shapes.0.x0"] == msg["layout_data"]["shapes.0.x1"] == 2.0
     assert tuple(view.figure.layout.xaxis.range) == (0.0, 2.0)

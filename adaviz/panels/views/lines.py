@@ -4,9 +4,10 @@ The base of the accumulator, step-size and loss views (:class:`CoordinatePairVie
 quantities per coordinate, the accumulator and step-size views' shape). The x range is the step range;
 the y range is fitted to the data on a coarse grid (half decades on log axes, a 1-2-5
 grid on linear ones) and kept while the data stays inside it and fills it reasonably,
-so most updates change only the traces' x/y. An update goes to the browser as a
-redraw-free move, with new axis ranges or a new cursor position riding along in the same
-message; only a trace that gains or loses all its points needs a full update.
+so most updates change only the traces' x/y and go to the browser as a redraw-free move.
+When the step range changes (a path cut at divergence, or restored), the new axis ranges
+and cursor position ride along in the move's message; a trace that gains or loses all its
+points needs a full update.
 """
 
 from __future__ import annotations
@@ -178,9 +179,12 @@ class LineView(FigureView):
             yrange = self._yrange or ([-1.0, 1.0] if self._log else [0.0, 1.0])
         new_cursor = cursor is not None and float(cursor) != self._cursor
         relayout = xrange != self._xrange or yrange != self._yrange or new_cursor
-        # a trace that gains or loses all its points is shown or hidden: a full update
+        # a new step range (a path cut at divergence or restored) takes the new ranges
+        # and cursor along with the move; a trace that gains or loses all its points is
+        # shown or hidden by plotly.js, which needs a full update
+        rides = self._xrange is not None and xrange != self._xrange and MOVES_CARRY_EDITS
         shown = any(self._has_points(i) != bool(len(x) and len(y)) for i, x, y in series)
-        full = shown or (relayout and not MOVES_CARRY_EDITS)
+        full = shown or (relayout and not rides)
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             for i, x, y in series:  # arrays that did not change are not sent again
