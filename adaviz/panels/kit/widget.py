@@ -39,7 +39,10 @@ Three things differ from ``plotly.graph_objects.FigureWidget``:
   the plot of the moved traces (``direct``). It checks, move by move, that the figure is
   as that needs (scatter traces, visible, no per-point hover text, no error bars, nothing
   pending) and else calls ``Plotly.animate``. Either way every trace is then put back at
-  its own depth: plotly.js stacks the traces a move redrew on top of the others.
+  its own depth: plotly.js stacks the traces a move redrew on top of the others. What
+  else changed with plain values (a trace's legend name, axis ranges, a shape) rides
+  along in the same message and is applied after the move as one ``Plotly.update``, which
+  for those edits recalculates no trace (a legend redraw, a relayout of the axes).
 
 Each of these relies on plotly internals, which are checked when this module is imported
 (:data:`INTERNALS`). A feature whose internals are not what this module expects falls back
