@@ -293,11 +293,22 @@ function setPath(obj, path, value) {{
 }}
 function edit(Plotly, el, msg) {{
   // What rides along with a move: other trace properties (legend names) and layout edits
-  // (axis ranges, shapes), applied by plotly.js as one Plotly.update.
+  // (axis ranges, shapes), applied by plotly.js as one Plotly.update. Legend names alone
+  // go into the input and the legend is redrawn by a relayout that sets showlegend to
+  // the value it has: a restyle of a name would restyle every trace and colour bar too.
   const restyle = msg.restyle;
-  const layout = msg.layout;
-  if (!restyle && !layout) return Promise.resolve();
-  return Plotly.update(el, restyle ? restyle.values : {{}}, layout || {{}}, restyle ? restyle.traces : []);
+  const layout = Object.assign({{}}, msg.layout || {{}});
+  if (!restyle && !msg.layout) return Promise.resolve();
+  const namesOnly = restyle && Object.keys(restyle.values).every((prop) => prop === "name");
+  const shown = el.layout && el.layout.showlegend;
+  if (!restyle || (namesOnly && typeof shown === "boolean" && !("showlegend" in layout))) {{
+    if (restyle) {{
+      restyle.traces.forEach((t, k) => {{ el.data[t].name = restyle.values.name[k]; }});
+      layout.showlegend = shown;
+    }}
+    return Plotly.relayout(el, layout);
+  }}
+  return Plotly.update(el, restyle.values, layout, restyle.traces);
 }}
 function move(model, views, msg, buffers) {{
   // The new values go into the model's figure state in plotly's serialized form (a view
