@@ -306,9 +306,12 @@ function edit(Plotly, el, msg) {{
       restyle.traces.forEach((t, k) => {{ el.data[t].name = restyle.values.name[k]; }});
       layout.showlegend = shown;
     }}
+    // (as plotly's own front end marks its edits: not reported back to the kernel)
+    layout._doNotReportToPy = true;
     return Plotly.relayout(el, layout);
   }}
-  return Plotly.update(el, restyle.values, layout, restyle.traces);
+  const values = Object.assign({{ _doNotReportToPy: true }}, restyle.values);
+  return Plotly.update(el, values, layout, restyle.traces);
 }}
 function move(model, views, msg, buffers) {{
   // The new values go into the model's figure state in plotly's serialized form (a view
