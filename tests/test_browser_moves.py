@@ -32,12 +32,20 @@ page = test_browser.page
 
 NAME = "moves.ipynb"
 CELLS = [
-    "import adaviz\npanel = adaviz.SurfacePanel(steps=300)\npanel",
+    """import adaviz
+panel = adaviz.SurfacePanel(steps=300)
+# edits plotly's front end reports back (a move's riding edits must not be)
+reports = []
+for fig in panel.figures.values():
+    fig.observe(lambda change: change["new"] and reports.append(change["name"]),
+                names=["_js2py_relayout", "_js2py_update", "_js2py_restyle"])
+panel""",
     """import json
 fig = panel.figures["surface"]
 names = [t.name for t in fig.data]
 path, end = fig.data[names.index("trajectory")], fig.data[names.index("start") + 1]
-print("KERNEL", json.dumps([len(path.x), float(path.x[-1]), float(path.y[-1]), end.name]))""",
+print("KERNEL", json.dumps([len(path.x), float(path.x[-1]), float(path.y[-1]), end.name,
+                           reports]))""",
     'panel.controls["rho"].value = 0.995',
 ]
 # key presses from rho 0.995, one slider step each: into divergence (1.0), out, in again
@@ -114,6 +122,7 @@ def check(state, kernel, redrawn, moves, direct, presses):
     assert state["trajectory"][0] == kernel[0]
     assert state["trajectory"][1:3] == pytest.approx(kernel[1:3], rel=1e-12, abs=1e-12)
     assert state["trajectory"][3] == kernel[3]
+    assert kernel[4] == [], kernel[4]  # no edit of a move came back as the user's
     assert len(redrawn) == len(state["before"]) == test_browser.SURFACE_PANEL_FIGURES
     for k, (was, now) in enumerate(zip(state["before"], redrawn, strict=True)):
         assert was["hover"] == now["hover"], f"plot {k}: hover points differ"

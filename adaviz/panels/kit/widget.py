@@ -306,12 +306,28 @@ function edit(Plotly, el, msg) {{
       restyle.traces.forEach((t, k) => {{ el.data[t].name = restyle.values.name[k]; }});
       layout.showlegend = shown;
     }}
-    // (as plotly's own front end marks its edits: not reported back to the kernel)
-    layout._doNotReportToPy = true;
-    return Plotly.relayout(el, layout);
+    return quietly(el, () => Plotly.relayout(el, layout));
   }}
-  const values = Object.assign({{ _doNotReportToPy: true }}, restyle.values);
-  return Plotly.update(el, values, layout, restyle.traces);
+  return quietly(el, () => Plotly.update(el, restyle.values, layout, restyle.traces));
+}}
+function quietly(el, call) {{
+  // plotly's front end reports every relayout/update event to the kernel (which would then
+  // take a late report of these values for the user's edit) unless the event's data is
+  // marked as its own edit. The mark goes on the event, not in the edit: plotly.js takes
+  // an unknown key of an edit for an attribute and redraws the whole figure.
+  if (el.emit !== el.__adavizEmit) {{
+    const emit = el.emit;
+    el.__adavizQuiet = 0;
+    el.__adavizEmit = el.emit = function (name, data) {{
+      if (el.__adavizQuiet > 0 && data && typeof data === "object") {{
+        if (name === "plotly_relayout") data._doNotReportToPy = true;
+        if (name === "plotly_update" && data.data && data.data[0]) data.data[0]._doNotReportToPy = true;
+      }}
+      return emit.apply(this, arguments);
+    }};
+  }}
+  el.__adavizQuiet += 1;
+  return call().finally(() => {{ el.__adavizQuiet -= 1; }});
 }}
 function move(model, views, msg, buffers) {{
   // The new values go into the model's figure state in plotly's serialized form (a view
