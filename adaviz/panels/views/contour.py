@@ -256,7 +256,10 @@ class ContourView(FigureView):
             xaxis=style.axis("x (parameter 1, no unit)", showgrid=False),
             yaxis=style.axis("y (parameter 2, no unit)", showgrid=False),
         )
-        lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
+        # room below for two legend rows: the legend wraps to a second row when the end
+        # marker is renamed at divergence, and a legend that outgrew the margin would
+        # push it, resizing the plot area and redrawing the whole figure
+        lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 150}
         # the legend's top 46 px under the plot area, below the x-axis title, whatever the
         # figure's height (legend y is in units of the plot area's height)
         below = -46.0 / (height - lay["margin"]["t"] - lay["margin"]["b"])
