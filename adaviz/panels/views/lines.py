@@ -119,6 +119,11 @@ class LineView(FigureView):
             shapes=[style.cursor_line()],
             showlegend=legend,
         )
+        if not legend:
+            # room on the right for the last x tick label ("2000" half overhangs the plot
+            # area): a label that outgrew the margin would push it, resizing the plot area
+            # and redrawing the whole figure when the step range changes
+            lay["margin"] = {**lay["margin"], "r": 30}
         self.figure = go.Figure(data=traces, layout=lay)
         self._log = bool(log_y)
         self._xrange = None
