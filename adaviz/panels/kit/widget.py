@@ -42,7 +42,13 @@ Three things differ from ``plotly.graph_objects.FigureWidget``:
   its own depth: plotly.js stacks the traces a move redrew on top of the others. What
   else changed with plain values (a trace's legend name, axis ranges, a shape) rides
   along in the same message and is applied after the move as one ``Plotly.update``, which
-  for those edits recalculates no trace (a legend redraw, a relayout of the axes).
+  for those edits recalculates no trace (a relayout of the axes). A legend name alone
+  goes into plotly.js's input and the legend is redrawn by a relayout setting
+  ``showlegend`` to the value it has (a restyle of a name restyles every trace too).
+  plotly's front end reports each relayout/update event to the kernel, which would take a
+  late report for the user's edit, unless the event's data is marked as its own edit
+  (``_doNotReportToPy``); the module marks the event, not the edit (plotly.js takes an
+  unknown key of an edit for an attribute and redraws the whole figure).
 
 Each of these relies on plotly internals, which are checked when this module is imported
 (:data:`INTERNALS`). A feature whose internals are not what this module expects falls back
@@ -282,7 +288,6 @@ const TYPED = {{
   uint16: Uint16Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
 }};
 function setPath(obj, path, value) {{
-  // a relayout key ("xaxis.range", "shapes.0.x0") into the model's layout state
   const parts = path.split(".");
   let node = obj;
   for (const part of parts.slice(0, -1)) {{
@@ -292,10 +297,6 @@ function setPath(obj, path, value) {{
   node[parts[parts.length - 1]] = value;
 }}
 function edit(Plotly, el, msg) {{
-  // What rides along with a move: other trace properties (legend names) and layout edits
-  // (axis ranges, shapes), applied by plotly.js as one Plotly.update. Legend names alone
-  // go into the input and the legend is redrawn by a relayout that sets showlegend to
-  // the value it has: a restyle of a name would restyle every trace and colour bar too.
   const restyle = msg.restyle;
   const layout = Object.assign({{}}, msg.layout || {{}});
   if (!restyle && !msg.layout) return Promise.resolve();
@@ -311,10 +312,7 @@ function edit(Plotly, el, msg) {{
   return quietly(el, () => Plotly.update(el, restyle.values, layout, restyle.traces));
 }}
 function quietly(el, call) {{
-  // plotly's front end reports every relayout/update event to the kernel (which would then
-  // take a late report of these values for the user's edit) unless the event's data is
-  // marked as its own edit. The mark goes on the event, not in the edit: plotly.js takes
-  // an unknown key of an edit for an attribute and redraws the whole figure.
+  // not reported to the kernel as the user's edit (see the module's docstring)
   if (el.emit !== el.__adavizEmit) {{
     const emit = el.emit;
     el.__adavizQuiet = 0;
