@@ -22,9 +22,16 @@ against the baseline's p95 in the same run:
 As a diagnostic it also prints the time to the first DOM change inside any plot (the
 kernel's reply has arrived and some figure started redrawing).
 
-Usage: ``python benchmarks/bench_browser.py [--presses 30] [--block 5] [--warmup 3] [--warm]``
-(``--warm``: the panel's background compile of every surface finishes before the first
-press; by default the first presses compete with it, as a user's first seconds do).
+``--crossing``: the tour's panel (``SurfacePanel("rosenbrock", steps=2000)``) with rho at
+0.995, and every press crosses divergence: ArrowRight to rho 1.0 (the path stops at its
+start, the end marker is renamed "last point before divergence", the line views' step
+range shrinks), ArrowLeft back to 0.995. The baseline's presses alternate the same way.
+Target: all views settled, p95 <= 1.5x the baseline's (echo) p95.
+
+Usage: ``python benchmarks/bench_browser.py [--presses 30] [--block 5] [--warmup 3] [--warm]
+[--crossing]`` (``--warm``: the panel's background compile of every surface finishes
+before the first press; by default the first presses compete with it, as a user's first
+seconds do).
 """
 
 from __future__ import annotations
@@ -82,6 +89,16 @@ panel.precompile(wait=True)
 panel
 """
 
+# --crossing: the tour's panel, one rho step below divergence
+PANEL_CROSSING = """\
+import adaviz
+
+panel = adaviz.SurfacePanel("rosenbrock", steps=2000)
+panel.controls["rho"].value = 0.995
+{precompile}panel
+"""
+CROSSING_STEPS = 2000
+
 
 def write_notebook(path, source):
     """A one-cell notebook with the python3 kernelspec."""
@@ -135,9 +152,13 @@ def open_and_run(context, server, name):
     return page
 
 
-def press(page, samples, label, first=None, settled=None):
+def press(page, samples, label, first=None, settled=None, keys=("ArrowLeft",)):
+    """One key press on ``page``'s rho slider: the next of ``keys``, in turn per page."""
     page.bring_to_front()
-    result, _ = bh.press_and_measure(page, "ArrowLeft", timeout=15)
+    count = getattr(page, "bench_presses", 0)
+    page.bench_presses = count + 1
+    key = keys[count % len(keys)]
+    result, _ = bh.press_and_measure(page, key, timeout=15)
     latency = result["latency"]
     if latency is None:
         hint = ""
@@ -166,18 +187,29 @@ def main():
         action="store_true",
         help="let the panel's background compile finish before the first press",
     )
+    parser.add_argument(
+        "--crossing",
+        action="store_true",
+        help="the tour's panel at rho 0.995: every press crosses into or out of divergence",
+    )
     args = parser.parse_args()
     reason = bh.browser_missing_reason()
     if reason:
         sys.exit(f"bench_browser: {reason}")
     from playwright.sync_api import sync_playwright
 
-    points = panel_points()
+    points = CROSSING_STEPS + 1 if args.crossing else panel_points()
+    keys = ("ArrowRight", "ArrowLeft") if args.crossing else ("ArrowLeft",)
     work = Path(tempfile.mkdtemp(prefix="adaviz-bench-browser-"))
     root = work / "notebooks"
     root.mkdir()
     write_notebook(root / "baseline.ipynb", BASELINE.format(points=points))
-    write_notebook(root / "surface_panel.ipynb", PANEL_WARM if args.warm else PANEL)
+    if args.crossing:
+        warm = "panel.precompile(wait=True)\n" if args.warm else ""
+        panel = PANEL_CROSSING.format(precompile=warm)
+    else:
+        panel = PANEL_WARM if args.warm else PANEL
+    write_notebook(root / "surface_panel.ipynb", panel)
 
     t0 = time.perf_counter()
     with (
@@ -194,18 +226,19 @@ def main():
         settled = {label: [] for label in pages}
         for label, page in pages.items():
             for _ in range(args.warmup):
-                press(page, None, label)
+                press(page, None, label, keys=keys)
         while min(len(s) for s in samples.values()) < args.presses:
             for label, page in pages.items():
                 for _ in range(min(args.block, args.presses - len(samples[label]))):
-                    press(page, samples[label], label, first[label], settled[label])
+                    press(page, samples[label], label, first[label], settled[label], keys)
         bh.screenshot(pages["SurfacePanel"], "bench-browser-surface-panel")
         with urllib.request.urlopen(server.url + "/api/kernels", timeout=5) as resp:
             kernels = len(json.load(resp))
 
+    crossing = ", every press crossing divergence (rho 0.995 <-> 1.0)" if args.crossing else ""
     print(
         f"Browser latency, key press on rho -> trajectory path changed in the DOM "
-        f"({args.presses} presses each, {points} points, JupyterLab, headless Chromium, "
+        f"({args.presses} presses each{crossing}, {points} points, JupyterLab, headless Chromium, "
         f"{kernels} kernels, run took {time.perf_counter() - t0:.0f} s"
         + (", after the panel's background compile)" if args.warm else ")")
     )

@@ -37,7 +37,16 @@ Three things differ from ``plotly.graph_objects.FigureWidget``:
   the plot of the moved traces (``direct``). It checks, move by move, that the figure is
   as that needs (scatter traces, visible, no per-point hover text, no error bars, nothing
   pending) and else calls ``Plotly.animate``. Either way every trace is then put back at
-  its own depth: plotly.js stacks the traces a move redrew on top of the others.
+  its own depth: plotly.js stacks the traces a move redrew on top of the others. What
+  else changed with plain values (a trace's legend name, axis ranges, a shape) rides
+  along in the same message and is applied after the move as one ``Plotly.update``, which
+  for those edits recalculates no trace (a relayout of the axes). A legend name alone
+  goes into plotly.js's input and the legend is redrawn by a relayout setting
+  ``showlegend`` to the value it has (a restyle of a name restyles every trace too).
+  plotly's front end reports each relayout/update event to the kernel, which would take a
+  late report for the user's edit, unless the event's data is marked as its own edit
+  (``_doNotReportToPy``); the module marks the event, not the edit (plotly.js takes an
+  unknown key of an edit for an attribute and redraws the whole figure).
 
 Each of these relies on plotly internals, which are checked when this module is imported
 (:data:`INTERNALS`). A feature whose internals are not what this module expects falls back
@@ -127,8 +136,15 @@ def _check_animate():
     problem = _method_problem(go.FigureWidget, "_perform_batch_animate", "self", "animation_opts")
     if problem:
         return problem
-    if getattr(go.Figure(), "_in_batch_mode", None) is not False:
+    problem = _method_problem(go.FigureWidget, "_build_update_params_from_batch", "self")
+    if problem:
+        return problem
+    fig = go.Figure()
+    if getattr(fig, "_in_batch_mode", None) is not False:
         return "Figure._in_batch_mode is not a bool"
+    for name in ("_batch_trace_edits", "_batch_layout_edits"):
+        if not isinstance(getattr(fig, name, None), dict):
+            return f"Figure.{name} is not a dict"
     return None
 
 
@@ -269,10 +285,61 @@ const TYPED = {{
   int8: Int8Array, int16: Int16Array, int32: Int32Array, uint8: Uint8Array,
   uint16: Uint16Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
 }};
+function setPath(obj, path, value) {{
+  const parts = path.split(".");
+  let node = obj;
+  for (const part of parts.slice(0, -1)) {{
+    if (node[part] === undefined || node[part] === null) node[part] = {{}};
+    node = node[part];
+  }}
+  node[parts[parts.length - 1]] = value;
+}}
+function edit(Plotly, el, msg) {{
+  const restyle = msg.restyle;
+  const layout = Object.assign({{}}, msg.layout || {{}});
+  if (!restyle && !msg.layout) return Promise.resolve();
+  const namesOnly = restyle && Object.keys(restyle.values).every((prop) => prop === "name");
+  const shown = el.layout && el.layout.showlegend;
+  if (!restyle || (namesOnly && typeof shown === "boolean" && !("showlegend" in layout))) {{
+    if (restyle) {{
+      restyle.traces.forEach((t, k) => {{ el.data[t].name = restyle.values.name[k]; }});
+      layout.showlegend = shown;
+    }}
+    return quietly(el, () => Plotly.relayout(el, layout));
+  }}
+  return quietly(el, () => Plotly.update(el, restyle.values, layout, restyle.traces));
+}}
+function quietly(el, call) {{
+  // not reported to the kernel as the user's edit (see the module's docstring)
+  if (el.emit !== el.__adavizEmit) {{
+    const emit = el.emit;
+    el.__adavizQuiet = 0;
+    el.__adavizEmit = el.emit = function (name, data) {{
+      if (el.__adavizQuiet > 0 && data && typeof data === "object") {{
+        if (name === "plotly_relayout") data._doNotReportToPy = true;
+        if (name === "plotly_update" && data.data && data.data[0]) data.data[0]._doNotReportToPy = true;
+      }}
+      return emit.apply(this, arguments);
+    }};
+  }}
+  el.__adavizQuiet += 1;
+  return call().finally(() => {{ el.__adavizQuiet -= 1; }});
+}}
 function move(model, views, msg, buffers) {{
   // The new values go into the model's figure state in plotly's serialized form (a view
   // drawn later starts from it) and to Plotly.animate on each drawn view.
   const data = model.get("_widget_data") || [];
+  if (msg.restyle) {{
+    msg.restyle.traces.forEach((t, k) => {{
+      for (const prop of Object.keys(msg.restyle.values)) {{
+        if (data[t]) data[t][prop] = msg.restyle.values[prop][k];
+      }}
+    }});
+  }}
+  if (msg.layout) {{
+    const layout = model.get("_widget_layout");
+    if (layout) for (const key of Object.keys(msg.layout)) setPath(layout, key, msg.layout[key]);
+  }}
   const styles = msg.styles.map((style, k) => {{
     const trace = data[msg.traces[k]];
     const values = {{}};
@@ -295,18 +362,26 @@ function move(model, views, msg, buffers) {{
   const Plotly = globalThis.Plotly;
   if (!Plotly) return;  // nothing drawn yet
   const counts = slot().moves;
+  const failed = (err) => console.error("[adaviz] move failed", err);
   for (const el of views) {{
     if (!el._fullLayout) continue;  // not drawn yet: it starts from the state above
+    if (!msg.traces.length) {{
+      edit(Plotly, el, msg).catch(failed);
+      continue;
+    }}
     if (FAST && direct(Plotly, el, styles, msg.traces, msg.options)) {{
       counts.direct += 1;
+      edit(Plotly, el, msg).catch(failed);
       continue;
     }}
     counts.animate += 1;
     Plotly.animate(el, {{ data: styles, traces: msg.traces }}, msg.options)
       .then(() => restack(el))
       .catch((err) => {{
-        if (err) console.error("[adaviz] move failed", err);  // (undefined: a newer move came)
-      }});
+        if (err) failed(err);  // (undefined: a newer move came)
+      }})
+      .then(() => edit(Plotly, el, msg))
+      .catch(failed);
   }}
 }}
 function restack(el) {{
@@ -471,13 +546,13 @@ class FigureWidget(go.FigureWidget):
 
     def _send_animate_msg(self, styles_data, relayout_data, trace_indexes, animation_opts):
         message = None
-        if animation_opts is _MOVE_OPTIONS and INTERNALS["move"] is None and not relayout_data:
+        if animation_opts is _MOVE_OPTIONS and INTERNALS["move"] is None:
             traces = self._normalize_trace_indexes(trace_indexes)
-            message = _move_message(styles_data, traces)
+            message = _move_message(styles_data, traces, relayout_data)
         if message is None:
             super()._send_animate_msg(styles_data, relayout_data, trace_indexes, animation_opts)
             return
-        if traces:
+        if traces or relayout_data:
             self.send(*message)
         # Python-side observers see the animate message plotly would have sent (its
         # content went with the move); the browser does not get it.
@@ -507,17 +582,28 @@ class FigureWidget(go.FigureWidget):
 _TYPED = {"int8", "int16", "int32", "uint8", "uint16", "uint32", "float32", "float64"}
 
 
-def _move_message(styles, traces):
-    """The custom message of a move (content, buffers), or None when a value is not a
-    top-level property with a number, a string, a list of them or a 1-D numeric array."""
+def _move_message(styles, traces, layout=None):
+    """The custom message of a move (content, buffers), or None when it cannot carry it.
+
+    ``x``/``y`` of each trace are the move (a number, a string, a list of them or a 1-D
+    numeric array); other top-level trace properties with plain values (a legend name) and
+    ``layout`` edits with plain values (axis ranges, shapes) ride along as one
+    ``Plotly.update`` (``restyle``: the same properties on every trace that has any).
+    """
     buffers = []
     out = []
-    for style in styles:
+    moved = []
+    extra = {}  # trace index -> {property: value} besides x/y
+    for trace, style in zip(traces, styles, strict=True):
         entry = {}
         for prop, value in style.items():
             if not (isinstance(prop, str) and prop.isidentifier()):
                 return None
-            if isinstance(value, np.ndarray):
+            if prop not in ("x", "y"):
+                if not _plain(value):
+                    return None
+                extra.setdefault(trace, {})[prop] = value
+            elif isinstance(value, np.ndarray):
                 if value.ndim != 1 or value.dtype.name not in _TYPED or not value.dtype.isnative:
                     return None
                 entry[prop] = {
@@ -530,8 +616,22 @@ def _move_message(styles, traces):
                 entry[prop] = value
             else:
                 return None
-        out.append(entry)
-    content = {"type": _MOVE, "traces": list(traces), "styles": out, "options": _MOVE_OPTIONS}
+        if entry:
+            moved.append(trace)
+            out.append(entry)
+    content = {"type": _MOVE, "traces": moved, "styles": out, "options": _MOVE_OPTIONS}
+    if extra:
+        props = set(next(iter(extra.values())))
+        if any(set(values) != props for values in extra.values()):
+            return None
+        content["restyle"] = {
+            "traces": list(extra),
+            "values": {prop: [values[prop] for values in extra.values()] for prop in props},
+        }
+    if layout:
+        if not all(isinstance(key, str) and _plain(value) for key, value in layout.items()):
+            return None
+        content["layout"] = dict(layout)
     return content, buffers
 
 
@@ -552,6 +652,28 @@ _MOVE_OPTIONS = {
 }
 
 
+def _carried(fig):
+    """Whether the changes batched in ``fig`` can go as a move.
+
+    Besides x/y, a move carries layout edits and top-level trace properties (a legend
+    name) in the figure's own message only; plotly's animate message would leave them
+    undrawn, so then the batch goes as ``batch_update``. Other changes (nested trace
+    properties) go in plotly's animate message, as plotly's ``batch_animate`` sends them.
+    """
+    rides = bool(fig._batch_layout_edits) or any(
+        prop not in ("x", "y") and prop.isidentifier()
+        for style in fig._batch_trace_edits.values()
+        for prop in style
+    )
+    if not rides:
+        return True
+    if INTERNALS["move"] is not None:
+        return False
+    traces = list(fig._batch_trace_edits)
+    styles = list(fig._batch_trace_edits.values())
+    return _move_message(styles, traces, fig._batch_layout_edits) is not None
+
+
 @contextlib.contextmanager
 def moving(fig):
     """Like ``fig.batch_update()``, for changes to traces' ``x``/``y`` only, which the
@@ -563,10 +685,14 @@ def moving(fig):
     duration and ``redraw: false`` (plotly's ``batch_animate`` cannot ask for that):
     plotly.js recomputes and redraws only the traces named in it (~10 ms). It leaves as
     one custom message that the figure's module applies (``move`` in :data:`INTERNALS`;
-    else plotly's own animate message). Use it only when nothing else changes (axis
-    ranges, names, visibility, the legend). Python's copy of the figure is updated exactly
-    as by ``batch_update`` (which it is, when plotly's internals are not as expected), and
-    Python-side observers of ``_py2js_animate`` see plotly's animate message either way.
+    else plotly's own animate message). Other changes with plain values (a trace's legend
+    name, axis ranges, a shape's position) ride along in the same message, applied after
+    the move as one ``Plotly.update`` (when the figure's module cannot take them, the
+    whole batch goes as ``batch_update``). Do not use it for changes of which traces have
+    points (plotly.js hides a trace without points, and the move would not redraw the
+    legend). Python's copy of the figure is updated exactly as by ``batch_update`` (which
+    it is, when plotly's internals are not as expected), and Python-side observers of
+    ``_py2js_animate`` see plotly's animate message either way.
     """
     if INTERNALS["animate"] is not None or not isinstance(fig, go.FigureWidget):
         with fig.batch_update():
@@ -580,7 +706,18 @@ def moving(fig):
         yield
     finally:
         fig._in_batch_mode = False
-        fig._perform_batch_animate(_MOVE_OPTIONS)
+        if _carried(fig):
+            fig._perform_batch_animate(_MOVE_OPTIONS)
+        else:  # what batch_update does when its block ends
+            restyle, relayout, traces = fig._build_update_params_from_batch()
+            fig.plotly_update(restyle_data=restyle, relayout_data=relayout, trace_indexes=traces)
+            fig._batch_layout_edits.clear()
+            fig._batch_trace_edits.clear()
+
+
+#: Whether a move can carry legend names, axis ranges and shapes (else those changes make
+#: :func:`moving` a ``batch_update``).
+MOVES_CARRY_EDITS = INTERNALS["move"] is None
 
 
 def sync_initial_state(fig):

@@ -27,6 +27,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels.kit import arrays, style
+from adaviz.panels.kit.widget import MOVES_CARRY_EDITS
 from adaviz.panels.views import lines
 from adaviz.panels.views._figure import FigureView, empty_scatter
 from adaviz.panels.views.lines import _same_array, batch
@@ -255,7 +256,10 @@ class ContourView(FigureView):
             xaxis=style.axis("x (parameter 1, no unit)", showgrid=False),
             yaxis=style.axis("y (parameter 2, no unit)", showgrid=False),
         )
-        lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 95}
+        # room below for two legend rows: the legend wraps to a second row when the end
+        # marker is renamed at divergence, and a legend that outgrew the margin would
+        # push it, resizing the plot area and redrawing the whole figure
+        lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 150}
         # the legend's top 46 px under the plot area, below the x-axis title, whatever the
         # figure's height (legend y is in units of the plot area's height)
         below = -46.0 / (height - lay["margin"]["t"] - lay["margin"]["b"])
@@ -344,13 +348,9 @@ class ContourView(FigureView):
         # first points drawn (or the last removed) need a full update to show in it
         drawn = self._paths is not None and any(len(x) for x, _ in self._paths)
         legend = drawn != any(len(x) for x, _ in paths)
-        full = (
-            background is not None
-            or clear_ghosts
-            or end_name != self._end_name
-            or relabel
-            or legend
-        )
+        # a new end name (crossing into or out of divergence) rides along with the move
+        renamed = end_name != self._end_name and not MOVES_CARRY_EDITS
+        full = background is not None or clear_ghosts or renamed or relabel or legend
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             if background is not None:

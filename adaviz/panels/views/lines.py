@@ -5,6 +5,9 @@ quantities per coordinate, the accumulator and step-size views' shape). The x ra
 the y range is fitted to the data on a coarse grid (half decades on log axes, a 1-2-5
 grid on linear ones) and kept while the data stays inside it and fills it reasonably,
 so most updates change only the traces' x/y and go to the browser as a redraw-free move.
+When the step range changes (a path cut at divergence, or restored), the new axis ranges
+and cursor position ride along in the move's message; a trace that gains or loses all its
+points needs a full update.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels.kit import style
-from adaviz.panels.kit.widget import moving
+from adaviz.panels.kit.widget import MOVES_CARRY_EDITS, moving
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
 #: a log range may be this many decades wider than the data before it is refitted.
@@ -116,6 +119,11 @@ class LineView(FigureView):
             shapes=[style.cursor_line()],
             showlegend=legend,
         )
+        if not legend:
+            # room on the right for the last x tick label ("2000" half overhangs the plot
+            # area): a label that outgrew the margin would push it, resizing the plot area
+            # and redrawing the whole figure when the step range changes
+            lay["margin"] = {**lay["margin"], "r": 30}
         self.figure = go.Figure(data=traces, layout=lay)
         self._log = bool(log_y)
         self._xrange = None
@@ -175,7 +183,13 @@ class LineView(FigureView):
         if yrange is None:
             yrange = self._yrange or ([-1.0, 1.0] if self._log else [0.0, 1.0])
         new_cursor = cursor is not None and float(cursor) != self._cursor
-        full = xrange != self._xrange or yrange != self._yrange or new_cursor
+        relayout = xrange != self._xrange or yrange != self._yrange or new_cursor
+        # a new step range (a path cut at divergence or restored) takes the new ranges
+        # and cursor along with the move; a trace that gains or loses all its points is
+        # shown or hidden by plotly.js, which needs a full update
+        rides = self._xrange is not None and xrange != self._xrange and MOVES_CARRY_EDITS
+        shown = any(self._has_points(i) != bool(len(x) and len(y)) for i, x, y in series)
+        full = shown or (relayout and not rides)
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             for i, x, y in series:  # arrays that did not change are not sent again
@@ -186,7 +200,7 @@ class LineView(FigureView):
                 if not _same_array(self._x.get(i), x):
                     trace.x = x
                     self._x[i] = np.array(x, copy=True)
-            if full:
+            if relayout:  # new axis ranges and cursor ride along with a move
                 fig.layout.xaxis.range = xrange
                 fig.layout.yaxis.range = yrange
                 self._xrange, self._yrange = xrange, yrange
@@ -194,6 +208,9 @@ class LineView(FigureView):
                     self._cursor = float(cursor)
                     self._put_cursor()
             yield
+
+    def _has_points(self, i):
+        return bool(len(self._x.get(i, ())) and len(self._y.get(i, ())))
 
     def _put_cursor(self):
         shape = self.figure.layout.shapes[0]

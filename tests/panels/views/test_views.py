@@ -79,13 +79,25 @@ def test_line_views_move_redraw_free_while_the_range_fits():
     view.update(steps, [base * 1.1, base], [base, base * 0.95])
     assert sent.kinds() == ["_py2js_animate"]  # same ranges: only x/y move
     view.update(steps, [base * 1e6, base], [base, base])  # out of range: full update
-    assert sent.kinds() == ["_py2js_update"]
+    assert sent.kinds() == ["_py2js_update"] and not view.redraw_free
     assert view.figure.layout.yaxis.range[1] >= 6 + np.log10(5)
-    view.update(np.arange(3, dtype=np.float64), [base[:3]] * 2, [base[:3]] * 2)  # fewer steps
+    # fewer steps (a path cut at divergence): the new ranges and the cursor ride along
+    # with the move, in the same message
+    view.update(np.arange(3, dtype=np.float64), [base[:3]] * 2, [base[:3]] * 2, cursor=2)
+    ((kind, msg),) = sent.log
+    assert kind == "_py2js_animate" and view.redraw_free
+    assert set(msg["layout_data"]) == {"xaxis.range", "yaxis.range", "shapes.0.x0", "shapes.0.x1"}
+    assert msg["layout_data"]["xaxis.range"] == [0.0, 2.0]
+    assert msg["layout_data"]["shapes.0.x0"] == msg["layout_data"]["shapes.0.x1"] == 2.0
+    assert tuple(view.figure.layout.xaxis.range) == (0.0, 2.0)
+    sent.log.clear()
+    # a trace that loses all its points is hidden by plotly.js: a full update
+    empty = np.zeros(0)
+    view.update(steps, [empty, base], [base, base])
+    assert sent.kinds() == ["_py2js_update"] and not view.redraw_free
+    view.set_cursor(1)
     assert sent.kinds() == ["_py2js_update"]
-    view.set_cursor(2)
-    assert sent.kinds() == ["_py2js_update"]
-    assert view.figure.layout.shapes[0].x0 == view.figure.layout.shapes[0].x1 == 2.0
+    assert view.figure.layout.shapes[0].x0 == view.figure.layout.shapes[0].x1 == 1.0
 
 
 def test_fit_range_is_coarse_and_sticky():
@@ -151,8 +163,13 @@ def test_contour_view_background_paths_markers_and_clicks():
     assert kind == "_py2js_animate" and not msg["layout_data"]
     assert all(set(s) <= {"x", "y"} for s in msg["style_data"])
     sent.log.clear()
-    view.update([b, a], cursor=0, end_name="last point before divergence (step 1)")
-    assert [k for k, _ in sent.log] == ["_py2js_update"]  # a new legend name redraws
+    # crossing into divergence: the new legend name rides along with the move
+    assert view.update([b, a], cursor=0, end_name="last point before divergence (step 1)")
+    ((kind, msg),) = sent.log
+    assert kind == "_py2js_animate" and not msg["layout_data"]
+    assert view.figure.data[view.index["end"]].name == "last point before divergence (step 1)"
+    named = [s for s in msg["style_data"] if "name" in s]
+    assert named == [{"name": "last point before divergence (step 1)"}]
     clicks = []
     view.on_click(lambda x, y: clicks.append((x, y)))
     view.figure._js2py_pointsCallback = {
