@@ -398,14 +398,16 @@ class SurfacePanel(OnSurface):
                 if clear:
                     loss.hide_ghosts()
                 loss.set_y_axis(*axis)
-            # the step axes span the budget, so a path cut at divergence changes no axis
-            budget, sizes = (0, steps), (1, max(steps, 2))
-            stack.enter_context(loss.updating(view["steps"], [view["loss"]], cursor, budget))
-            size_view, size_data = views["step_size"], (view["step_size"], view["newton"])
-            stack.enter_context(size_view.updating(view["step_numbers"], *size_data, cursor, sizes))
-            accum_data = (view["accum_grad"], view["accum_delta"])
+            stack.enter_context(loss.updating(view["steps"], [view["loss"]], cursor))
             stack.enter_context(
-                views["accumulators"].updating(view["steps"], *accum_data, cursor, budget)
+                views["step_size"].updating(
+                    view["step_numbers"], view["step_size"], view["newton"], cursor
+                )
+            )
+            stack.enter_context(
+                views["accumulators"].updating(
+                    view["steps"], view["accum_grad"], view["accum_delta"], cursor
+                )
             )
         if surface_changed:
             self._title.value = drawn.title_html(surf)

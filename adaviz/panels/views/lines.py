@@ -167,17 +167,13 @@ class LineView(FigureView):
         return self.redraw_free
 
     @contextlib.contextmanager
-    def _updating(self, series, cursor=None, range_extra=(), x_range=None):
+    def _updating(self, series, cursor=None, range_extra=()):
         """Set traces' data: ``series`` is a list of (trace index, x, y). The message goes
         to the browser when the block ends (redraw-free when nothing but x/y changes), so
-        a controller can prepare several views and then send their messages together.
-        ``x_range`` fixes the step axis (e.g. to the run's budget, so a path cut at
-        divergence changes no axis); default: the data's step range."""
+        a controller can prepare several views and then send their messages together."""
         fig = self.figure
         xs = [x for _, x, _ in series if len(x)]
-        if x_range is not None:
-            xrange = [float(x_range[0]), float(x_range[1])]
-        elif xs:
+        if xs:
             x_hi = max(float(x[-1]) for x in xs)
             x_lo = min(float(x[0]) for x in xs)
             xrange = [x_lo, x_hi if x_hi > x_lo else x_lo + 1.0]
@@ -288,14 +284,14 @@ class CoordinatePairView(LineView):
             traces, title=title, y_title=y_title, log_y=True, width=width, height=height
         )
 
-    def update(self, steps, first, second, cursor=None, x_range=None):
+    def update(self, steps, first, second, cursor=None):
         """Show new curves; returns True when it went as a redraw-free move."""
-        with self.updating(steps, first, second, cursor, x_range):
+        with self.updating(steps, first, second, cursor):
             pass
         return self.redraw_free
 
-    def updating(self, steps, first, second, cursor=None, x_range=None):
+    def updating(self, steps, first, second, cursor=None):
         """:meth:`update` as a context manager: the message is sent when the block ends."""
         series = [(i, steps, first[i]) for i in (0, 1)]
         series += [(2 + i, steps, second[i]) for i in (0, 1)]
-        return self._updating(series, cursor, x_range=x_range)
+        return self._updating(series, cursor)
