@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["floats", "step_axis", "positive_or_nan"]
+__all__ = ["floats", "step_axis", "positive_or_nan", "same_array"]
 
 
 def floats(values):
@@ -29,3 +29,13 @@ def positive_or_nan(values):
     if np.any(arr <= 0):
         arr = np.where(arr > 0, arr, np.nan).astype(arr.dtype)
     return arr
+
+
+def same_array(old, new):
+    """Whether ``new`` equals the array ``old`` already set (NaN equal to NaN)."""
+    if old is None:
+        return False
+    new = np.asarray(new)
+    if old.shape != new.shape or old.dtype != new.dtype:
+        return False
+    return bool(np.array_equal(old, new, equal_nan=old.dtype.kind == "f"))

@@ -27,10 +27,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels.kit import arrays, style
+from adaviz.panels.kit.arrays import same_array
 from adaviz.panels.kit.widget import MOVES_CARRY_EDITS
 from adaviz.panels.views import lines
 from adaviz.panels.views._figure import FigureView, empty_scatter
-from adaviz.panels.views.lines import _same_array, batch
+from adaviz.panels.views.lines import batch
 
 #: background image size in pixels, about the view's plot area.
 IMAGE_W, IMAGE_H = 330, 450
@@ -367,7 +368,7 @@ class ContourView(FigureView):
             d = fig.data
             for name, (x, y) in zip(self.paths, paths, strict=True):
                 old = self._drawn.get(name)  # a path that did not change is not sent again
-                if old is None or not (_same_array(old[0], x) and _same_array(old[1], y)):
+                if old is None or not (same_array(old[0], x) and same_array(old[1], y)):
                     d[ix[name]].x = x
                     d[ix[name]].y = y
                     self._drawn[name] = (np.array(x, copy=True), np.array(y, copy=True))
@@ -437,7 +438,7 @@ class ContourView(FigureView):
         )
         drawn = self._grid
         if drawn is None or not (
-            _same_array(drawn[0], bg.grid_x) and _same_array(drawn[1], bg.grid_y)
+            same_array(drawn[0], bg.grid_x) and same_array(drawn[1], bg.grid_y)
         ):
             grid = fig.data[ix["grid"]]  # 2 x grid_size² values: sent only when they change
             grid.x = bg.grid_x

@@ -19,6 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from adaviz.panels.kit import style
+from adaviz.panels.kit.arrays import same_array
 from adaviz.panels.kit.widget import MOVES_CARRY_EDITS, moving
 from adaviz.panels.views._figure import FigureView, empty_scatter
 
@@ -76,16 +77,6 @@ def fit_range(arrays, log, current=None):
         span = abs(hi) if hi else 1.0
     step = _nice_step(span)
     return [math.floor(lo / step) * step - 0.5 * step, math.ceil(hi / step) * step + 0.5 * step]
-
-
-def _same_array(old, new):
-    """Whether ``new`` equals the array ``old`` already set (NaN equal to NaN)."""
-    if old is None:
-        return False
-    new = np.asarray(new)
-    if old.shape != new.shape or old.dtype != new.dtype:
-        return False
-    return bool(np.array_equal(old, new, equal_nan=old.dtype.kind == "f"))
 
 
 def batch(fig, redraw_free):
@@ -194,10 +185,10 @@ class LineView(FigureView):
         with batch(fig, redraw_free=not full):
             for i, x, y in series:  # arrays that did not change are not sent again
                 trace = fig.data[i]
-                if not _same_array(self._y.get(i), y):
+                if not same_array(self._y.get(i), y):
                     trace.y = y
                     self._y[i] = np.array(y, copy=True)
-                if not _same_array(self._x.get(i), x):
+                if not same_array(self._x.get(i), x):
                     trace.x = x
                     self._x[i] = np.array(x, copy=True)
             if relayout:  # new axis ranges and cursor ride along with a move
