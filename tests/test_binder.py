@@ -238,7 +238,13 @@ def test_package_installs_from_the_repository_in_a_fresh_venv(fresh_venv):
         }
         assert got == declared, f"extra [{extra}]"
     files = set(meta["files"])
-    for module in ("adaviz/__init__.py", "adaviz/panels/surface.py", "adaviz/_math.py"):
+    for module in (
+        "adaviz/__init__.py",
+        "adaviz/_math.py",
+        "adaviz/panels/surface/panel.py",
+        "adaviz/web/engine.js",  # package data: the live pages' engine
+        "adaviz/web/page.js",
+    ):
         assert module in files, f"{module} missing from the installed package"
 
 

@@ -107,7 +107,8 @@ def test_user_log_level_zero_shows_everything():
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "level 0" in proc.stdout
     assert TF_LOG_LINE.search(proc.stderr), proc.stderr[-3000:]
-    assert "oneDNN" in proc.stderr
+    # (oneDNN's start-up note is printed only on CPUs where its custom ops apply)
+    assert "absl::InitializeLog" in proc.stderr
     if full_wheel_installed():
         assert "cuInit" in proc.stderr or "cuda" in proc.stderr.lower(), proc.stderr[-3000:]
 
