@@ -42,8 +42,11 @@ test: lint
 	$(MAKE) binder-test
 	$(MAKE) test-plotly-oldest
 	$(MAKE) test-py310
-	@# the whole suite last: its summary is the run's closing line
-	$(BIN)/python -m pytest -m "not binder"
+	@# the whole suite last, in two parts: everything but the browser tests on two workers
+	@# (whole files each, in order), then the browser tests one at a time (they run after the
+	@# notebooks they read, and a browser's timing is kinder without a second worker)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not binder and not browser"
+	$(BIN)/python -m pytest -m "browser and not binder"
 
 # Two workers (pytest-xdist), each running whole files in order, so a file's module
 # fixtures and compiled graphs are made once, as in a serial run.
