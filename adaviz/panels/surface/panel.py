@@ -398,16 +398,14 @@ class SurfacePanel(OnSurface):
                 if clear:
                     loss.hide_ghosts()
                 loss.set_y_axis(*axis)
-            stack.enter_context(loss.updating(view["steps"], [view["loss"]], cursor))
+            # the step axes span the budget, so a path cut at divergence changes no axis
+            budget, sizes = (0, steps), (1, max(steps, 2))
+            stack.enter_context(loss.updating(view["steps"], [view["loss"]], cursor, budget))
+            size_view, size_data = views["step_size"], (view["step_size"], view["newton"])
+            stack.enter_context(size_view.updating(view["step_numbers"], *size_data, cursor, sizes))
+            accum_data = (view["accum_grad"], view["accum_delta"])
             stack.enter_context(
-                views["step_size"].updating(
-                    view["step_numbers"], view["step_size"], view["newton"], cursor
-                )
-            )
-            stack.enter_context(
-                views["accumulators"].updating(
-                    view["steps"], view["accum_grad"], view["accum_delta"], cursor
-                )
+                views["accumulators"].updating(view["steps"], *accum_data, cursor, budget)
             )
         if surface_changed:
             self._title.value = drawn.title_html(surf)

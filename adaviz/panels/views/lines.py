@@ -158,13 +158,17 @@ class LineView(FigureView):
         return self.redraw_free
 
     @contextlib.contextmanager
-    def _updating(self, series, cursor=None, range_extra=()):
+    def _updating(self, series, cursor=None, range_extra=(), x_range=None):
         """Set traces' data: ``series`` is a list of (trace index, x, y). The message goes
         to the browser when the block ends (redraw-free when nothing but x/y changes), so
-        a controller can prepare several views and then send their messages together."""
+        a controller can prepare several views and then send their messages together.
+        ``x_range`` fixes the step axis (e.g. to the run's budget, so a path cut at
+        divergence changes no axis); default: the data's step range."""
         fig = self.figure
         xs = [x for _, x, _ in series if len(x)]
-        if xs:
+        if x_range is not None:
+            xrange = [float(x_range[0]), float(x_range[1])]
+        elif xs:
             x_hi = max(float(x[-1]) for x in xs)
             x_lo = min(float(x[0]) for x in xs)
             xrange = [x_lo, x_hi if x_hi > x_lo else x_lo + 1.0]
@@ -175,10 +179,10 @@ class LineView(FigureView):
             yrange = self._yrange or ([-1.0, 1.0] if self._log else [0.0, 1.0])
         new_cursor = cursor is not None and float(cursor) != self._cursor
         relayout = xrange != self._xrange or yrange != self._yrange or new_cursor
-        # a new step range (a path cut at divergence or restored) takes the new ranges
-        # and cursor along with the move; a trace that gains or loses all its points is
-        # shown or hidden by plotly.js, which needs a full update
-        rides = self._xrange is not None and xrange != self._xrange and MOVES_CARRY_EDITS
+        # new ranges and the cursor ride along with the move (after the first update, which
+        # sets them); a trace that gains or loses all its points is shown or hidden by
+        # plotly.js, which needs a full update
+        rides = self._xrange is not None and MOVES_CARRY_EDITS
         shown = any(self._has_points(i) != bool(len(x) and len(y)) for i, x, y in series)
         full = shown or (relayout and not rides)
         self.redraw_free = not full
@@ -275,14 +279,14 @@ class CoordinatePairView(LineView):
             traces, title=title, y_title=y_title, log_y=True, width=width, height=height
         )
 
-    def update(self, steps, first, second, cursor=None):
+    def update(self, steps, first, second, cursor=None, x_range=None):
         """Show new curves; returns True when it went as a redraw-free move."""
-        with self.updating(steps, first, second, cursor):
+        with self.updating(steps, first, second, cursor, x_range):
             pass
         return self.redraw_free
 
-    def updating(self, steps, first, second, cursor=None):
+    def updating(self, steps, first, second, cursor=None, x_range=None):
         """:meth:`update` as a context manager: the message is sent when the block ends."""
         series = [(i, steps, first[i]) for i in (0, 1)]
         series += [(2 + i, steps, second[i]) for i in (0, 1)]
-        return self._updating(series, cursor)
+        return self._updating(series, cursor, x_range=x_range)

@@ -55,11 +55,12 @@ class LossView(LineView):
             pass
         return self.redraw_free
 
-    def updating(self, steps, losses, cursor=None):
+    def updating(self, steps, losses, cursor=None, x_range=None):
         """:meth:`update` as a context manager: the message is sent when the block ends."""
         xs = steps if isinstance(steps, (list, tuple)) else [steps] * len(losses)
         series = [(i, xs[i], y) for i, y in enumerate(losses)]
-        return self._updating(series, cursor, range_extra=list(self._ghost_y.values()))
+        extra = list(self._ghost_y.values())
+        return self._updating(series, cursor, range_extra=extra, x_range=x_range)
 
     def show_ghost(self, slot, x, y, label):
         """Show ghost ``slot`` with data ``(x, y)`` and legend/hover ``label``."""

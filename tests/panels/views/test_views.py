@@ -78,9 +78,13 @@ def test_line_views_move_redraw_free_while_the_range_fits():
     assert sent.kinds() == ["_py2js_update"]  # first data: ranges set
     view.update(steps, [base * 1.1, base], [base, base * 0.95])
     assert sent.kinds() == ["_py2js_animate"]  # same ranges: only x/y move
-    view.update(steps, [base * 1e6, base], [base, base])  # out of range: full update
-    assert sent.kinds() == ["_py2js_update"] and not view.redraw_free
+    # out of range: the new y range rides along with the move, in the same message
+    view.update(steps, [base * 1e6, base], [base, base])
+    ((kind, msg),) = sent.log
+    assert kind == "_py2js_animate" and view.redraw_free
+    assert set(msg["layout_data"]) == {"yaxis.range"}
     assert view.figure.layout.yaxis.range[1] >= 6 + np.log10(5)
+    sent.log.clear()
     # fewer steps (a path cut at divergence): the new ranges and the cursor ride along
     # with the move, in the same message
     view.update(np.arange(3, dtype=np.float64), [base[:3]] * 2, [base[:3]] * 2, cursor=2)
