@@ -1,13 +1,13 @@
 """LineView: lines against step on axes that stay fixed between updates.
 
 The base of the accumulator, step-size and loss views (:class:`CoordinatePairView`: two
-quantities per coordinate, the accumulator and step-size views' shape). The x range is the step range;
-the y range is fitted to the data on a coarse grid (half decades on log axes, a 1-2-5
-grid on linear ones) and kept while the data stays inside it and fills it reasonably,
-so most updates change only the traces' x/y and go to the browser as a redraw-free move.
-When the step range changes (a path cut at divergence, or restored), the new axis ranges
-and cursor position ride along in the move's message; a trace that gains or loses all its
-points needs a full update.
+quantities per coordinate, the accumulator and step-size views' shape). The x range is the
+step range (or one the caller fixes, e.g. the run's budget); the y range is fitted to the
+data on a coarse grid (half decades on log axes, a 1-2-5 grid on linear ones) and kept
+while the data stays inside it and fills it reasonably, so most updates change only the
+traces' x/y and go to the browser as a redraw-free move. New axis ranges and the cursor
+position ride along in the move's message; only the first update and a trace that gains or
+loses all its points need a full update.
 """
 
 from __future__ import annotations
