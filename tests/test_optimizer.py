@@ -762,6 +762,7 @@ def _fit_float64(strategy, track_step_size, x, y):
     return model
 
 
+@pytest.mark.slow  # trains Keras models: an integration test
 @pytest.mark.parametrize("track_step_size", [False, True], ids=["fused", "tracked"])
 def test_mirrored_strategy_fit_matches_one_device(two_cpus, track_step_size):
     x, y = _linear_regression(seed=2, n=64)
@@ -814,6 +815,7 @@ def _moons_model(lr):
     return model
 
 
+@pytest.mark.slow  # trains Keras models: an integration test
 def test_two_moons_learns_with_lr_1_and_barely_moves_with_keras3_lr_0_001():
     x, y = two_moons(256, np.random.default_rng(0))
     results = {}

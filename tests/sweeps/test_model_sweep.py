@@ -121,6 +121,7 @@ def test_in_process_grid_matches_keras_own_adadelta(in_process):
         np.testing.assert_allclose(s.curves["loss"][i, j], losses, rtol=1e-5)
 
 
+@pytest.mark.slow  # trains Keras models: an integration test
 def test_in_process_is_deterministic_and_uses_the_same_batches(in_process):
     again = adaviz.sweep_model(make_builder(), moons(), **KW)
     np.testing.assert_array_equal(again.curves["loss"], in_process.curves["loss"])
@@ -128,6 +129,7 @@ def test_in_process_is_deterministic_and_uses_the_same_batches(in_process):
     assert len(np.unique(in_process.values)) == 4
 
 
+@pytest.mark.slow  # trains Keras models: an integration test
 def test_validation_split_gives_a_validation_grid():
     s = adaviz.sweep_model(
         make_builder(), moons(), epochs=1, validation_split=0.25, rho=[0.9, 0.95], progress=False
@@ -153,6 +155,7 @@ def test_progress_bar_reports_every_cell(capsys):
     assert all(np.isfinite(curve).all() for _, curve in seen)
 
 
+@pytest.mark.slow  # trains Keras models: an integration test
 def test_keyboard_interrupt_keeps_the_finished_cells():
     calls = []
 

@@ -119,6 +119,7 @@ def test_figures_show_the_history(panel):
                     assert value.dtype.kind == "f", (trace.name, key, value.dtype)
 
 
+@pytest.mark.slow  # trains Keras models: an integration test
 def test_paper_preset_trains_keras3_default_barely_moves():
     """300 steps on moons, batch 32, the same seeded MLP and batches.
 
