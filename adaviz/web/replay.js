@@ -13,8 +13,9 @@
  *     update_ratio get a "snapshot" marker trace (the recorded values at the scrubbed step)
  *     and a dotted line there; step_sizes' layer traces and the boundary's contour (or
  *     heatmap) or the fit's "model" line show the scrubbed snapshot;
- *   - root.adaviz_panel has controls, figures, show(index), index and ready; each redraw of
- *     every view increments root.dataset.draws.
+ *   - root.adaviz_panel has controls, figures, show(index), index (the snapshot asked for),
+ *     shown (the one the views last finished drawing) and ready; each redraw of every view
+ *     increments root.dataset.draws.
  */
 (function (root) {
   "use strict";
@@ -68,6 +69,7 @@
   function modelReplay(container, state) {
     const Plotly = root.Plotly;
     container.classList.add("adaviz-model-replay", "adaviz-live");
+    container.style.width = "980px"; // two 480-px views a row, as in the notebook
     container.dataset.draws = "0";
     const snaps = state.snapshots;
     const count = snaps.step.length;
@@ -264,6 +266,7 @@
 
     let revision = 0;
     let index = count - 1;
+    let shown = null; // the snapshot the views last finished drawing
 
     /** Show snapshot i in every view; resolves when all are drawn. */
     function show(i) {
@@ -277,7 +280,9 @@
         if (STEP_VIEWS.indexOf(view) >= 0) layout.shapes = cursor(view, step);
         return Plotly.react(figures[view], traces(view, index), layout, { displaylogo: false });
       });
+      const showing = index;
       return Promise.all(drawn).then(function () {
+        shown = showing;
         container.dataset.draws = String(Number(container.dataset.draws) + 1);
       });
     }
@@ -288,6 +293,9 @@
       show,
       get index() {
         return index;
+      },
+      get shown() {
+        return shown;
       },
     };
     container.adaviz_panel.ready = show(index);

@@ -410,8 +410,8 @@ def test_restart_while_playing_makes_one_restart_per_drag(tmp_path, monkeypatch)
     asyncio.run(session())
     np.testing.assert_allclose(panel.history["rho"], 0.85)  # the new run: final value only
     assert panel.steps > 0
-    # static export of the current views
-    text = panel.to_html(tmp_path / "panel.html").read_text()
+    # static export of the current views (the default, a replay, is tests/.../test_model_replay.py's)
+    text = panel.to_html(tmp_path / "panel.html", live=False).read_text()
     assert "Decision boundary" in text and "plotly" in text
     bundle = panel._repr_mimebundle_()
     assert "text/html" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
