@@ -27,6 +27,10 @@ Modes:
     run exactly (while playing, once the controls rest for ``RESTART_DEBOUNCE`` seconds:
     one drag, one restart). The Reset button restarts with the current settings.
 
+Pages: ``to_html(path)`` and ``page()`` write a replay of the run recorded so far (the page
+trains nothing; its slider scrubs through :attr:`ModelPanel.snapshots`, see
+:mod:`adaviz.web.replay`); ``to_html(path, live=False)`` writes a picture of the views.
+
 Stable CSS classes: ``adaviz-model-panel`` (root) and ``adaviz-<control>`` for each
 control (``adaviz-play``, ``adaviz-pause``, ``adaviz-step``, ``adaviz-reset``,
 ``adaviz-lr``, ..., ``adaviz-batch-size``, ``adaviz-mode``, ``adaviz-speed``),
