@@ -90,8 +90,8 @@ def model_state(panel):
 
     Returns:
         ``panel`` "model_replay"; ``figures`` (name -> plotly figure dict, in ``order``);
-        ``layer_names``; ``snapshots`` (each array of ``panel.snapshots`` but
-        ``prediction`` as lists, NaN as None); ``prediction`` (the data view's pictures,
+        ``layer_names``; ``snapshots`` (the arrays of ``panel.snapshots`` but
+        ``prediction``, as lists: NaN as None, the histograms' counts as integers); ``prediction`` (the data view's pictures,
         encoded, or None); ``steps`` (the last step recorded); ``nonfinite_step``.
 
     Raises:
@@ -104,6 +104,7 @@ def model_state(panel):
     figures = panel.figures
     snapshots = panel.snapshots
     prediction = snapshots.pop("prediction", None)
+    snapshots["step_size_counts"] = snapshots["step_size_counts"].astype(np.int64)
     kind = None
     if "fit" in figures:
         kind = "curve"
