@@ -6,6 +6,7 @@ variables and the model's weights (never read back from the panel's own arrays).
 
 import ast
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 import adaviz
 from adaviz.panels.model.views import MAX_GHOSTS, MAX_POINTS
+from adaviz.web import replay
 
 CONTROL_KEYS = {
     "play", "pause", "step", "reset", "lr", "rho", "epsilon", "decay", "preset",
@@ -299,6 +301,9 @@ def test_non_finite_run_pauses_and_says_why():
     text = panel.readouts["text"]
     assert f"from step {bad}" in text and "lower lr" in text
     assert panel.figures["loss"].layout.shapes[0].x0 == bad  # marked on the loss view
+    state = replay.model_state(panel)  # the replay page ends there, and says so
+    assert state["steps"] == state["nonfinite_step"] == bad
+    json.dumps(state, allow_nan=False)  # a non-finite value is written as null
     assert panel.play() is None and not panel.playing  # Play does not start
     steps = panel.steps
     panel.step(5)
