@@ -271,6 +271,7 @@
     /** Show snapshot i in every view; resolves when all are drawn. */
     function show(i) {
       index = Math.max(0, Math.min(count - 1, i));
+      scrubber.value = index;
       const step = snaps.step[index];
       cursorLabel.textContent = "snapshot " + (index + 1) + " of " + count + " · step " + step;
       readouts.textContent = readoutText(index);
@@ -278,6 +279,11 @@
       const drawn = state.order.map(function (view) {
         const layout = Object.assign({}, base[view].layout, { datarevision: revision });
         if (STEP_VIEWS.indexOf(view) >= 0) layout.shapes = cursor(view, step);
+        const title = base[view].layout.title;
+        if (title && /last step$/.test(title.text)) {
+          // the panel's histogram shows its last step; here, the snapshot's
+          layout.title = Object.assign({}, title, { text: title.text.replace(/last step$/, "step " + step) });
+        }
         return Plotly.react(figures[view], traces(view, index), layout, { displaylogo: false });
       });
       const showing = index;

@@ -118,6 +118,8 @@ def test_scrubbing_shows_the_recorded_snapshots_offline(offline, recorded):  # n
     for view in VIEWS:  # every view changed from the last snapshot's
         assert middle[view] != before[view], view
     assert f"step {snapshots['step'][i]}" in offline.inner_text(".adaviz-readouts")
+    title = offline.eval_on_selector(".adaviz-figure-step-sizes", "d => d.layout.title.text")
+    assert title.endswith(f", step {snapshots['step'][i]}")  # not the panel's "last step"
 
     offline.click("button[name=play]")  # plays on to the last snapshot
     assert wait_shown(offline, 3) == 3
