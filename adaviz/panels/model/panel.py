@@ -399,7 +399,7 @@ class ModelPanel(Panel):
     def _export_header(self):
         return f"<p>{self._readouts.value}</p>"
 
-    _live_page_height = 1250  # the replay page's iframe in a notebook (page())
+    _live_page_height = 1300  # the replay page's iframe in a notebook (page())
 
     def _live_page(self, plotly):
         """A replay of the run recorded so far (:mod:`adaviz.web.replay`)."""

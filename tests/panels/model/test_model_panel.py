@@ -6,6 +6,7 @@ variables and the model's weights (never read back from the panel's own arrays).
 
 import ast
 import asyncio
+import base64
 import json
 import time
 from pathlib import Path
@@ -467,6 +468,14 @@ def test_user_model_multiclass_with_validation_split():
     np.testing.assert_allclose(val_trace.y, h["val_loss"])
     z = np.asarray(panel.figures["boundary"].data[0].z)
     assert set(np.unique(z)) <= {0.0, 1.0, 2.0}  # predicted class per grid point
+    # the replay page stores the predicted class of every grid point exactly, a byte each
+    heatmap = panel.figures["boundary"].data[0]
+    grid = np.stack(np.meshgrid(heatmap.x, heatmap.y), axis=-1).reshape(-1, 2)
+    predicted = np.argmax(model(grid.astype(np.float32)).numpy(), axis=1).reshape(z.shape)
+    prediction = replay.model_state(panel)["prediction"]
+    assert prediction["kind"] == "class" and prediction["scale"] == 1
+    stored = np.frombuffer(base64.b64decode(prediction["data"][-1]), np.uint8)
+    np.testing.assert_array_equal(stored.reshape(z.shape), predicted)
     # no model: the built-in MLP gets one output per class, or one for regression
     default = adaviz.ModelPanel(data=(x, y), batch_size=16)
     assert default.model.output_shape == (None, 3) and default.n_classes == 3
