@@ -97,8 +97,16 @@
       value: count - 1,
     });
     controls.snapshot = scrubber;
+    let pending = null; // a drag's moves are drawn once a frame, the newest only
     scrubber.addEventListener("input", function () {
-      show(Number(scrubber.value));
+      const scheduled = pending !== null;
+      pending = Number(scrubber.value);
+      if (scheduled) return;
+      root.requestAnimationFrame(function () {
+        const next = pending;
+        pending = null;
+        show(next);
+      });
     });
     const play = el("button", { type: "button", name: "play", text: "▶ play" });
     controls.play = play;
