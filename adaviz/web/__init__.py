@@ -6,8 +6,10 @@
 * ``page.js`` builds the live SurfacePanel, ComparePanel and SweepPanel in a page
   (``adaviz.surfacePanel(root, state)``, ...); :mod:`adaviz.web.page` writes the standalone
   pages (``panel.to_html(path)`` and ``panel.page()`` call it).
+* ``replay.js`` replays a ModelPanel's recorded run (``adaviz.modelReplay(root, state)``);
+  :mod:`adaviz.web.replay` writes its page.
 
-Both are package data: classic scripts (they work from a ``file://`` page), no build step,
+All are package data: classic scripts (they work from a ``file://`` page), no build step,
 no dependency but plotly.js.
 """
 

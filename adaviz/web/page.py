@@ -509,7 +509,23 @@ def compare_page(state, *, plotly="inline", title=None):
     return _page(state, "comparePanel", plotly, title or default)
 
 
-def _page(state, boot_function, plotly, title):
+#: the live pages' footer
+FOOTER = (
+    "Made with adaviz: the optimizer runs in this page (float64 JavaScript, checked against "
+    "adaviz.simulate); no kernel needed."
+)
+#: what the live pages say in a browser without JavaScript
+NOSCRIPT = (
+    "This page is a live adaviz panel: its sliders run the optimizer in the browser with "
+    "JavaScript, which is turned off or not supported here. Turn JavaScript on to use it."
+)
+
+
+def _page(state, boot_function, plotly, title, *, scripts=None, footer=FOOTER, noscript=NOSCRIPT):
+    """The page around ``scripts`` (default: ``engine.js`` and ``page.js``) that boots
+    ``adaviz.<boot_function>(root, state)``, with ``footer`` under it and ``noscript`` for
+    a browser without JavaScript (both plain text)."""
+    scripts = [engine_js(), page_js()] if scripts is None else scripts
     data = json.dumps(state).replace("</", "<\\/")
     boot = f"window.adaviz.{boot_function}(document.getElementById('adaviz-panel'), {data});"
     return "\n".join(
@@ -521,16 +537,12 @@ def _page(state, boot_function, plotly, title):
             f"<title>{html.escape(title)}</title>",
             f"<style>{_STYLE}</style>",
             _plotly_tag(plotly),
-            _script(engine_js()),
-            _script(page_js()),
+            *(_script(text) for text in scripts),
             "</head>",
             "<body>",
-            "<noscript><p>This page is a live adaviz panel: its sliders run the optimizer in "
-            "the browser with JavaScript, which is turned off or not supported here. Turn "
-            "JavaScript on to use it.</p></noscript>",
+            f"<noscript><p>{html.escape(noscript)}</p></noscript>",
             '<div id="adaviz-panel"></div>',
-            '<p class="adaviz-footer">Made with adaviz: the optimizer runs in this page '
-            "(float64 JavaScript, checked against adaviz.simulate); no kernel needed.</p>",
+            f'<p class="adaviz-footer">{html.escape(footer)}</p>',
             _script(boot),
             "</body>",
             "</html>",

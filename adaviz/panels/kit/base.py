@@ -213,8 +213,8 @@ class Panel(widgets.VBox):
             path: the file to write (a ``str`` or ``os.PathLike``).
             live: a live page, whose controls run the optimizer in the browser with no
                 kernel, starting from the panel's current settings (the default for panels
-                that have one, :mod:`adaviz.web`); ``False`` writes a picture of the current
-                views.
+                that have one, :mod:`adaviz.web`; ModelPanel's replays the run recorded so
+                far); ``False`` writes a picture of the current views.
             include_plotlyjs: ``True`` embeds plotly.js (works offline); ``"cdn"`` links to it.
             **page_options: options of the panel's live page (SurfacePanel: ``javascript``,
                 a custom surface's expressions, see :func:`adaviz.web.page.surface_state`).

@@ -37,6 +37,14 @@ class Boundary:
         """The grid's points, ``(n, features)``, or None."""
         return None if self.grid is None else self.grid[2]
 
+    @property
+    def shape(self):
+        """The shape of what :meth:`drawn` returns, or None without a grid."""
+        if self.grid is None:
+            return None
+        gx, gy, _ = self.grid
+        return (len(gx),) if gy is None else (len(gy), len(gx))
+
     def boundary_spec(self):
         """What the decision-boundary view is built from, or None."""
         if self.grid is None or self.grid[1] is None:

@@ -64,6 +64,18 @@ def make_controls(values, batch_size, samples, mode, speed):
     return hub, controls
 
 
+def wire(controls, hub, panel, changed, set_speed):
+    """Connect the buttons to ``panel``'s play/pause/step/reset, the hyperparameter hub and
+    the batch size to ``changed()``, and the speed to ``set_speed(steps per second)``."""
+    hub.subscribe(lambda _changed: changed())
+    controls["play"].on_click(lambda _: panel.play())
+    controls["pause"].on_click(lambda _: panel.pause())
+    controls["step"].on_click(lambda _: panel.step(1))
+    controls["reset"].on_click(lambda _: panel.reset())
+    controls["batch_size"].observe(lambda _: changed(), names="value")
+    controls["speed"].observe(lambda change: set_speed(change["new"]), names="value")
+
+
 def layout(controls, hub, readouts, figures):
     """The panel's rows: buttons, speed, batch, mode and readouts beside the sliders, then
     the figures two by two."""

@@ -27,6 +27,10 @@ Modes:
     run exactly (while playing, once the controls rest for ``RESTART_DEBOUNCE`` seconds:
     one drag, one restart). The Reset button restarts with the current settings.
 
+Pages: ``to_html(path)`` and ``page()`` write a replay of the run recorded so far (the page
+trains nothing; its slider scrubs through :attr:`ModelPanel.snapshots`, see
+:mod:`adaviz.web.replay`); ``to_html(path, live=False)`` writes a picture of the views.
+
 Stable CSS classes: ``adaviz-model-panel`` (root) and ``adaviz-<control>`` for each
 control (``adaviz-play``, ``adaviz-pause``, ``adaviz-step``, ``adaviz-reset``,
 ``adaviz-lr``, ..., ``adaviz-batch-size``, ``adaviz-mode``, ``adaviz-speed``),
@@ -47,9 +51,11 @@ from adaviz.panels.kit.controls import DEFAULTS, check_adadelta_values
 from adaviz.panels.kit.schedule import Coalescer, running_loop
 from adaviz.panels.model import readouts
 from adaviz.panels.model.boundary import Boundary
-from adaviz.panels.model.controls import MODES, layout, make_controls
+from adaviz.panels.model.controls import MODES, layout, make_controls, wire
 from adaviz.panels.model.play import Player, check_speed
-from adaviz.panels.model.views import ModelViews
+from adaviz.panels.model.snapshots import Snapshots
+from adaviz.panels.model.views import panel_views
+from adaviz.web import replay
 
 #: in restart mode while playing, a restart waits until the controls rest this long.
 RESTART_DEBOUNCE = 0.25
@@ -160,35 +166,23 @@ class ModelPanel(Panel):
         self._lock = threading.RLock()  # one redraw at a time (a training thread redraws)
         self._player = Player(self._trainer, self.refresh, 1.0 / refresh_hz, speed)
         self._refresh_count = 0
-        self._readout_values = {}
+        self._readout_line = readouts.ReadoutLine()
         debounce = dict(interval=RESTART_DEBOUNCE, mode="debounce")
         self._restart_later = Coalescer(self._apply_change, **debounce)
 
         # -- controls ------------------------------------------------------------------
         self._hp, self._controls = make_controls(values, batch_size, len(x), mode, speed)
-        self._hp.subscribe(lambda _changed: self._changed())
-        c = self._controls
-        self._batch, self._mode = c["batch_size"], c["mode"]
-        c["play"].on_click(lambda _: self.play())
-        c["pause"].on_click(lambda _: self.pause())
-        c["step"].on_click(lambda _: self.step(1))
-        c["reset"].on_click(lambda _: self.reset())
-        self._batch.observe(lambda _: self._changed(), names="value")
-        c["speed"].observe(lambda change: self._player.set_speed(change["new"]), names="value")
+        self._batch, self._mode = self._controls["batch_size"], self._controls["mode"]
+        wire(self._controls, self._hp, self, self._changed, self._player.set_speed)
         self._readouts = self._message = text_line("adaviz-readouts", width=None)
 
         # -- views ---------------------------------------------------------------------
         self._boundary = Boundary(x, y, self.task, self.n_classes)
         points = self._boundary.points
         self._predict = self._trainer.predictor(points) if points is not None else None
-        self._views = ModelViews(
-            self.layer_names,
-            validation=x_val is not None,
-            boundary=self._boundary.boundary_spec(),
-            fit=self._boundary.fit_spec(),
-            loss_title="loss (log scale)",
-        )
-        rows = layout(c, self._hp, self._readouts, self._views.widgets())
+        self._snapshots = Snapshots(len(self.layer_names), self._boundary.shape)
+        self._views = panel_views(self.layer_names, self._boundary, x_val is not None)
+        rows = layout(self._controls, self._hp, self._readouts, self._views.widgets())
         self._build(rows, css_class="adaviz-model-panel", width="980px")
         self.refresh()
 
@@ -211,7 +205,7 @@ class ModelPanel(Panel):
         """The numbers shown in the readouts, as a dict: ``step``, ``loss`` (last batch),
         ``full_loss`` (all training data), ``val_loss``, ``lr_t``, ``steps_per_second``
         (while playing), ``nonfinite_step`` (None while finite), ``text`` (the HTML)."""
-        return dict(self._readout_values, text=self._readouts.value)
+        return dict(self._readout_line.values, text=self._readouts.value)
 
     @property
     def trainer(self):
@@ -270,6 +264,13 @@ class ModelPanel(Panel):
         redraw while playing): ``lr_t·√(E[Δx²]_{t-1}+ε)/√(E[g²]_t+ε)``. Zeros before
         the first step."""
         return self._trainer.step_sizes()
+
+    @property
+    def snapshots(self):
+        """What the views showed at the redraws of the current run, for the replay page
+        (:meth:`to_html`), in bounded memory (see :mod:`adaviz.panels.model.snapshots`)."""
+        with self._lock:
+            return self._snapshots.arrays()
 
     @property
     def history(self):
@@ -369,6 +370,7 @@ class ModelPanel(Panel):
     def _archive_run(self):
         label = readouts.run_label(self._trainer.changes)
         self._views.keep_run(label, self._trainer.history)
+        self._snapshots.clear()
 
     # ==================================================================================
     # views
@@ -379,19 +381,15 @@ class ModelPanel(Panel):
         out = None if self._predict is None else self._predict()
         prediction = self._boundary.drawn(out, training.from_logits(trainer.loss))
         h = self._views.show_trainer(trainer, prediction)
+        self._snapshots.record(h, self._views.step_size.histogram, prediction)
         self._player.measure(now, trainer.steps)
         self._readouts.value = self._readout_html(h)
         self._refresh_count += 1
         self._player.draw_seconds = time.perf_counter() - now
 
     def _readout_html(self, history):
-        """The readouts' HTML; their numbers are kept for :attr:`readouts`."""
         rate = self._player.rate if self._player.playing else None
-        last = self._readout_values
-        self._readout_values = readouts.readout_values(
-            self._trainer, history, self._hp.values(), rate, last
-        )
-        return readouts.readout_html(self._readout_values)
+        return self._readout_line.html(self._trainer, history, self._hp.values(), rate)
 
     # -- export hooks (adaviz.panels.kit.base.Panel) ---------------------------------------
     def _export_columns(self):
@@ -400,6 +398,13 @@ class ModelPanel(Panel):
 
     def _export_header(self):
         return f"<p>{self._readouts.value}</p>"
+
+    _live_page_height = 1300  # the replay page's iframe in a notebook (page())
+
+    def _live_page(self, plotly):
+        """A replay of the run recorded so far (:mod:`adaviz.web.replay`)."""
+        with self._lock:
+            return replay.replay_page(replay.model_state(self), plotly=plotly)
 
     def _on_close(self):  # no training after close
         if "_player" in vars(self):  # (not when the constructor failed before it)

@@ -6,6 +6,18 @@ from adaviz._math import decayed_lr
 from adaviz.panels.kit.style import fmt
 
 
+class ReadoutLine:
+    """The readouts' numbers last shown (``ModelPanel.readouts``) and their HTML."""
+
+    def __init__(self):
+        self.values = {}
+
+    def html(self, trainer, history, hyperparameters, rate):
+        """The readouts' HTML now (see :func:`readout_values`); the numbers are kept."""
+        self.values = readout_values(trainer, history, hyperparameters, rate, self.values)
+        return readout_html(self.values)
+
+
 def readout_values(trainer, history, hyperparameters, rate, last):
     """The numbers of the readouts (see ``ModelPanel.readouts``). ``history`` None (between
     redraws while playing) keeps the ``last`` losses."""

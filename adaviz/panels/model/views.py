@@ -18,7 +18,19 @@ from adaviz.panels.views.model.data import BoundaryView, FitView
 from adaviz.panels.views.model.layers import LayerLinesView, StepSizeHistogramView
 from adaviz.panels.views.model.loss import TrainingLossView
 
-__all__ = ["MAX_GHOSTS", "MAX_POINTS", "ModelViews", "thin"]
+__all__ = ["MAX_GHOSTS", "MAX_POINTS", "ModelViews", "panel_views", "thin"]
+
+
+def panel_views(layer_names, boundary, validation):
+    """A ModelPanel's views: the loss on a log axis, the decision boundary or fit over
+    ``boundary``'s grid (a :class:`adaviz.panels.model.boundary.Boundary`)."""
+    return ModelViews(
+        layer_names,
+        validation=validation,
+        boundary=boundary.boundary_spec(),
+        fit=boundary.fit_spec(),
+        loss_title="loss (log scale)",
+    )
 
 
 class ModelViews:

@@ -6,6 +6,8 @@ variables and the model's weights (never read back from the panel's own arrays).
 
 import ast
 import asyncio
+import base64
+import json
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 
 import adaviz
 from adaviz.panels.model.views import MAX_GHOSTS, MAX_POINTS
+from adaviz.web import replay
 
 CONTROL_KEYS = {
     "play", "pause", "step", "reset", "lr", "rho", "epsilon", "decay", "preset",
@@ -300,6 +303,9 @@ def test_non_finite_run_pauses_and_says_why():
     text = panel.readouts["text"]
     assert f"from step {bad}" in text and "lower lr" in text
     assert panel.figures["loss"].layout.shapes[0].x0 == bad  # marked on the loss view
+    state = replay.model_state(panel)  # the replay page ends there, and says so
+    assert state["steps"] == state["nonfinite_step"] == bad
+    json.dumps(state, allow_nan=False)  # a non-finite value is written as null
     assert panel.play() is None and not panel.playing  # Play does not start
     steps = panel.steps
     panel.step(5)
@@ -411,8 +417,8 @@ def test_restart_while_playing_makes_one_restart_per_drag(tmp_path, monkeypatch)
     asyncio.run(session())
     np.testing.assert_allclose(panel.history["rho"], 0.85)  # the new run: final value only
     assert panel.steps > 0
-    # static export of the current views
-    text = panel.to_html(tmp_path / "panel.html").read_text()
+    # static export of the current views (the default, a replay, is tests/.../test_model_replay.py's)
+    text = panel.to_html(tmp_path / "panel.html", live=False).read_text()
     assert "Decision boundary" in text and "plotly" in text
     bundle = panel._repr_mimebundle_()
     assert "text/html" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
@@ -463,6 +469,14 @@ def test_user_model_multiclass_with_validation_split():
     np.testing.assert_allclose(val_trace.y, h["val_loss"])
     z = np.asarray(panel.figures["boundary"].data[0].z)
     assert set(np.unique(z)) <= {0.0, 1.0, 2.0}  # predicted class per grid point
+    # the replay page stores the predicted class of every grid point exactly, a byte each
+    heatmap = panel.figures["boundary"].data[0]
+    grid = np.stack(np.meshgrid(heatmap.x, heatmap.y), axis=-1).reshape(-1, 2)
+    predicted = np.argmax(model(grid.astype(np.float32)).numpy(), axis=1).reshape(z.shape)
+    prediction = replay.model_state(panel)["prediction"]
+    assert prediction["kind"] == "class" and prediction["scale"] == 1
+    stored = np.frombuffer(base64.b64decode(prediction["data"][-1]), np.uint8)
+    np.testing.assert_array_equal(stored.reshape(z.shape), predicted)
     # no model: the built-in MLP gets one output per class, or one for regression
     default = adaviz.ModelPanel(data=(x, y), batch_size=16)
     assert default.model.output_shape == (None, 3) and default.n_classes == 3

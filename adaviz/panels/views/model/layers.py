@@ -93,10 +93,12 @@ class StepSizeHistogramView:
             yaxis=axis("number of parameters"),
             title_font_size=12,
         )
+        #: ``(edges, counts)`` last drawn (see :func:`log_histogram`)
+        self.histogram = (None, [np.zeros(0) for _ in self.layer_names])
 
     def update(self, step_sizes):
         """Redraw from one 1-D array of step sizes per layer."""
-        edges, counts = log_histogram(step_sizes)
+        edges, counts = self.histogram = log_histogram(step_sizes)
         fig = self.figure
         with fig.batch_update():
             for i, c in enumerate(counts):
