@@ -335,6 +335,12 @@ def test_sizes_and_bad_input(tmp_path):
         web_page.surface_state(bowl(), javascript=dict(BOWL_JS, f="window.alert(1)"))
     with pytest.raises(ValueError, match="keys"):
         web_page.surface_state(bowl(), javascript={"f": "x"})
+    with pytest.raises(ValueError, match=r"noise must be 0 or in \[0.001, 100\] .*got 500.0"):
+        web_page.surface_state("booth", noise=500)
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 4294967295\], got -1"):
+        web_page.compare_state("booth", seed=-1)
+    with pytest.raises(ValueError, match=r"seeds must be an integer in \[1, 16\], got 17"):
+        web_page.sweep_state("booth", seeds=17)
 
 
 BOWL_JS = {"f": "x ** 2 + 3 * y ** 2", "f_x": "2 * x", "f_y": "6 * y", "f_xx": "2", "f_yy": "6"}
