@@ -14,6 +14,7 @@
  *   adaviz.simulate(surface, options) -> trajectory (flat Float64Arrays, see simulate)
  *   adaviz.sweep(surface, options)    -> metric grids of a one- or two-axis grid of runs
  *   adaviz.decayed_lr, adaviz.first_step
+ *   adaviz.gradient_noise(seed, step, out)  the gradient noise of adaviz/graphs.py
  *
  * The equations are those of _math.py's docstring; one rule works on one coordinate (every
  * rule is element-wise), with its slots in a small Float64Array.
@@ -178,6 +179,37 @@
       );
     }
     return found;
+  }
+
+  // ------------------------------------------------------------------------ gradient noise
+  //
+  // adaviz/graphs.py's gradient_noise, in uint32 arithmetic (Math.imul and >>> 0 wrap as
+  // TensorFlow's uint32 does): two uniforms hashed from (seed, step) and a Box-Muller
+  // transform, so a run's noise depends on its seed and the step only.
+
+  const GOLDEN = 0x9e3779b9;
+  const TWO_TO_32 = 4294967296.0;
+
+  /** Wellons' "lowbias32" integer hash of a uint32. */
+  function hash32(x) {
+    x = (x ^ (x >>> 16)) >>> 0;
+    x = Math.imul(x, 0x7feb352d) >>> 0;
+    x = (x ^ (x >>> 15)) >>> 0;
+    x = Math.imul(x, 0x846ca68b) >>> 0;
+    return (x ^ (x >>> 16)) >>> 0;
+  }
+
+  /** Standard normal noise of step `step` (0: the first) of a run seeded `seed`:
+   * out[0] for x, out[1] for y. seed and step are taken modulo 2**32. */
+  function gradient_noise(seed, step, out) {
+    const key = hash32(((seed >>> 0) + Math.imul(GOLDEN, hash32(((step >>> 0) + 1) >>> 0))) >>> 0);
+    const u1 = (hash32((key ^ 1) >>> 0) + 0.5) / TWO_TO_32; // in (0, 1)
+    const u2 = (hash32((key ^ 2) >>> 0) + 0.5) / TWO_TO_32;
+    const radius = Math.sqrt(-2.0 * Math.log(u1));
+    const angle = 2.0 * Math.PI * u2;
+    out[0] = radius * Math.cos(angle);
+    out[1] = radius * Math.sin(angle);
+    return out;
   }
 
   // ---------------------------------------------------------------------------- the surfaces
@@ -587,6 +619,22 @@
   }
 
   const OPTIONS = ["start", "steps", "optimizer", "loss_scale", "learning_rate", "tol"];
+  const SEED_MAX = 4294967295;
+
+  function checkedNoise(noise) {
+    if (noise === undefined) return 0.0;
+    if (typeof noise !== "number" || !isFinite(noise) || noise < 0) {
+      throw new Error("noise must be a finite number >= 0, got " + JSON.stringify(noise));
+    }
+    return noise;
+  }
+
+  function checkedInteger(name, value, low, high) {
+    if (!Number.isInteger(value) || value < low || value > high) {
+      throw new Error(name + " must be an integer in [" + low + ", " + high + "], got " + JSON.stringify(value));
+    }
+    return value;
+  }
 
   function checkOptionNames(rule_, options, extra) {
     Object.keys(options).forEach(function (key) {
@@ -606,10 +654,13 @@
    * adaviz.simulate(surface, start, steps, optimizer=..., loss_scale=..., **hp) does for N = 1.
    *
    * options: start [x, y] (default surface.start), steps (500), optimizer ("adadelta"),
-   * loss_scale (1), and the rule's hyperparameters under Keras's names (lr, rho, ...).
+   * loss_scale (1), noise (0: the standard deviation of Gaussian noise added to each
+   * gradient coordinate), seed (0: its sequence, an integer in [0, 2**32 - 1]), and the
+   * rule's hyperparameters under Keras's names (lr, rho, ...).
    *
-   * Returns {surface, optimizer, steps, hyperparameters, loss_scale, positions, loss, grads,
-   * step_size, newton_step_size, state, diverged_at}. The arrays are flat Float64Arrays with
+   * Returns {surface, optimizer, steps, hyperparameters, loss_scale, noise, seed, positions,
+   * loss, grads (what the rule used: with noise, the noisy gradients), true_grads, step_size,
+   * newton_step_size, state, diverged_at}. The arrays are flat Float64Arrays with
    * the coordinate last: positions[2 * t + i] is coordinate i after t steps ((steps + 1) * 2
    * values; loss has steps + 1, state[slot] (steps + 1) * 2); grads, step_size and
    * newton_step_size have steps * 2 values, index t belonging to the move from positions[t]
@@ -620,9 +671,11 @@
     options = options || {};
     surface = get(surface);
     const rule_ = rule(options.optimizer || "adadelta");
-    checkOptionNames(rule_, options, []);
+    checkOptionNames(rule_, options, ["noise", "seed"]);
     const steps = checkedSteps(options.steps);
     const hp = checkedHyperparameters(rule_, options);
+    const noise = checkedNoise(options.noise);
+    const seed = options.seed === undefined ? 0 : checkedInteger("seed", options.seed, 0, SEED_MAX);
     const loss_scale = options.loss_scale === undefined ? 1.0 : options.loss_scale;
     if (typeof loss_scale !== "number" || !(loss_scale > 0) || !isFinite(loss_scale)) {
       throw new Error("loss_scale must be a finite number > 0, got " + JSON.stringify(loss_scale));
@@ -643,6 +696,8 @@
     const positions = new Float64Array((steps + 1) * 2);
     const loss = new Float64Array(steps + 1);
     const grads = new Float64Array(steps * 2);
+    const true_grads = new Float64Array(steps * 2);
+    const z = new Float64Array(2);
     const step_size = new Float64Array(steps * 2);
     const newton_step_size = new Float64Array(steps * 2);
     const state = {};
@@ -673,8 +728,15 @@
         slotRecords[k][2 * t + 1] = slotsY[k];
       }
       if (t === steps) break;
-      const gx = loss_scale * values[1];
-      const gy = loss_scale * values[2];
+      let gx = loss_scale * values[1];
+      let gy = loss_scale * values[2];
+      true_grads[2 * t] = gx;
+      true_grads[2 * t + 1] = gy;
+      if (noise > 0) {
+        gradient_noise(seed, t, z);
+        gx += noise * z[0];
+        gy += noise * z[1];
+      }
       grads[2 * t] = gx;
       grads[2 * t + 1] = gy;
       newton_step_size[2 * t] = 1.0 / Math.abs(loss_scale * values[3]);
@@ -694,6 +756,7 @@
         record.fill(NaN, 2 * diverged_at);
       });
       grads.fill(NaN, 2 * diverged_at);
+      true_grads.fill(NaN, 2 * diverged_at);
       newton_step_size.fill(NaN, 2 * diverged_at);
       // the rule still steps on NaN, as in simulate (sgd's step_size stays lr)
       slotsX.fill(NaN);
@@ -708,9 +771,12 @@
       steps: steps,
       hyperparameters: hp,
       loss_scale: loss_scale,
+      noise: noise,
+      seed: seed,
       positions: positions,
       loss: loss,
       grads: grads,
+      true_grads: true_grads,
       step_size: step_size,
       newton_step_size: newton_step_size,
       state: state,
@@ -722,7 +788,9 @@
    * Summary numbers of one simulate() result, as the panels' readouts show them:
    * {first_step: [dx, dy], final_loss, distance_to_minimum, steps_to_converge, diverged_at}
    * (steps_to_converge: the first t whose loss / loss_scale is within tol of the surface's
-   * minimum value, -1 if never; distance NaN on a surface without minima).
+   * minimum value, -1 if never; with noise, -1 too unless the loss stays within tol over the
+   * last 10 % of the steps, as the SurfacePanel's readout; distance NaN on a surface without
+   * minima).
    */
   function summary(trajectory, tol) {
     tol = tol === undefined ? 1e-3 : tol;
@@ -737,6 +805,7 @@
           break;
         }
       }
+      if (trajectory.noise > 0 && !stayedWithin(trajectory, surface, tol)) reached = -1;
     }
     return {
       first_step: [p[2] - p[0], p[3] - p[1]],
@@ -747,22 +816,73 @@
     };
   }
 
+  /** Whether the run's loss stayed within tol of the minimum value over the last 10 % of
+   * its steps (adaviz.Trajectory.converged). */
+  function stayedWithin(trajectory, surface, tol) {
+    const steps = trajectory.steps;
+    const tail = Math.max(1, Math.ceil(0.1 * steps));
+    for (let t = steps - tail + 1; t <= steps; t++) {
+      if (!(trajectory.loss[t] / trajectory.loss_scale - surface.min_value <= tol)) return false;
+    }
+    return trajectory.diverged_at < 0;
+  }
+
   // ---------------------------------------------------------------------------------- sweep
 
   /**
    * One run per cell of a grid of hyperparameter settings, keeping only the metrics, as
    * adaviz.sweep: the rule's hyperparameters given as arrays are the axes (one or two, in
-   * the rule's order), the others numbers. Same options as simulate plus tol (1e-3).
+   * the rule's order), the others numbers. Same options as simulate plus tol (1e-3) and,
+   * with noise, seeds (K, 1 to 1024): every cell runs seeds 0 .. K-1 and its metrics are
+   * the means over them (NaN where any seed diverged; steps_to_converge then counts only a
+   * run that stays within tol over the last 10 % of the steps), as adaviz.sweep(...,
+   * noise=, seeds=K).
    *
-   * Returns {axes: [[name, values], ...], shape, metrics: {final_loss, min_loss,
-   * distance_to_minimum, steps_to_converge} (row-major Float64Arrays, NaN where diverged),
-   * diverged_at (Int32Array), final_position (Float64Array, 2 per cell)}.
+   * Returns {axes: [[name, values], ...], shape, noise, seeds, metrics: {final_loss,
+   * min_loss, distance_to_minimum, steps_to_converge} (row-major Float64Arrays, NaN where
+   * diverged), spread (each metric's standard deviation over the seeds), diverged (Uint8Array:
+   * any seed diverged), diverged_fraction, and seed 0's diverged_at (Int32Array) and
+   * final_position (Float64Array, 2 per cell)}.
    */
   function sweep(surface, options) {
     options = options || {};
+    const noise = checkedNoise(options.noise);
+    const seeds = options.seeds === undefined ? 1 : checkedInteger("seeds", options.seeds, 1, 1024);
+    const runs = [];
+    for (let seed = 0; seed < seeds; seed++) runs.push(sweepRuns(surface, options, noise, seed));
+    const first = runs[0];
+    const cells = first.diverged_at.length;
+    const spread = {};
+    Object.keys(first.metrics).forEach(function (name) {
+      const mean = new Float64Array(cells);
+      const deviation = new Float64Array(cells);
+      for (let cell = 0; cell < cells; cell++) {
+        let sum = 0.0;
+        runs.forEach((run) => (sum += run.metrics[name][cell]));
+        mean[cell] = sum / seeds;
+        let squares = 0.0;
+        runs.forEach((run) => (squares += (run.metrics[name][cell] - mean[cell]) ** 2));
+        deviation[cell] = Math.sqrt(squares / seeds);
+      }
+      first.metrics[name] = mean;
+      spread[name] = deviation;
+    });
+    const diverged = new Uint8Array(cells);
+    const diverged_fraction = new Float64Array(cells);
+    for (let cell = 0; cell < cells; cell++) {
+      let count = 0;
+      runs.forEach((run) => (count += run.diverged_at[cell] >= 0 ? 1 : 0));
+      diverged[cell] = count > 0 ? 1 : 0;
+      diverged_fraction[cell] = count / seeds;
+    }
+    return Object.assign(first, { noise, seeds, spread, diverged, diverged_fraction });
+  }
+
+  /** sweep's runs of one noise seed. */
+  function sweepRuns(surface, options, noise, seed) {
     surface = get(surface);
     const rule_ = rule(options.optimizer || "adadelta");
-    checkOptionNames(rule_, options, []);
+    checkOptionNames(rule_, options, ["noise", "seeds"]);
     const steps = checkedSteps(options.steps);
     const tol = options.tol === undefined ? 1e-3 : options.tol;
     const loss_scale = options.loss_scale === undefined ? 1.0 : options.loss_scale;
@@ -807,6 +927,9 @@
     const slotsY = new Float64Array(slotCount);
     const values = new Float64Array(5);
     const out = new Float64Array(2);
+    const z = new Float64Array(2);
+    const noisy = noise > 0;
+    const tail = Math.max(1, Math.ceil(0.1 * steps));
     const second = shape.length === 2 ? shape[1] : 1;
     for (let cell = 0; cell < cells; cell++) {
       hp[axes[0][0]] = axes[0][1][Math.floor(cell / second)];
@@ -827,13 +950,24 @@
           break;
         }
         if (f < lowest) lowest = f;
-        if (reached < 0 && values[0] - surface.min_value <= tol) reached = t;
+        const within = values[0] - surface.min_value <= tol;
+        if (noisy) reached = within ? (reached < 0 ? t : reached) : -1; // the last streak's start
+        else if (reached < 0 && within) reached = t;
         if (t === steps) break;
-        rule_.step(x, slotsX, loss_scale * values[1], t, hp, out);
+        let gx = loss_scale * values[1];
+        let gy = loss_scale * values[2];
+        if (noisy) {
+          gradient_noise(seed, t, z);
+          gx += noise * z[0];
+          gy += noise * z[1];
+        }
+        rule_.step(x, slotsX, gx, t, hp, out);
         x = out[0];
-        rule_.step(y, slotsY, loss_scale * values[2], t, hp, out);
+        rule_.step(y, slotsY, gy, t, hp, out);
         y = out[0];
       }
+      // with noise, converged: within tol over the last tenth of the steps
+      if (noisy && reached > steps - tail + 1) reached = -1;
       diverged_at[cell] = diverged;
       const bad = diverged >= 0;
       metrics.final_loss[cell] = bad ? NaN : f;
@@ -866,6 +1000,7 @@
     METRICS: ["final_loss", "min_loss", "distance_to_minimum", "steps_to_converge"],
     decayed_lr: decayed_lr,
     first_step: first_step,
+    gradient_noise: gradient_noise,
     rule: rule,
     names: names,
     get: get,

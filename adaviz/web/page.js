@@ -9,8 +9,10 @@
  * returns: the surface, start, steps, hyperparameters, the sliders' specs, the presets).
  * The contract scripts and tests can drive:
  *   - each control is an <input>/<select>/<button> whose name is its key in
- *     SurfacePanel.controls: surface, lr, rho, epsilon, decay, steps, preset, step, play,
- *     reset, pin, clear. A log slider's value is the exponent (data-scale="log10");
+ *     SurfacePanel.controls: surface, lr, rho, epsilon, decay, noise, seed, steps, preset,
+ *     step, play, reset, pin, clear. A log slider's value is the exponent
+ *     (data-scale="log10"); the noise slider's is the index into its values (0 = off,
+ *     data-scale="index", the values in data-values);
  *   - each figure is a plotly div (.adaviz-figure-surface, -accumulators, -step-size,
  *     -loss) with the panel's trace names (the path is "trajectory");
  *   - the settings live in the URL fragment (#surface=booth&lr=1&...&x=-8&y=8); a fragment
@@ -55,6 +57,83 @@
       node.appendChild(child);
     });
     return node;
+  }
+
+  // -------------------------------------------------------------------------- gradient noise
+
+  /** The index of `sigma` among the noise slider's values (within 1e-9), or -1. */
+  function noiseIndex(values, sigma) {
+    return values.findIndex((v) => Math.abs(v - sigma) <= 1e-9 * Math.max(v, 1e-300));
+  }
+
+  /**
+   * The gradient-noise slider of the panels (0 = off, then log-spaced values): a range
+   * input over the values' indices (name "noise"), its readout, value() -> sigma and
+   * set(sigma); onInput runs after a move.
+   */
+  function noiseSlider(values, sigma, onInput) {
+    const input = el("input", { type: "range", name: "noise", min: 0, max: values.length - 1, step: 1 });
+    input.dataset.scale = "index";
+    input.dataset.values = JSON.stringify(values);
+    const readout = el("output", { class: "adaviz-readout" });
+    const value = () => values[Number(input.value)];
+    const show = () => (readout.textContent = value() === 0 ? "0 (off)" : fmt(value(), 4));
+    input.addEventListener("input", function () {
+      show();
+      onInput();
+    });
+    const set = function (number) {
+      input.value = Math.max(noiseIndex(values, number), 0);
+      show();
+    };
+    set(sigma);
+    const label = el("label", { class: "adaviz-control adaviz-noise" }, [
+      el("span", { class: "adaviz-label", text: "gradient noise σ" }),
+      input,
+      readout,
+    ]);
+    return { input, label, value, set };
+  }
+
+  /**
+   * An integer box (the noise seed, name "seed"): a value outside [low, high] or not an
+   * integer is refused (the box goes back to the last value run); onChange runs after a
+   * new value.
+   */
+  function integerBox(name, text, low, high, number, onChange) {
+    const input = el("input", { type: "number", name, min: low, max: high, step: 1 });
+    let current = number;
+    input.value = number;
+    input.addEventListener("change", function () {
+      const given = Number(input.value);
+      if (input.value === "" || !Number.isInteger(given) || given < low || given > high) {
+        input.value = current;
+        return;
+      }
+      current = given;
+      onChange();
+    });
+    const label = el("label", { class: "adaviz-control adaviz-" + name }, [
+      el("span", { class: "adaviz-label", text }),
+      input,
+    ]);
+    const set = function (value) {
+      current = value;
+      input.value = value;
+    };
+    return { input, label, value: () => current, set };
+  }
+
+  /** A fragment's noise (one of the slider's values) or seed (an integer in range), or
+   * undefined when the text is not one. */
+  function fragmentNoise(text, values) {
+    const number = Number(text);
+    return text !== "" && noiseIndex(values, number) >= 0 ? number : undefined;
+  }
+
+  function fragmentInteger(text, low, high) {
+    const number = Number(text);
+    return text !== "" && Number.isInteger(number) && number >= low && number <= high ? number : undefined;
   }
 
   // ------------------------------------------------------------------------ contour colouring
@@ -195,6 +274,10 @@
       } else if (key === "x" || key === "y") {
         const number = Number(value);
         if (value === "" || !isFinite(number)) problems.push(key + "=" + value);
+        else settings[key] = number;
+      } else if (key === "noise" || key === "seed") {
+        const number = key === "noise" ? fragmentNoise(value, state.noise_values) : fragmentInteger(value, 0, state.seed_max);
+        if (number === undefined) problems.push(key + "=" + value);
         else settings[key] = number;
       } else {
         problems.push(key);
@@ -397,6 +480,12 @@
       draw();
     });
 
+    // gradient noise: the same sequence for a seed, whatever the other settings
+    const noise = noiseSlider(state.noise_values, state.noise, request);
+    const seed = integerBox("seed", "noise seed", 0, state.seed_max, state.seed, request);
+    controls.noise = noise.input;
+    controls.seed = seed.input;
+
     // -- layout ----------------------------------------------------------------------
     const title = el("div", { class: "adaviz-title" });
     const note = el("div", { class: "adaviz-note", role: "status" });
@@ -407,7 +496,7 @@
         labelled("preset", "preset", preset),
       ]),
       el("div", {}, [slider("lr"), slider("rho"), reset]),
-      el("div", {}, [slider("epsilon"), slider("decay")]),
+      el("div", {}, [slider("epsilon"), slider("decay"), noise.label, seed.label]),
     ]);
     const figures = {};
     ["surface", "accumulators", "step_size", "loss"].forEach(function (name) {
@@ -444,6 +533,8 @@
       steps.value = settings.steps || state.steps;
       stepsReadout.textContent = steps.value;
       preset.value = matchingPreset();
+      noise.set("noise" in settings ? settings.noise : state.noise);
+      seed.set("seed" in settings ? settings.seed : state.seed);
     }
     const parsed = parseFragment(root.location ? root.location.hash : "", state);
     apply(parsed.settings || {});
@@ -461,6 +552,8 @@
         params.set(name, String(Number(v[name].toPrecision(6))));
       });
       params.set("steps", steps.value);
+      params.set("noise", String(noise.value()));
+      params.set("seed", String(seed.value()));
       params.set("x", String(Number(start[0].toPrecision(8))));
       params.set("y", String(Number(start[1].toPrecision(8))));
       const hash = "#" + params.toString();
@@ -511,7 +604,7 @@
     function draw() {
       const v = values();
       const count = Number(steps.value);
-      trajectory = adaviz.simulate(surface, Object.assign({ start, steps: count }, v));
+      trajectory = adaviz.simulate(surface, Object.assign({ start, steps: count, noise: noise.value(), seed: seed.value() }, v));
       view = computeView(trajectory);
       scrubber.max = count;
       if (Number(scrubber.value) > count) scrubber.value = count;
@@ -726,6 +819,12 @@
               : readout.steps_to_converge),
         );
       }
+      if (trajectory.noise > 0) {
+        rows.push(
+          "gradient noise σ = " + fmt(trajectory.noise, 4) + " (seed " + trajectory.seed + "): the path " +
+            "follows noisy gradients; converged means within the tolerance over the last 10 % of the steps",
+        );
+      }
       readouts.innerHTML = "";
       rows.forEach(function (row) {
         readouts.appendChild(el("div", { text: row }));
@@ -770,6 +869,9 @@
       get surface() {
         return surface.name;
       },
+      get noise() {
+        return [noise.value(), seed.value()];
+      },
     };
     const ready = draw().then(function () {
       figures.surface.addEventListener("click", onClick);
@@ -788,7 +890,8 @@
    *   adaviz.comparePanel(root, state)    (state: page.py's compare_state)
    *
    * Controls named as in ComparePanel.controls: surface, steps, loss_scale (the exponent
-   * k), tune, pin, clear, and "rule.hyperparameter" (adam.lr, rmsprop.centered, ...).
+   * k), noise and seed (the gradient noise every rule runs with, one sequence for all),
+   * tune, pin, clear, and "rule.hyperparameter" (adam.lr, rmsprop.centered, ...).
    * Figures: surface (paths named by rule), loss, step_size, sensitivity (Tune's
    * objective against lr, one curve per rule).
    */
@@ -834,6 +937,11 @@
     const kOut = el2("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
     k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
     controls.loss_scale = k;
+    const noise = noiseSlider(state.noise_values, state.noise, request);
+    const seed = integerBox("seed", "noise seed", 0, state.seed_max, state.seed, request);
+    controls.noise = noise.input;
+    controls.seed = seed.input;
+    const noisy = () => ({ noise: noise.value(), seed: seed.value() });
 
     function ruleControl(rule, key) {
       const spec = state.specs[key];
@@ -894,6 +1002,8 @@
       el2("label", { class: "adaviz-control adaviz-surface" }, [el2("span", { class: "adaviz-label", text: "surface" }), surfaceSelect]),
       el2("label", { class: "adaviz-control adaviz-steps" }, [el2("span", { class: "adaviz-label", text: "steps (budget)" }), steps, stepsOut]),
       el2("label", { class: "adaviz-control adaviz-loss-scale" }, [el2("span", { class: "adaviz-label", text: "loss × 10^k, k" }), k, kOut]),
+      noise.label,
+      seed.label,
       button("tune", "Tune", tune),
       button("pin", "pin", pin),
       button("clear", "clear", function () { ghosts.length = 0; drawnStructure = null; request(); }),
@@ -940,7 +1050,7 @@
       sensitivity = {};
       names.forEach(function (rule) {
         const scores = state.lr_grid.map((lr) =>
-          objective(adaviz.simulate(surface, Object.assign({}, current[rule], { lr, start, steps: count, optimizer: rule, loss_scale: scale() })), count),
+          objective(adaviz.simulate(surface, Object.assign({}, current[rule], { lr, start, steps: count, optimizer: rule, loss_scale: scale() }, noisy())), count),
         );
         sensitivity[rule] = scores;
         let best = 0;
@@ -976,7 +1086,7 @@
       const lossScale = scale();
       trajectories = {};
       names.forEach(function (rule) {
-        trajectories[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: lossScale }));
+        trajectories[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: lossScale }, noisy()));
       });
       if (!background) background = contour(surface, state.grid_size, 20);
       const [[xmin, xmax], [ymin, ymax]] = surface.domain;
@@ -1118,6 +1228,9 @@
         ]));
       });
       table.appendChild(el2("table", {}, rows));
+      if (noise.value() > 0) {
+        table.appendChild(el2("div", { text: "gradient noise σ = " + fmt(noise.value(), 4) + " (seed " + seed.value() + "): every rule follows the same noise sequence" }));
+      }
       table.appendChild(el2("div", { text: "Tune: lr over " + state.lr_grid.length + " log-spaced values, " + fmt(state.lr_grid[0]) + " … " + fmt(state.lr_grid[state.lr_grid.length - 1]) + "; objective: the mean loss over the last " + Math.round(100 * state.tune_window) + " % of the budget (diverged: ∞)." }));
     }
 
@@ -1126,6 +1239,7 @@
       get trajectories() { return trajectories; },
       get values() { return JSON.parse(JSON.stringify(current)); },
       get labels() { return Object.assign({}, labels); },
+      get noise() { return [noise.value(), seed.value()]; },
     };
     // settings in the URL fragment: #surface=booth&steps=300&loss_scale=1&adam.lr=0.01&...
     function writeFragment() {
@@ -1133,6 +1247,8 @@
       params.set("surface", surface.name);
       params.set("steps", steps.value);
       params.set("loss_scale", k.value);
+      params.set("noise", String(noise.value()));
+      params.set("seed", String(seed.value()));
       names.forEach(function (rule) {
         Object.entries(current[rule]).forEach(function ([key, value]) {
           params.set(rule + "." + key, typeof value === "boolean" ? String(value) : String(Number(value.toPrecision(6))));
@@ -1161,6 +1277,10 @@
         } else if (key === "loss_scale") {
           if (value === "" || !(number >= state.loss_scale_spec.low && number <= state.loss_scale_spec.high)) problems.push(key + "=" + value);
           else settings.loss_scale = number;
+        } else if (key === "noise" || key === "seed") {
+          const given = key === "noise" ? fragmentNoise(value, state.noise_values) : fragmentInteger(value, 0, state.seed_max);
+          if (given === undefined) problems.push(key + "=" + value);
+          else settings[key] = given;
         } else {
           const [rule, hp] = key.split(".");
           const spec = state.specs[hp];
@@ -1189,6 +1309,8 @@
       }
       if (given.steps) { steps.value = given.steps; stepsOut.textContent = steps.value; }
       if ("loss_scale" in given) { k.value = given.loss_scale; kOut.textContent = k.value; }
+      if ("noise" in given) noise.set(given.noise);
+      if ("seed" in given) seed.set(given.seed);
       Object.keys(given).filter((key) => key.indexOf(".") > 0).forEach(function (key) {
         const [rule, hp] = key.split(".");
         const spec = state.specs[hp];
@@ -1218,8 +1340,10 @@
    *
    *   adaviz.sweepPanel(root, state)    (state: page.py's sweep_state)
    *
-   * Controls named as in SweepPanel.controls: metric, overlay, loss_scale, and one slider per
-   * fixed hyperparameter. Figures: heatmap, surface (the selected cell's path is
+   * Controls named as in SweepPanel.controls: metric, overlay, loss_scale, noise and seeds
+   * (with noise, each cell runs seeds 0 .. seeds-1 and the map shows the mean, as
+   * adaviz.sweep(..., noise=, seeds=); the selected cell's path is seed 0's), and one slider
+   * per fixed hyperparameter. Figures: heatmap, surface (the selected cell's path is
    * "trajectory"), accumulators, step_size.
    */
   function sweepPanel(container, state) {
@@ -1254,6 +1378,13 @@
     const kOut = el("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
     k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
     controls.loss_scale = k;
+    const noise = noiseSlider(state.noise_values, state.noise, request);
+    controls.noise = noise.input;
+    const seeds = el("input", { type: "range", name: "seeds", min: 1, max: state.seeds_max, step: 1 });
+    seeds.value = state.seeds;
+    const seedsOut = el("output", { class: "adaviz-readout", text: String(state.seeds) });
+    seeds.addEventListener("input", () => { seedsOut.textContent = seeds.value; request(); });
+    controls.seeds = seeds;
     const sliders = Object.keys(fixed).map(function (name) {
       const spec = state.specs[name];
       const input = el("input", { type: "range", name, min: spec.log ? Math.log10(spec.low) : spec.low, max: spec.log ? Math.log10(spec.high) : spec.high, step: spec.step });
@@ -1277,6 +1408,7 @@
         el("label", { class: "adaviz-control adaviz-overlay" }, [overlay, el("span", { text: "first step lr·√(ε/(1−ρ)) (contours, log10)" })]),
       ]),
       el("div", {}, sliders.concat([el("label", { class: "adaviz-control adaviz-loss-scale" }, [el("span", { class: "adaviz-label", text: "loss × 10^k, k" }), k, kOut])])),
+      el("div", {}, [noise.label, el("label", { class: "adaviz-control adaviz-seeds" }, [el("span", { class: "adaviz-label", text: "noise seeds per cell" }), seeds, seedsOut])]),
     ]);
     const figures = {};
     ["heatmap", "surface", "accumulators", "step_size"].forEach(function (name) {
@@ -1287,7 +1419,8 @@
       figures.heatmap,
       el("div", { class: "adaviz-side" }, [figures.surface, figures.accumulators, figures.step_size]),
     ]);
-    [title, top, views, cell].forEach((node) => container.appendChild(node));
+    const noiseNote = el("div", { class: "adaviz-noise-note" });
+    [title, top, noiseNote, views, cell].forEach((node) => container.appendChild(node));
     title.appendChild(el("b", { text: "Adadelta sweep on " + surface.name + ": " + state.y + " × " + state.x + ", " + state.steps + " steps per cell" }));
 
     let pending = false;
@@ -1303,10 +1436,14 @@
     function resweep() {
       const options = Object.assign({}, fixed, {
         start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)), tol: state.tol,
+        noise: noise.value(), seeds: noise.value() > 0 ? Number(seeds.value) : 1,
       });
       options[state.x] = xValues;
       options[state.y] = yValues;
       sweep = adaviz.sweep(surface, options);
+      noiseNote.textContent = sweep.noise > 0
+        ? "gradient noise σ = " + fmt(sweep.noise, 4) + ": each cell the mean over " + sweep.seeds + " seeds, diverged when any seed diverged"
+        : "";
       writeFragment();
       const renders = [drawMap()];
       if (selected) renders.push(drawCell());
@@ -1329,7 +1466,7 @@
       const name = metric.value;
       const log = state.log_metrics.indexOf(name) >= 0;
       const values = grid(sweep.metrics[name]);
-      const diverged = grid(sweep.diverged_at);
+      const diverged = grid(sweep.diverged);
       const z = values.map((row) => row.map((v) => (isFinite(v) && (!log || v > 0) ? (log ? Math.log10(v) : v) : null)));
       const traces = [
         {
@@ -1340,7 +1477,7 @@
         },
         {
           type: "heatmap", name: "diverged", x: xValues, y: yValues, showscale: false,
-          z: diverged.map((row) => row.map((d) => (d >= 0 ? 1 : null))),
+          z: diverged.map((row) => row.map((d) => (d ? 1 : null))),
           colorscale: [[0, state.diverged_color], [1, state.diverged_color]], hoverinfo: "skip",
         },
       ];
@@ -1375,7 +1512,7 @@
       const hp = Object.assign({}, fixed);
       hp[state.x] = xValues[j];
       hp[state.y] = yValues[i];
-      const t = adaviz.simulate(surface, Object.assign({ start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)) }, hp));
+      const t = adaviz.simulate(surface, Object.assign({ start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)), noise: noise.value(), seed: 0 }, hp));
       const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
       const m = Math.min(n, t.steps);
       const pick = (array, c, c2) => Array.from({ length: c }, (_, q) => array[2 * q + c2]);
@@ -1430,6 +1567,8 @@
       params.set("metric", metric.value);
       params.set("overlay", String(overlay.checked));
       params.set("loss_scale", k.value);
+      params.set("noise", String(noise.value()));
+      params.set("seeds", seeds.value);
       Object.entries(fixed).forEach(([name, value]) => params.set(name, String(Number(value.toPrecision(6)))));
       try {
         root.history.replaceState(null, "", "#" + params.toString());
@@ -1454,6 +1593,10 @@
         } else if (key === "loss_scale") {
           if (value === "" || !(number >= state.loss_scale_spec.low && number <= state.loss_scale_spec.high)) problems.push(key + "=" + value);
           else given.loss_scale = number;
+        } else if (key === "noise" || key === "seeds") {
+          const number = key === "noise" ? fragmentNoise(value, state.noise_values) : fragmentInteger(value, 1, state.seeds_max);
+          if (number === undefined) problems.push(key + "=" + value);
+          else given[key] = number;
         } else if (key in fixed) {
           const spec = state.specs[key];
           if (value === "" || !(number >= spec.low * (1 - 1e-9) && number <= spec.high * (1 + 1e-9))) problems.push(key + "=" + value);
@@ -1469,6 +1612,8 @@
       if (given.metric) metric.value = given.metric;
       if ("overlay" in given) overlay.checked = given.overlay;
       if ("loss_scale" in given) { k.value = given.loss_scale; kOut.textContent = k.value; }
+      if ("noise" in given) noise.set(given.noise);
+      if ("seeds" in given) { seeds.value = given.seeds; seedsOut.textContent = seeds.value; }
       Object.keys(fixed).forEach(function (name) {
         if (!(name in given)) return;
         const spec = state.specs[name];

@@ -162,6 +162,22 @@ def _custom_surface(surf, javascript):
     }
 
 
+def _noise_state(noise, seed=None):
+    """The gradient-noise fields of a page's state: ``noise`` on the panels' slider, its
+    values (0 = off, then log-spaced) and, unless None, ``seed``."""
+    controls = _controls_module()
+    out = {
+        "noise": controls.check_noise_for_slider(noise),
+        "noise_values": list(controls.NOISE_VALUES),
+    }
+    if seed is not None:
+        out |= {
+            "seed": check_int("seed", seed, 0, controls.SEED_MAX),
+            "seed_max": controls.SEED_MAX,
+        }
+    return out
+
+
 def _start(surface, start):
     """``start`` (default: the surface's own) checked against the surface's domain."""
     start = surface.start if start is None else start
@@ -177,6 +193,8 @@ def surface_state(
     rho=None,
     epsilon=None,
     decay=None,
+    noise=0.0,
+    seed=0,
     javascript=None,
 ):
     """The SurfacePanel page's settings as a plain dict (JSON-ready).
@@ -187,6 +205,8 @@ def surface_state(
         start: ``(x, y)`` inside the surface's domain; default the surface's start.
         steps: 1 to 5000.
         lr, rho, epsilon, decay: Adadelta's; ``None`` takes the panel's default.
+        noise, seed: the gradient noise's standard deviation (0, or 1e-3 to 100 as the
+            panel's slider shows it) and its seed (an integer in [0, 2**32 - 1]).
         javascript: a custom surface's value, gradient and Hessian diagonal as JavaScript
             expressions in ``x`` and ``y``, ``{"f": "x * x + 3 * y * y", "f_x": "2 * x",
             "f_y": "6 * y", "f_xx": "2", "f_yy": "6"}`` (numbers, + - * / **, parentheses
@@ -196,8 +216,8 @@ def surface_state(
     Raises:
         ValueError: an unknown surface; a custom surface without ``javascript``, or with an
             expression that disagrees with it (the message gives the largest difference and
-            where); a start outside the domain, steps out of range, or a hyperparameter the
-            panel's slider cannot show.
+            where); a start outside the domain, steps out of range, or a hyperparameter, a
+            noise or a seed the panel's controls cannot show.
     """
     from adaviz import surfaces
 
@@ -238,6 +258,7 @@ def surface_state(
         "specs": specs,
         "presets": {key: dict(values) for key, values in controls.PRESETS.items()},
         "steps_range": list(STEPS_RANGE),
+        **_noise_state(noise, seed),
         "tolerance": TOLERANCE,
         "grid_size": 120,
         "lessons": {n: surfaces.get(n).lesson for n in surfaces.names()}
@@ -255,6 +276,8 @@ def compare_state(
     loss_scale_exponent=0.0,
     hyperparameters=None,
     labels=None,
+    noise=0.0,
+    seed=0,
 ):
     """The ComparePanel page's settings as a plain dict (JSON-ready).
 
@@ -267,6 +290,8 @@ def compare_state(
         hyperparameters: ``{rule: {name: value}}``, the values each rule runs with (default:
             its library defaults).
         labels: ``{rule: label}`` shown per run ("library defaults", "changed by you", ...).
+        noise, seed: the gradient noise every rule runs with (the same sequence for all), as
+            :func:`surface_state`'s.
 
     Raises:
         ValueError: an unknown surface or rule, a value a slider cannot show.
@@ -301,6 +326,7 @@ def compare_state(
         "steps_range": list(runs.STEPS_RANGE),
         "loss_scale_exponent": k,
         "loss_scale_spec": {"low": spec.low, "high": spec.high, "step": spec.step},
+        **_noise_state(noise, seed),
         "hyperparameters": hyper,
         "labels": {name: (labels or {}).get(name, "library defaults") for name in names},
         "specs": {
@@ -335,6 +361,8 @@ def sweep_state(
     overlay=False,
     loss_scale_exponent=0.0,
     tol=1e-3,
+    noise=0.0,
+    seeds=1,
     **fixed,
 ):
     """The SweepPanel page's settings as a plain dict (JSON-ready).
@@ -345,12 +373,17 @@ def sweep_state(
             values (default: the panel's 64-value axes).
         start, steps, metric, overlay, tol: as :class:`adaviz.SweepPanel`.
         loss_scale_exponent: k, the runs are on ``10**k * f``.
+        noise, seeds: the gradient noise's standard deviation (as :func:`surface_state`'s)
+            and K, the runs per cell with noise (seeds 0 .. K-1, 1 to 16): the map shows the
+            mean over them, as :func:`adaviz.sweep`.
         **fixed: the other Adadelta hyperparameters (default: the panel's defaults).
 
     Raises:
-        ValueError: an unknown surface, metric or hyperparameter; a custom surface.
+        ValueError: an unknown surface, metric or hyperparameter; a custom surface; a
+            noise or a number of seeds the panel's controls cannot show.
     """
     from adaviz import sweeps
+    from adaviz.panels.sweep import controls as sweep_controls
     from adaviz.panels.sweep import panel as sweep_panel
     from adaviz.panels.sweep.axes import default_axis
     from adaviz.panels.views import heatmap
@@ -404,6 +437,9 @@ def sweep_state(
             "step": controls.LOSS_SCALE.step,
         },
         "tol": float(tol),
+        **_noise_state(noise),
+        "seeds": check_int("seeds", seeds, 1, sweep_controls.SEEDS_MAX),
+        "seeds_max": sweep_controls.SEEDS_MAX,
         "diverged_color": heatmap.DIVERGED_COLOR,
         "heatmap_colorscale": heatmap.HEATMAP_COLORSCALE,
     }

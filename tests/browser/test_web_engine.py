@@ -1,7 +1,9 @@
 """The live page's JavaScript engine (adaviz/web/engine.js) in Chromium, against TensorFlow.
 
 Every rule x built-in surface x at least three hyperparameter settings x two starts runs 500
-steps in the page and in ``adaviz.simulate(..., dtype="float64")``:
+steps in the page and in ``adaviz.simulate(..., dtype="float64")``; on three surfaces the
+runs from the second start carry gradient noise (``noise``, ``seed``: the page draws it as
+``adaviz.graphs.gradient_noise`` does, seeds up to 2**32 - 1 included):
 
 * teacher-forced: from every recorded position and state of ``simulate``, one step in the
   page gives the same loss, gradient, new position, new state and step sizes within 1e-9
@@ -39,6 +41,9 @@ STEPS = 500
 POSITION_TOL = 1e-9
 GRADIENT_TOL = 1e-12
 GRADIENT_POINTS = 1000
+#: the surfaces whose runs from the second start have gradient noise of this deviation
+NOISY_SURFACES = ("rosenbrock", "booth", "himmelblau")
+NOISE = 1.0
 
 #: at least three settings per rule, covering every flag and Adadelta's decay
 SETTINGS = {
@@ -84,14 +89,18 @@ def second_start(surface):
 
 
 def cases():
-    """(surface name, rule name, hyperparameters, start) for every comparison."""
+    """(surface name, rule name, hyperparameters, start, noise, seed) for every comparison."""
     out = []
     for surface_name in adaviz.surfaces.names():
         surface = adaviz.surfaces.get(surface_name)
+        noise = NOISE if surface_name in NOISY_SURFACES else 0.0
         for rule_name, settings in SETTINGS.items():
             for hp in settings:
-                for start in (surface.start, second_start(surface)):
-                    out.append((surface_name, rule_name, hp, [float(v) for v in start]))
+                # the noise seeds: small ones and ones near 2**32 (the hash's uint32 wrap)
+                seed = len(out) if len(out) % 4 else 2**32 - 1 - len(out)
+                out.append((surface_name, rule_name, hp, list(surface.start), 0.0, 0))
+                start = [float(v) for v in second_start(surface)]
+                out.append((surface_name, rule_name, hp, start, noise, seed))
     return out
 
 
@@ -140,8 +149,9 @@ PAGE_HELPERS = """
 RUN_IN_PAGE = """(cases) => {HELPERS
   const chunks = [];
   const diverged_at = [];
-  for (const [surface, optimizer, hp, start] of cases) {
-    const t = adaviz.simulate(surface, Object.assign({start, steps: STEPS, optimizer}, hp));
+  const z = new Float64Array(2);
+  for (const [surface, optimizer, hp, start, noise, seed] of cases) {
+    const t = adaviz.simulate(surface, Object.assign({start, steps: STEPS, optimizer, noise, seed}, hp));
     chunks.push(t.positions, t.loss, t.grads, t.step_size, t.newton_step_size);
     for (const slot of adaviz.RULES[optimizer].state) chunks.push(t.state[slot]);
     diverged_at.push(t.diverged_at);
@@ -161,9 +171,10 @@ RUN_IN_PAGE = """(cases) => {HELPERS
       nudged[2 * k] = x;
       nudged[2 * k + 1] = y;
       s.evaluate(x, y, values);
-      rule.step(x, slots[0], values[1], k, settings, out);
+      adaviz.gradient_noise(seed, k, z);
+      rule.step(x, slots[0], values[1] + noise * z[0], k, settings, out);
       x = out[0] * (1 + 2 ** -52);
-      rule.step(y, slots[1], values[2], k, settings, out);
+      rule.step(y, slots[1], values[2] + noise * z[1], k, settings, out);
       y = out[0] * (1 - 2 ** -52);
     }
     chunks.push(nudged);
@@ -180,7 +191,8 @@ STEP_IN_PAGE = """([cases, recorded]) => {HELPERS
   const take = (n) => { const a = data.subarray(offset, offset + n); offset += n; return a; };
   const values = new Float64Array(5);
   const out = new Float64Array(2);
-  for (const [name, optimizer, given] of cases) {
+  const z = new Float64Array(2);
+  for (const [name, optimizer, given, noise, seed] of cases) {
     const surface = adaviz.SURFACES[name];
     const rule = adaviz.RULES[optimizer];
     const hp = Object.assign({}, rule.defaults, given);
@@ -201,8 +213,9 @@ STEP_IN_PAGE = """([cases, recorded]) => {HELPERS
       surface.evaluate(x, y, values);
       loss[t] = values[0];
       if (t === steps) break;
+      adaviz.gradient_noise(seed, t, z);
       for (let i = 0; i < 2; i++) {
-        const grad = values[1 + i];
+        const grad = values[1 + i] + noise * z[i];
         rule.state.forEach((_, k) => { slots[i][k] = state[k][2 * t + i]; });
         rule.step(positions[2 * t + i], slots[i], grad, t, hp, out);
         next[2 * (t + 1) + i] = out[0];
@@ -277,8 +290,9 @@ def report(failures, runs):
 
 
 def label(case):
-    surface_name, rule_name, hp, start = case
-    return f"{rule_name} on {surface_name} with {hp} from {start}"
+    surface_name, rule_name, hp, start, noise, seed = case
+    noisy = f" with noise {noise} (seed {seed})" if noise else ""
+    return f"{rule_name} on {surface_name} with {hp} from {start}{noisy}"
 
 
 @pytest.fixture(scope="module")
@@ -303,6 +317,8 @@ def runs():
             steps=STEPS,
             optimizer=rule_name,
             dtype="float64",
+            noise=[case[4] for case in group],
+            seed=[case[5] for case in group],
             **hyper,
         )
         for n, i in enumerate(indices):
@@ -318,7 +334,9 @@ def test_each_step_equals_tensorflow_float64(engine_page, runs):
         recorded.append(trajectory.positions[:, n])
         recorded.extend(trajectory.state[slot][:, n] for slot in adaviz._math.RULES[case[1]].state)
     data = from_base64(
-        engine_page.evaluate(STEP_IN_PAGE, [[list(c[0][:3]) for c in runs], to_base64(recorded)])
+        engine_page.evaluate(
+            STEP_IN_PAGE, [[[*c[0][:3], *c[0][4:]] for c in runs], to_base64(recorded)]
+        )
     )
     offset = 0
     checked_divergence = 0
@@ -375,7 +393,7 @@ def test_free_runs_equal_tensorflow_float64(engine_page, runs):
     result = engine_page.evaluate(RUN_IN_PAGE, [list(c[0]) for c in runs])
     data = from_base64(result["data"])
     offset = 0
-    conditioned = 0
+    conditioned = noisy_conditioned = 0
     failures = []
     for index, (case, trajectory, n) in enumerate(runs):
         slots = adaviz._math.RULES[case[1]].state
@@ -399,6 +417,7 @@ def test_free_runs_equal_tensorflow_float64(engine_page, runs):
         if not np.all(growth <= 1e-12):
             continue
         conditioned += 1
+        noisy_conditioned += bool(case[4])
         pairs = [
             ("positions", positions, trajectory.positions[:, n]),
             ("loss", loss, trajectory.loss[:, n]),
@@ -418,8 +437,12 @@ def test_free_runs_equal_tensorflow_float64(engine_page, runs):
     assert offset == data.size
     report(failures, len(runs))
     assert len(runs) >= 7 * 12 * 3 * 2
-    print(f"{conditioned} of {len(runs)} runs are held to 1e-9 over all {STEPS} steps")
-    assert conditioned >= len(runs) // 2
+    noisy = sum(bool(case[4]) for case, _, _ in runs)
+    print(
+        f"{conditioned} of {len(runs)} runs ({noisy_conditioned} of the {noisy} with noise) "
+        f"are held to 1e-9 over all {STEPS} steps"
+    )
+    assert conditioned >= len(runs) // 2 and noisy_conditioned >= noisy // 2
 
 
 def tensorflow_gradients(surface, x, y):
@@ -506,6 +529,9 @@ def test_bad_arguments_raise_named_errors(engine_page):
           () => adaviz.simulate("booth", {steps: 0}),
           () => adaviz.simulate("booth", {rho: 0.9, optimizer: "sgd"}),
           () => adaviz.simulate("booth", {start: [1e6, 0]}),
+          () => adaviz.simulate("booth", {noise: -1}),
+          () => adaviz.simulate("booth", {noise: 1, seed: 2 ** 32}),
+          () => adaviz.sweep("booth", {rho: [0.9], noise: 1, seeds: 0}),
         ].map((call) => { try { call(); return null; } catch (e) { return e.message; } })"""
     )
     assert messages[0].startswith('unknown surface "nope"')
@@ -513,3 +539,6 @@ def test_bad_arguments_raise_named_errors(engine_page):
     assert messages[2].startswith("steps must be an integer")
     assert "rho" in messages[3] and "lr" in messages[3]
     assert messages[4].startswith("start must lie within")
+    assert messages[5] == "noise must be a finite number >= 0, got -1"
+    assert messages[6] == "seed must be an integer in [0, 4294967295], got 4294967296"
+    assert messages[7] == "seeds must be an integer in [1, 1024], got 0"

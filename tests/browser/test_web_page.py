@@ -16,6 +16,7 @@ import pytest
 import test_browser
 
 import adaviz
+from adaviz.panels.kit.controls import NOISE_VALUES
 from adaviz.web import page as web_page
 
 pytestmark = pytest.mark.browser
@@ -157,6 +158,8 @@ def test_controls_are_named_as_in_the_panel(offline, page_file):
         "rho",
         "epsilon",
         "decay",
+        "noise",
+        "seed",
         "steps",
         "preset",
         "step",
@@ -170,6 +173,12 @@ def test_controls_are_named_as_in_the_panel(offline, page_file):
         "input[name=lr]", "e => [Number(e.min), Number(e.max), e.dataset.scale]"
     )
     assert lr == [-4, 1, "log10"]
+    # the noise slider runs over the panel's values (0 = off, then log-spaced)
+    noise = offline.eval_on_selector(
+        "input[name=noise]",
+        "e => [Number(e.min), Number(e.max), e.dataset.scale, JSON.parse(e.dataset.values)]",
+    )
+    assert noise == [0, len(NOISE_VALUES) - 1, "index", list(NOISE_VALUES)]
     options = offline.eval_on_selector(
         "select[name=surface]", "s => [...s.options].map(o => o.value)"
     )
@@ -201,21 +210,69 @@ def test_click_sets_the_start_and_surface_switches(offline, page_file):
 
 def test_fragment_carries_the_settings(offline, page_file):
     open_page(
-        offline, page_file, "#surface=booth&lr=0.5&rho=0.9&epsilon=1e-4&decay=0&steps=40&x=2&y=-3"
+        offline,
+        page_file,
+        "#surface=booth&lr=0.5&rho=0.9&epsilon=1e-4&decay=0&steps=40&x=2&y=-3"
+        "&noise=0.1&seed=4294967295",
     )
     x, y = trace(view_data(offline), "surface", "trajectory")
     assert len(x) == 41 and (x[0], y[0]) == (2.0, -3.0)
     reference = adaviz.simulate(
-        "booth", start=(2, -3), steps=40, lr=0.5, rho=0.9, epsilon=1e-4, dtype="float64"
-    )
+        "booth", start=(2, -3), steps=40, lr=0.5, rho=0.9, epsilon=1e-4, dtype="float64",
+        noise=0.1, seed=2**32 - 1,
+    )  # fmt: skip
     assert x[-1] == pytest.approx(reference.positions[-1, 0, 0], rel=1e-9)
     assert y[-1] == pytest.approx(reference.positions[-1, 0, 1], rel=1e-9)
     assert offline.inner_text(".adaviz-note") == ""
+    assert "gradient noise σ = 0.1 (seed 4294967295)" in offline.inner_text(".adaviz-readouts")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_noise_slider_and_seed_redraw_the_noisy_run(offline, page_file):
+    """The noise slider and the seed box run simulate's noise: the drawn path, accumulators
+    and loss are ``adaviz.simulate(..., noise=, seed=, dtype="float64")``'s."""
+    open_page(offline, page_file)
+    count = draws(offline)
+    index = NOISE_VALUES.index(1.0)
+    offline.eval_on_selector(
+        "input[name=noise]", f"e => {{ e.value = {index}; e.dispatchEvent(new Event('input')); }}"
+    )
+    wait_draws(offline, count + 1)
+    count = draws(offline)
+    offline.fill("input[name=seed]", "12")
+    offline.dispatch_event("input[name=seed]", "change")
+    wait_draws(offline, count + 1)
+    assert offline.inner_text(".adaviz-noise .adaviz-readout") == "1"
+    data = view_data(offline)
+    run = adaviz.simulate("rosenbrock", steps=300, rho=0.95, epsilon=1e-6, noise=1.0, seed=12,
+                          dtype="float64")  # fmt: skip
+    for view, name, want in (
+        ("surface", "trajectory", run.positions[:, 0, 0]),
+        ("accumulators", "E[g²] y", run.accum_grad[:, 0, 1]),
+        ("loss", "loss", run.loss[:, 0] - adaviz.surfaces.get("rosenbrock").min_value),
+    ):
+        np.testing.assert_allclose(trace(data, view, name)[1 if view != "surface" else 0], want,
+                                   rtol=1e-9, atol=1e-12, err_msg=f"{view} {name}")  # fmt: skip
+    noise_free = engine_path(offline, "rosenbrock", steps=300, rho=0.95, epsilon=1e-6)
+    assert list(trace(data, "surface", "trajectory")) != noise_free
+    assert "noise=1&seed=12" in offline.url
+    # a seed the box cannot hold is refused: the box shows the last seed run
+    offline.fill("input[name=seed]", "-3")
+    offline.dispatch_event("input[name=seed]", "change")
+    assert offline.eval_on_selector("input[name=seed]", "e => e.value") == "12"
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 
 @pytest.mark.parametrize(
-    "fragment", ["#rho=7", "#surface=nowhere", "#lr=abc&rho=0.9", "#x=100&y=0", "#steps=0"]
+    "fragment",
+    [
+        "#rho=7",
+        "#surface=nowhere",
+        "#lr=abc&rho=0.9",
+        "#x=100&y=0",
+        "#steps=0",
+        "#noise=0.5&seed=1",
+    ],
 )
 def test_invalid_fragment_falls_back_with_a_note(offline, page_file, fragment):
     open_page(offline, page_file, fragment)
@@ -278,6 +335,12 @@ def test_sizes_and_bad_input(tmp_path):
         web_page.surface_state(bowl(), javascript=dict(BOWL_JS, f="window.alert(1)"))
     with pytest.raises(ValueError, match="keys"):
         web_page.surface_state(bowl(), javascript={"f": "x"})
+    with pytest.raises(ValueError, match=r"noise must be 0 or in \[0.001, 100\] .*got 500.0"):
+        web_page.surface_state("booth", noise=500)
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 4294967295\], got -1"):
+        web_page.compare_state("booth", seed=-1)
+    with pytest.raises(ValueError, match=r"seeds must be an integer in \[1, 16\], got 17"):
+        web_page.sweep_state("booth", seeds=17)
 
 
 BOWL_JS = {"f": "x ** 2 + 3 * y ** 2", "f_x": "2 * x", "f_y": "6 * y", "f_xx": "2", "f_yy": "6"}
@@ -371,12 +434,15 @@ def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
 
 
 def test_compare_panel_to_html_is_live(tmp_path):
-    panel = adaviz.ComparePanel("booth", ("sgd", "adam"), steps=50, precompile=False)
+    panel = adaviz.ComparePanel(
+        "booth", ("sgd", "adam"), steps=50, precompile=False, noise=0.1, seed=5
+    )
     try:
         panel.controls["adam"]["lr"].value = 0.01
         text = panel.to_html(tmp_path / "compare.html").read_text()
         assert "window.adaviz.comparePanel(" in text
         assert '"adam": {"lr": 0.01' in text
+        assert '"noise": 0.1,' in text and '"seed": 5,' in text
         assert panel.to_html(tmp_path / "picture.html", live=False).stat().st_size > 0
     finally:
         panel.close()
@@ -388,12 +454,14 @@ def test_sweep_page_maps_resweeps_and_drills_down(offline, tmp_path):
     epsilon = np.logspace(-6, -2, 8)
     panel = adaviz.SweepPanel("booth", steps=40, rho=rho, epsilon=epsilon, precompile=False)
     try:
+        panel.controls["seeds"].value = 3  # (the map runs one seed until the noise is on)
         path = panel.to_html(tmp_path / "sweep.html")  # live by default
     finally:
         panel.close()
     open_page(offline, path)
     names = offline.evaluate("() => [...document.querySelectorAll('[name]')].map((e) => e.name)")
-    assert set(names) == {"metric", "overlay", "lr", "decay", "loss_scale"}
+    assert set(names) == {"metric", "overlay", "lr", "decay", "loss_scale", "noise", "seeds"}
+    assert offline.eval_on_selector("input[name=seeds]", "e => e.value") == "3"
     heatmap = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
     # the page's map is adaviz.sweep's (float64), rho along y, epsilon along x
     reference = adaviz.sweep("booth", steps=40, rho=rho, epsilon=epsilon, dtype="float64")
@@ -415,6 +483,26 @@ def test_sweep_page_maps_resweeps_and_drills_down(offline, tmp_path):
         "booth", steps=40, rho=rho[3], epsilon=epsilon[5], lr=0.1, dtype="float64"
     )
     assert x[-1] == pytest.approx(run.positions[-1, 0, 0], rel=1e-9)
+    # with noise, every cell is the mean over the 3 seeds, as adaviz.sweep's; the selected
+    # cell's path is seed 0's
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name=noise]",
+        f"e => {{ e.value = {NOISE_VALUES.index(1.0)}; e.dispatchEvent(new Event('input')); }}",
+    )
+    wait_draws(offline, count + 1)
+    noisy = offline.evaluate("() => document.querySelector('.adaviz-figure-heatmap').data[0].z")
+    reference = adaviz.sweep("booth", steps=40, rho=rho, epsilon=epsilon, lr=0.1, noise=1.0,
+                             seeds=3, dtype="float64")  # fmt: skip
+    np.testing.assert_allclose(
+        np.asarray(noisy, float), np.log10(reference.metrics["final_loss"]), rtol=1e-9, atol=1e-9
+    )
+    assert "mean over 3 seeds" in offline.inner_text(".adaviz-noise-note")
+    x, y = trace(view_data(offline), "surface", "trajectory")
+    run = adaviz.simulate("booth", steps=40, rho=rho[3], epsilon=epsilon[5], lr=0.1, noise=1.0,
+                          seed=0, dtype="float64")  # fmt: skip
+    assert x[-1] == pytest.approx(run.positions[-1, 0, 0], rel=1e-9)
+    assert "noise=1&seeds=3" in offline.url
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 
@@ -439,12 +527,18 @@ def test_compare_fragment_carries_the_settings(offline, compare_file):
     open_page(
         offline,
         compare_file,
-        "#surface=booth&steps=50&loss_scale=0&adam.lr=0.01&adam.amsgrad=false",
+        "#surface=booth&steps=50&loss_scale=0&noise=1&seed=3&adam.lr=0.01&adam.amsgrad=false",
     )
     x, y = trace(view_data(offline), "surface", "adam")
-    assert [x, y] == engine_path(offline, "booth", steps=50, optimizer="adam", lr=0.01)
+    assert [x, y] == engine_path(
+        offline, "booth", steps=50, optimizer="adam", lr=0.01, noise=1.0, seed=3
+    )
+    # every rule follows the same noise: SGD's path is its own run with that noise
+    assert list(trace(view_data(offline), "surface", "sgd")) == engine_path(
+        offline, "booth", steps=50, optimizer="sgd", noise=1.0, seed=3
+    )
     assert offline.eval_on_selector("input[name='adam.amsgrad']", "e => e.checked") is False
-    assert "adam.lr=0.01" in offline.url
+    assert "adam.lr=0.01" in offline.url and "noise=1&seed=3" in offline.url
     offline.goto("about:blank")  # a new fragment alone would not reload the page
     open_page(offline, compare_file, "#adam.rho=0.5")
     assert "ignored" in offline.inner_text(".adaviz-note")

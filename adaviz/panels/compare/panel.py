@@ -341,7 +341,7 @@ class ComparePanel(OnSurface):
             self._surface, self._names, start=self.start, steps=int(self._steps.value),
             loss_scale_exponent=float(self._loss_scale.value), labels=self.labels,
             hyperparameters={name: self.hyperparameters(name) for name in self._names},
-        )  # fmt: skip
+            noise=self.noise[0], seed=self.noise[1])  # fmt: skip
         return page.compare_page(state, plotly=plotly, title=self._export_title)
 
     def _export_header(self):

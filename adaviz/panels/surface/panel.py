@@ -319,12 +319,9 @@ class SurfacePanel(OnSurface):
         from adaviz.web import page
 
         state = page.surface_state(
-            self._surface,
-            start=tuple(float(v) for v in self._start),
-            steps=int(self._steps.value),
-            javascript=javascript,
-            **self._hp.values(),
-        )
+            self._surface, start=tuple(float(v) for v in self._start), steps=int(self._steps.value),
+            noise=self.noise[0], seed=self.noise[1], javascript=javascript, **self._hp.values(),
+        )  # fmt: skip
         return page.surface_page(state, plotly=plotly, title=self._export_title)
 
     def _export_header(self):

@@ -19,6 +19,8 @@ METRIC_LABELS = {
 }
 
 _WIDTH = "330px"
+#: the most noise seeds per cell the panel runs (K in [1, SEEDS_MAX])
+SEEDS_MAX = 16
 
 
 def make_controls(metrics, metric, overlay, exponent, noise=0.0, seeds=1):
@@ -58,7 +60,7 @@ def make_controls(metrics, metric, overlay, exponent, noise=0.0, seeds=1):
             name="seeds",
             value=seeds,
             min=1,
-            max=16,
+            max=SEEDS_MAX,
             description="noise seeds per cell",
             continuous_update=False,
             style={"description_width": "initial"},

@@ -49,7 +49,13 @@ from adaviz.panels.kit.controls import (
 )
 from adaviz.panels.kit.warmup import WARMUP
 from adaviz.panels.sweep.axes import as_map, check_axes
-from adaviz.panels.sweep.controls import METRIC_LABELS, layout, make_controls, readout_html
+from adaviz.panels.sweep.controls import (
+    METRIC_LABELS,
+    SEEDS_MAX,
+    layout,
+    make_controls,
+    readout_html,
+)
 from adaviz.panels.sweep.model_sweep import ModelSweepPanel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
 from adaviz.panels.views.heatmap import HeatmapView, is_log_axis
@@ -145,7 +151,7 @@ class SweepPanel(Panel):
         fixed_names = [name for name in ADADELTA if name not in (x, y)]
         specs = {name: ADADELTA[name] for name in fixed_names}
         exponent = loss_scale_exponent(loss_scale)
-        noise, seeds = check_noise_for_slider(noise), check_int("seeds", seeds, 1, 16)
+        noise, seeds = check_noise_for_slider(noise), check_int("seeds", seeds, 1, SEEDS_MAX)
         self._shell(self._draw, throttle, static_fallback, precompile)
         self._hub = Controls(specs, initial=given, defaults=DEFAULTS)
         self._surface = surf
@@ -294,6 +300,7 @@ class SweepPanel(Panel):
             start=tuple(float(v) for v in self._start), steps=self._steps,
             metric=self._metric.value, overlay=bool(self._overlay.value),
             loss_scale_exponent=float(self._loss_scale.value), tol=float(self._sweep.tol),
+            noise=float(self._noise.value), seeds=int(self._seeds.value),
             **self._hub.values(),
         )  # fmt: skip
         return page.sweep_page(state, plotly=plotly, title=self._export_title)
