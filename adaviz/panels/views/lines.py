@@ -51,15 +51,19 @@ def _nice_step(span):
     return 10.0 * exp  # pragma: no cover
 
 
-def fit_range(arrays, log, current=None):
+def fit_range(arrays, log, current=None, keep_inside=False):
     """The y range to show ``arrays`` (plotly units: log10 on log axes), or ``current``
-    when that still fits. None when there is nothing finite to show."""
+    when that still fits (``keep_inside``: whenever the data lies inside it, however little
+    of it the data fills). None when there is nothing finite to show."""
     v = _finite(arrays, positive=log)
     if v is None:
         return current
     lo, hi = float(v.min()), float(v.max())
     if log:
         lo, hi = math.log10(lo), math.log10(hi)
+    if keep_inside and current is not None and current[0] <= lo and hi <= current[1]:
+        return current
+    if log:
         if current is not None and current[0] <= lo and hi <= current[1]:
             if (current[1] - current[0]) <= (hi - lo) + LOG_SLACK + 1.0:
                 return current
@@ -163,18 +167,21 @@ class LineView(FigureView):
         to the browser when the block ends (redraw-free when nothing but x/y changes), so
         a controller can prepare several views and then send their messages together.
         ``x_range`` fixes the step axis (e.g. to the run's budget, so a path cut at
-        divergence changes no axis); default: the data's step range."""
+        divergence changes no axis, nor the y axis while its few points fit inside it);
+        default: the data's step range."""
         fig = self.figure
         xs = [x for _, x, _ in series if len(x)]
+        x_hi = max((float(x[-1]) for x in xs), default=None)
         if x_range is not None:
             xrange = [float(x_range[0]), float(x_range[1])]
         elif xs:
-            x_hi = max(float(x[-1]) for x in xs)
             x_lo = min(float(x[0]) for x in xs)
             xrange = [x_lo, x_hi if x_hi > x_lo else x_lo + 1.0]
         else:
             xrange = self._xrange or [0.0, 1.0]
-        yrange = fit_range([y for _, _, y in series] + list(range_extra), self._log, self._yrange)
+        cut = x_range is not None and x_hi is not None and x_hi < xrange[1]
+        ys = [y for _, _, y in series] + list(range_extra)
+        yrange = fit_range(ys, self._log, self._yrange, keep_inside=cut)
         if yrange is None:
             yrange = self._yrange or ([-1.0, 1.0] if self._log else [0.0, 1.0])
         new_cursor = cursor is not None and float(cursor) != self._cursor

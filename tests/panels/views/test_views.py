@@ -104,7 +104,34 @@ def test_line_views_move_redraw_free_while_the_range_fits():
     assert view.figure.layout.shapes[0].x0 == view.figure.layout.shapes[0].x1 == 1.0
 
 
+def test_a_path_cut_short_on_a_fixed_step_axis_keeps_both_axes():
+    """With the step axis fixed to the budget, a run cut at divergence (a few points inside
+    the current ranges) and then restored moves only x/y (and the cursor)."""
+    view = AccumulatorView()
+    view.attach("adaviz-figure-accumulators")
+    sent = Sent(view.figure)
+    steps = np.arange(101, dtype=np.float64)
+    full = 10.0 ** np.linspace(-6.0, -2.0, 101)
+    view.update(steps, [full, full], [full, full], cursor=100, x_range=(0, 100))
+    ranges = (tuple(view.figure.layout.xaxis.range), tuple(view.figure.layout.yaxis.range))
+    sent.log.clear()
+    cut = full[:2] * 3.0  # two points, well inside the range, filling little of it
+    view.update(steps[:2], [cut, cut], [cut, cut], cursor=1, x_range=(0, 100))
+    view.update(steps, [full, full], [full, full], cursor=100, x_range=(0, 100))
+    assert [kind for kind, _ in sent.log] == ["_py2js_animate", "_py2js_animate"]
+    for _, msg in sent.log:
+        assert set(msg["layout_data"]) == {"shapes.0.x0", "shapes.0.x1"}, msg["layout_data"]
+    assert (tuple(view.figure.layout.xaxis.range), tuple(view.figure.layout.yaxis.range)) == ranges
+    # the same two points as a whole run (the step axis follows the data) refit the y axis
+    view.update(steps[:2], [cut, cut], [cut, cut], cursor=1)
+    assert tuple(view.figure.layout.yaxis.range) != ranges[1]
+
+
 def test_fit_range_is_coarse_and_sticky():
+    wide = [-6.0, 3.0]  # nine decades
+    assert fit_range([f64(2.0, 3.0)], log=True, current=wide, keep_inside=True) == wide
+    assert fit_range([f64(2.0, 3.0)], log=True, current=wide) == [0.0, 1.0]  # too loose
+    assert fit_range([f64(2.0, 3e3)], log=True, current=wide, keep_inside=True) != wide  # out
     assert fit_range([f64(2.0, 300.0)], log=True) == [0.0, 3.0]
     assert fit_range([f64(2.0, 300.0)], log=True, current=[-1.0, 3.0]) == [-1.0, 3.0]
     assert fit_range([f64(2.0, 300.0)], log=True, current=[-6.0, 3.0]) == [0.0, 3.0]  # too loose
