@@ -10,6 +10,11 @@ start, steps, hyperparameters, the sliders' ranges and log scales, the presets);
 
 plotly.js comes from the plotly Python package, embedded once (``plotly="inline"``), or from
 its CDN (``plotly="cdn"``, a page of a few tens of KB that needs the network).
+
+In a notebook, a panel's output is a fragment (``plotly=OUTPUT``): the panel's state and
+the script that starts it, with no libraries. :func:`libraries_html` is what all the panels
+of a page share (plotly.js, ``engine.js``, ``page.js``): a kernel session's first panel
+output carries it (:mod:`adaviz.panels.kit.embed`), so an exported notebook holds one copy.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import ast
 import html
 import json
 import numbers
+import uuid
 
 import numpy as np
 
@@ -32,12 +38,17 @@ __all__ = [
     "sweep_state",
     "sweep_page",
     "page_js",
+    "libraries_html",
+    "OUTPUT",
 ]
 
 #: the SurfacePanel's step range and its "converged" tolerance
 STEPS_RANGE = (1, 5000)
 TOLERANCE = 1e-3
 PLOTLY_SOURCES = ("inline", "cdn")
+#: ``plotly=OUTPUT``: a notebook output's fragment, without plotly.js and the page code (a
+#: page shares them, :func:`libraries_html`), that leaves the URL fragment alone
+OUTPUT = "output"
 
 
 def page_js():
@@ -448,8 +459,11 @@ def _script(text):
     return "<script>" + text.replace("</script", "<\\/script") + "</script>"
 
 
-_STYLE = """
+_PAGE_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 16px; color: #222; }
+"""
+#: the panels' own rules (a notebook output carries these, not the page's)
+_STYLE = """
 .adaviz-live { width: 960px; }
 .adaviz-title { margin-bottom: 6px; }
 .adaviz-note.adaviz-warning { background: #fff4e5; border: 1px solid #e69f00; padding: 4px 8px;
@@ -482,7 +496,8 @@ def surface_page(state, *, plotly="inline", title=None):
 
     Args:
         state: what :func:`surface_state` returns.
-        plotly: ``"inline"`` (plotly.js embedded once, the page works offline) or ``"cdn"``.
+        plotly: ``"inline"`` (plotly.js embedded once, the page works offline) or ``"cdn"``;
+            :data:`OUTPUT` makes a notebook output's fragment instead of a page.
         title: the page's title (default: "Adadelta on <surface>").
 
     Raises:
@@ -510,6 +525,8 @@ def compare_page(state, *, plotly="inline", title=None):
 
 
 def _page(state, boot_function, plotly, title):
+    if plotly == OUTPUT:
+        return _output(state, boot_function, title)
     data = json.dumps(state).replace("</", "<\\/")
     boot = f"window.adaviz.{boot_function}(document.getElementById('adaviz-panel'), {data});"
     return "\n".join(
@@ -519,15 +536,13 @@ def _page(state, boot_function, plotly, title):
             "<head>",
             '<meta charset="utf-8">',
             f"<title>{html.escape(title)}</title>",
-            f"<style>{_STYLE}</style>",
+            f"<style>{_PAGE_STYLE}{_STYLE}</style>",
             _plotly_tag(plotly),
             _script(engine_js()),
             _script(page_js()),
             "</head>",
             "<body>",
-            "<noscript><p>This page is a live adaviz panel: its sliders run the optimizer in "
-            "the browser with JavaScript, which is turned off or not supported here. Turn "
-            "JavaScript on to use it.</p></noscript>",
+            f"<noscript><p>{_NO_SCRIPT}</p></noscript>",
             '<div id="adaviz-panel"></div>',
             '<p class="adaviz-footer">Made with adaviz: the optimizer runs in this page '
             "(float64 JavaScript, checked against adaviz.simulate); no kernel needed.</p>",
@@ -536,3 +551,78 @@ def _page(state, boot_function, plotly, title):
             "</html>",
         ]
     )
+
+
+_NO_SCRIPT = (
+    "This page is a live adaviz panel: its sliders run the optimizer in the browser with "
+    "JavaScript, which is turned off or not supported here. Turn JavaScript on to use it."
+)
+_MISSING = (
+    "This live adaviz panel needs the page code that the first panel output of its kernel "
+    "session carries, and that output is not on this page. Run the notebook from the top "
+    "(Restart Kernel and Run All) and export it again."
+)
+
+
+def _output(state, boot_function, title):
+    """A live panel as a notebook output, without the libraries (see :func:`libraries_html`).
+
+    The panel starts as soon as ``window.adaviz`` has its page code: at once when an earlier
+    output brought it, else when :func:`libraries_html` runs (it starts the waiting panels).
+    If no output brings it by the time the page has loaded, the panel says so. The panel
+    leaves the URL fragment alone: several panels share the page.
+    """
+    element = f"adaviz-live-{uuid.uuid4().hex}"
+    data = json.dumps(dict(state, fragment=False)).replace("</", "<\\/")
+    boot = f"""(function () {{
+  var root = document.getElementById("{element}"), started = false;
+  function start() {{
+    started = true;
+    root.textContent = "";
+    window.adaviz.{boot_function}(root, {data});
+  }}
+  if (window.adaviz && window.adaviz.{boot_function}) return start();
+  (window.adavizWaiting = window.adavizWaiting || []).push(start);
+  function missing() {{ if (!started) root.textContent = {json.dumps(_MISSING)}; }}
+  if (document.readyState === "complete") setTimeout(missing, 1000);
+  else window.addEventListener("load", missing);
+}})();"""
+    return (
+        f'<div class="adaviz-live-output" title="{html.escape(title)}">'
+        f"<noscript><p>{_NO_SCRIPT}</p></noscript>"
+        f'<div id="{element}">Starting the live panel…</div>{_script(boot)}</div>'
+    )
+
+
+def libraries_html(include_plotlyjs=True):
+    """What every live panel of a notebook page shares, once: the panels' CSS, plotly.js
+    (from the plotly package; ``include_plotlyjs=False`` leaves it to the page), ``engine.js`` and
+    ``page.js``; then it starts the panels that waited for them.
+
+    Each script runs only if the page does not have it yet (a Plotly already on the page, a
+    cell run again), so an output may carry it more than once without harm.
+    """
+    import plotly.offline
+
+    parts = [f"<style>{_STYLE}</style>"]
+    if include_plotlyjs:
+        parts.append(
+            '<script data-adaviz-library="plotly">if (typeof window.Plotly === "undefined") {\n'
+            + plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
+            + "\n}</script>"
+        )
+    parts += [
+        _script(
+            "if (!(window.adaviz && window.adaviz.surfacePanel)) {\n"
+            + engine_js()
+            + "\n"
+            + page_js()
+            + "\n}"
+        ),
+        _script(
+            "(window.adavizWaiting || []).splice(0).forEach(function (start) {\n"
+            "  try { start(); } catch (error) { setTimeout(function () { throw error; }); }\n"
+            "});"
+        ),
+    ]
+    return "\n".join(parts)
