@@ -23,6 +23,7 @@ import ast
 import html
 import json
 import numbers
+import re
 import uuid
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "sweep_page",
     "page_js",
     "libraries_html",
+    "without_plotly",
     "OUTPUT",
 ]
 
@@ -594,6 +596,15 @@ def _output(state, boot_function, title):
     )
 
 
+_PLOTLY_LIBRARY = 'data-adaviz-library="plotly"'
+
+
+def without_plotly(text):
+    """``text`` (a notebook output's HTML) without the copy of plotly.js that
+    :func:`libraries_html` put in it, for a page that loads plotly.js itself."""
+    return re.sub(rf"<script {_PLOTLY_LIBRARY}>.*?</script>", "", text, flags=re.S)
+
+
 def libraries_html(include_plotlyjs=True):
     """What every live panel of a notebook page shares, once: the panels' CSS, plotly.js
     (from the plotly package; ``include_plotlyjs=False`` leaves it to the page), ``engine.js`` and
@@ -607,7 +618,7 @@ def libraries_html(include_plotlyjs=True):
     parts = [f"<style>{_STYLE}</style>"]
     if include_plotlyjs:
         parts.append(
-            '<script data-adaviz-library="plotly">if (typeof window.Plotly === "undefined") {\n'
+            f'<script {_PLOTLY_LIBRARY}>if (typeof window.Plotly === "undefined") {{\n'
             + plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
             + "\n}</script>"
         )
