@@ -260,10 +260,12 @@ class Panel(widgets.VBox):
         return path
 
     def page(self, *, include_plotlyjs="cdn", height=None, **page_options):
-        """The panel's live page as a notebook output: an ``IPython.display.HTML`` iframe whose
-        controls run the optimizer in the browser, saved with the notebook and live in any
-        front end that runs a page's scripts (``jupyter nbconvert --to html``, nbviewer,
-        Jupyter Book), with no kernel.
+        """The panel's live page as a notebook output of its own: an ``IPython.display.HTML``
+        iframe whose controls run the optimizer in the browser with no kernel, live in any
+        front end that runs an output's scripts, including those that give each output its
+        own frame. Displaying the panel is enough for an export (its display data carries
+        the live page, :mod:`adaviz.panels.kit.embed`); ``page()`` also shows the live page
+        where the widget is shown instead (JupyterLab), and needs no other output.
 
         Args:
             include_plotlyjs: ``"cdn"`` (default, small; the reader needs the network) or
