@@ -178,7 +178,7 @@ def page_html(nb, name, pages=()):
 
     def link(match):
         target = match.group(1)
-        return f'href="{target}.html{match.group(2)}"' if target in known else match.group(0)
+        return f'href="{target}.html{match.group(2) or ""}"' if target in known else match.group(0)
 
     return re.sub(r'href="([^"/#]+)\.ipynb(#[^"]*)?"', link, text)
 
@@ -286,6 +286,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     source = args.source
     notebooks = sorted(source.glob("*.ipynb")) if source.is_dir() else [source]
+    if not notebooks:
+        parser.error(f"source {str(source)!r} holds no .ipynb file; give a folder of notebooks")
     pages = build(notebooks, args.dest, executed=args.executed, timeout=args.timeout)
     print(json.dumps({"site": str(args.dest), "pages": len(pages)}))
     return 0
