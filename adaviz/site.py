@@ -221,6 +221,7 @@ def _copy_static(dest):
 
     mathjax = _needs("jupyter_server_mathjax", "jupyter-server-mathjax")
     static = Path(dest) / STATIC
+    (Path(dest) / ".nojekyll").touch()  # GitHub Pages' Jekyll would leave out _static/
     shutil.copytree(
         Path(mathjax.__file__).parent / "static", static / "mathjax", dirs_exist_ok=True
     )

@@ -84,6 +84,7 @@ def test_build_reuses_a_current_saved_run_and_refuses_bad_input(panel_output, tm
     static = tmp_path / "site" / "_static"
     assert (static / "plotly.min.js").stat().st_size > 1_000_000
     assert (static / "mathjax" / "MathJax.js").is_file()
+    assert (tmp_path / "site" / ".nojekyll").is_file()  # GitHub Pages serves _static/
     # the notebook changed since: its saved run is not what running it gives now
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), source)
     assert site.saved_run(source, runs) is None
