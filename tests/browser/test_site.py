@@ -20,7 +20,9 @@ import test_browser
 import test_web_page
 from nbconvert import HTMLExporter
 
+import adaviz
 from adaviz import site
+from adaviz.panels.kit import embed
 
 pytestmark = pytest.mark.browser
 
@@ -171,3 +173,28 @@ def test_nbconvert_html_of_the_tour_is_live_offline(offline, site_dir, tmp_path)
     allowed = (template.require_js_url, template.mathjax_url.split("?")[0])
     roots = check_live(offline, page, allowed=allowed)
     assert len(roots) == 1
+
+
+def test_panels_start_wherever_the_shared_code_is_and_say_when_it_is_missing(offline, tmp_path):
+    surface = adaviz.SurfacePanel("booth", steps=40, precompile=False)
+    sweep = adaviz.SweepPanel("booth", steps=20, resolution=4, precompile=False)
+    try:
+        libraries = embed.Libraries()
+        carrier = embed.fallback_html(surface, libraries)  # the session's first output
+        later = embed.fallback_html(sweep, libraries)
+    finally:
+        surface.close()
+        sweep.close()
+    # a later output above the one that carries the shared code (cells run out of order)
+    page = tmp_path / "order.html"
+    page.write_text(f"<!doctype html><title>t</title>{later}<hr>{carrier}", encoding="utf-8")
+    assert len(check_live(offline, page)) == 2
+    # the carrier's output deleted: the panel says what to do
+    alone = tmp_path / "alone.html"
+    alone.write_text(f"<!doctype html><title>t</title>{later}", encoding="utf-8")
+    offline.goto(alone.as_uri())
+    offline.wait_for_function(
+        "document.body.innerText.includes('Restart Kernel and Run All')", timeout=TIMEOUT
+    )
+    assert offline.locator(".adaviz-live").count() == 0
+    assert not offline.adaviz_refused
