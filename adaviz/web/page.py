@@ -25,6 +25,7 @@ import json
 import numbers
 import re
 import uuid
+from importlib import resources
 
 import numpy as np
 
@@ -607,8 +608,9 @@ def without_plotly(text):
 
 def libraries_html(include_plotlyjs=True):
     """What every live panel of a notebook page shares, once: the panels' CSS, plotly.js
-    (from the plotly package; ``include_plotlyjs=False`` leaves it to the page), ``engine.js`` and
-    ``page.js``; then it starts the panels that waited for them.
+    (from the plotly package; ``include_plotlyjs=False`` leaves it to the page) and every
+    script of :mod:`adaviz.web` (``engine.js`` first, then ``page.js`` and the others); then
+    it starts the panels that waited for them.
 
     Each script runs only if the page does not have it yet (a Plotly already on the page, a
     cell run again), so an output may carry it more than once without harm.
@@ -622,14 +624,13 @@ def libraries_html(include_plotlyjs=True):
             + plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
             + "\n}</script>"
         )
+    scripts = sorted(
+        item.name for item in resources.files("adaviz.web").iterdir() if item.name.endswith(".js")
+    )
+    scripts.remove("engine.js")  # (it defines window.adaviz, which the others extend)
+    code = "\n".join([engine_js(), *(_read(name) for name in scripts)])
     parts += [
-        _script(
-            "if (!(window.adaviz && window.adaviz.surfacePanel)) {\n"
-            + engine_js()
-            + "\n"
-            + page_js()
-            + "\n}"
-        ),
+        _script(f"if (!window.adavizPageCode) {{\n{code}\nwindow.adavizPageCode = true;\n}}"),
         _script(
             "(window.adavizWaiting || []).splice(0).forEach(function (start) {\n"
             "  try { start(); } catch (error) { setTimeout(function () { throw error; }); }\n"
