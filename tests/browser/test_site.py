@@ -40,6 +40,7 @@ PANELS = {
     "surface": ("adaviz-surface-panel", "rho", ()),
     "compare": ("adaviz-compare-panel", None, ("sensitivity",)),  # None: the first rule's lr
     "sweep": ("adaviz-sweep-panel", "lr", ()),
+    "model replay": ("adaviz-model-replay", "snapshot", ()),  # (ModelPanel's, replay.js)
 }
 
 
@@ -136,7 +137,9 @@ def check_live(page, path, allowed=()):
         page, minimum=page.locator(".js-plotly-plot").count(), timeout=TIMEOUT / 1000
     )
     for root in roots:
-        kind = next(k for k, (css, *_) in PANELS.items() if page.locator(f"#{root}.{css}").count())
+        kinds = [k for k, (css, *_) in PANELS.items() if page.locator(f"#{root}.{css}").count()]
+        assert len(kinds) == 1, f"live panel {root} is none of {list(PANELS)}: add it to PANELS"
+        kind = kinds[0]
         drag_redraws_every_view(page, root, kind)
     refused = [url for url in page.adaviz_refused if not url.startswith(tuple(allowed))]
     assert not refused, f"the page requested the network: {refused}"
