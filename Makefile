@@ -5,6 +5,9 @@
 # `make test-fast` : unit tests only: no browser, notebook, subprocess, network or slow
 #                    (integration) tests.
 # `make lint`      : ruff check + ruff format --check.
+# `make site`      : the notebooks, executed, as a static site in site/ whose panels stay
+#                    live without a kernel (open site/index.html); reuses the notebook
+#                    runs the tests saved in build/notebooks.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -16,7 +19,7 @@ PY310  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3) $(sh
 VENV310 := $(VENV)/py310
 FAST   := not browser and not notebook and not subprocess and not network and not binder
 
-.PHONY: lab test test-fast test-plotly-oldest test-py310 binder-test lint bench clean
+.PHONY: lab test test-fast test-plotly-oldest test-py310 binder-test lint bench site clean
 
 $(STAMP): pyproject.toml binder/postBuild
 	$(PYTHON) -m venv $(VENV)
@@ -79,8 +82,11 @@ test-py310: $(VENV310)/.done
 binder-test: $(STAMP)
 	$(BIN)/python -m pytest -m binder -s tests/test_binder.py
 
+site: $(STAMP)
+	$(BIN)/python -m adaviz.site notebooks site --executed build/notebooks
+
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache test-artifacts
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache test-artifacts

@@ -5,7 +5,8 @@
   ``adaviz.sweep(...)``); read it with :func:`engine_js`.
 * ``page.js`` builds the live SurfacePanel, ComparePanel and SweepPanel in a page
   (``adaviz.surfacePanel(root, state)``, ...); :mod:`adaviz.web.page` writes the standalone
-  pages (``panel.to_html(path)`` and ``panel.page()`` call it).
+  pages (``panel.to_html(path)`` and ``panel.page()`` call it) and a panel's notebook output
+  (its display's ``text/html``, :mod:`adaviz.panels.kit.embed`).
 * ``replay.js`` replays a ModelPanel's recorded run (``adaviz.modelReplay(root, state)``);
   :mod:`adaviz.web.replay` writes its page.
 

@@ -16,7 +16,8 @@
  *   - each figure is a plotly div (.adaviz-figure-surface, -accumulators, -step-size,
  *     -loss) with the panel's trace names (the path is "trajectory");
  *   - the settings live in the URL fragment (#surface=booth&lr=1&...&x=-8&y=8); a fragment
- *     with invalid values is ignored with a visible note;
+ *     with invalid values is ignored with a visible note; state.fragment === false (a panel
+ *     among others in a notebook page) leaves the fragment alone, in every panel;
  *   - root.adaviz_panel has values(), draw() and the last drawn trajectory; each full
  *     redraw increments root.dataset.draws.
  */
@@ -536,7 +537,7 @@
       noise.set("noise" in settings ? settings.noise : state.noise);
       seed.set("seed" in settings ? settings.seed : state.seed);
     }
-    const parsed = parseFragment(root.location ? root.location.hash : "", state);
+    const parsed = parseFragment(root.location && state.fragment !== false ? root.location.hash : "", state);
     apply(parsed.settings || {});
     if (parsed.problem) {
       note.textContent =
@@ -545,6 +546,7 @@
     }
 
     function writeFragment() {
+      if (state.fragment === false) return;
       const v = values();
       const params = new URLSearchParams();
       params.set("surface", surface.name);
@@ -1243,6 +1245,7 @@
     };
     // settings in the URL fragment: #surface=booth&steps=300&loss_scale=1&adam.lr=0.01&...
     function writeFragment() {
+      if (state.fragment === false) return;
       const params = new URLSearchParams();
       params.set("surface", surface.name);
       params.set("steps", steps.value);
@@ -1262,7 +1265,7 @@
     }
 
     function readFragment() {
-      const text = (root.location ? root.location.hash : "").replace(/^#/, "");
+      const text = (root.location && state.fragment !== false ? root.location.hash : "").replace(/^#/, "");
       if (!text) return null;
       const problems = [];
       const settings = {};
@@ -1563,6 +1566,7 @@
     };
     // settings in the URL fragment: #metric=min_loss&overlay=true&loss_scale=0&lr=0.5&decay=0
     function writeFragment() {
+      if (state.fragment === false) return;
       const params = new URLSearchParams();
       params.set("metric", metric.value);
       params.set("overlay", String(overlay.checked));
@@ -1578,7 +1582,7 @@
     }
 
     (function readFragment() {
-      const text = (root.location ? root.location.hash : "").replace(/^#/, "");
+      const text = (root.location && state.fragment !== false ? root.location.hash : "").replace(/^#/, "");
       if (!text) return;
       const problems = [];
       const given = {};

@@ -10,6 +10,11 @@ start, steps, hyperparameters, the sliders' ranges and log scales, the presets);
 
 plotly.js comes from the plotly Python package, embedded once (``plotly="inline"``), or from
 its CDN (``plotly="cdn"``, a page of a few tens of KB that needs the network).
+
+In a notebook, a panel's output is a fragment (``plotly=OUTPUT``): the panel's state and
+the script that starts it, with no libraries. :func:`libraries_html` is what all the panels
+of a page share (plotly.js, ``engine.js``, ``page.js``): a kernel session's first panel
+output carries it (:mod:`adaviz.panels.kit.embed`), so an exported notebook holds one copy.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import ast
 import html
 import json
 import numbers
+import re
+import uuid
+from importlib import resources
 
 import numpy as np
 
@@ -32,12 +40,18 @@ __all__ = [
     "sweep_state",
     "sweep_page",
     "page_js",
+    "libraries_html",
+    "without_plotly",
+    "OUTPUT",
 ]
 
 #: the SurfacePanel's step range and its "converged" tolerance
 STEPS_RANGE = (1, 5000)
 TOLERANCE = 1e-3
 PLOTLY_SOURCES = ("inline", "cdn")
+#: ``plotly=OUTPUT``: a notebook output's fragment, without plotly.js and the page code (a
+#: page shares them, :func:`libraries_html`), that leaves the URL fragment alone
+OUTPUT = "output"
 
 
 def page_js():
@@ -484,8 +498,11 @@ def _script(text):
     return "<script>" + text.replace("</script", "<\\/script") + "</script>"
 
 
-_STYLE = """
+_PAGE_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 16px; color: #222; }
+"""
+#: the panels' own rules (a notebook output carries these, not the page's)
+_STYLE = """
 .adaviz-live { width: 960px; }
 .adaviz-title { margin-bottom: 6px; }
 .adaviz-note.adaviz-warning { background: #fff4e5; border: 1px solid #e69f00; padding: 4px 8px;
@@ -518,7 +535,8 @@ def surface_page(state, *, plotly="inline", title=None):
 
     Args:
         state: what :func:`surface_state` returns.
-        plotly: ``"inline"`` (plotly.js embedded once, the page works offline) or ``"cdn"``.
+        plotly: ``"inline"`` (plotly.js embedded once, the page works offline) or ``"cdn"``;
+            :data:`OUTPUT` makes a notebook output's fragment instead of a page.
         title: the page's title (default: "Adadelta on <surface>").
 
     Raises:
@@ -561,6 +579,8 @@ def _page(state, boot_function, plotly, title, *, scripts=None, footer=FOOTER, n
     """The page around ``scripts`` (default: ``engine.js`` and ``page.js``) that boots
     ``adaviz.<boot_function>(root, state)``, with ``footer`` under it and ``noscript`` for
     a browser without JavaScript (both plain text)."""
+    if plotly == OUTPUT:
+        return _output(state, boot_function, title)
     scripts = [engine_js(), page_js()] if scripts is None else scripts
     data = json.dumps(state).replace("</", "<\\/")
     boot = f"window.adaviz.{boot_function}(document.getElementById('adaviz-panel'), {data});"
@@ -571,7 +591,7 @@ def _page(state, boot_function, plotly, title, *, scripts=None, footer=FOOTER, n
             "<head>",
             '<meta charset="utf-8">',
             f"<title>{html.escape(title)}</title>",
-            f"<style>{_STYLE}</style>",
+            f"<style>{_PAGE_STYLE}{_STYLE}</style>",
             _plotly_tag(plotly),
             *(_script(text) for text in scripts),
             "</head>",
@@ -584,3 +604,83 @@ def _page(state, boot_function, plotly, title, *, scripts=None, footer=FOOTER, n
             "</html>",
         ]
     )
+
+
+_MISSING = (
+    "This live adaviz panel needs the page code that the first panel output of its kernel "
+    "session carries, and that output is not on this page. Run the notebook from the top "
+    "(Restart Kernel and Run All) and export it again."
+)
+
+
+def _output(state, boot_function, title):
+    """A live panel as a notebook output, without the libraries (see :func:`libraries_html`).
+
+    The panel starts as soon as ``window.adaviz`` has its page code: at once when an earlier
+    output brought it, else when :func:`libraries_html` runs (it starts the waiting panels).
+    If no output brings it by the time the page has loaded, the panel says so. The panel
+    leaves the URL fragment alone: several panels share the page.
+    """
+    element = f"adaviz-live-{uuid.uuid4().hex}"
+    data = json.dumps(dict(state, fragment=False)).replace("</", "<\\/")
+    boot = f"""(function () {{
+  var root = document.getElementById("{element}"), started = false;
+  function start() {{
+    started = true;
+    root.textContent = "";
+    window.adaviz.{boot_function}(root, {data});
+  }}
+  if (window.adaviz && window.adaviz.{boot_function}) return start();
+  (window.adavizWaiting = window.adavizWaiting || []).push(start);
+  function missing() {{ if (!started) root.textContent = {json.dumps(_MISSING)}; }}
+  if (document.readyState === "complete") setTimeout(missing, 1000);
+  else window.addEventListener("load", missing);
+}})();"""
+    return (
+        f'<div class="adaviz-live-output" title="{html.escape(title)}">'
+        f"<noscript><p>{html.escape(NOSCRIPT)}</p></noscript>"
+        f'<div id="{element}">Starting the live panel…</div>{_script(boot)}</div>'
+    )
+
+
+_PLOTLY_LIBRARY = 'data-adaviz-library="plotly"'
+
+
+def without_plotly(text):
+    """``text`` (a notebook output's HTML) without the copy of plotly.js that
+    :func:`libraries_html` put in it, for a page that loads plotly.js itself."""
+    return re.sub(rf"<script {_PLOTLY_LIBRARY}>.*?</script>", "", text, flags=re.S)
+
+
+def libraries_html(include_plotlyjs=True):
+    """What every live panel of a notebook page shares, once: the panels' CSS, plotly.js
+    (from the plotly package; ``include_plotlyjs=False`` leaves it to the page) and every
+    script of :mod:`adaviz.web` (``engine.js`` first, then ``page.js`` and the others); then
+    it starts the panels that waited for them.
+
+    Each script runs only if the page does not have it yet (a Plotly already on the page, a
+    cell run again), so an output may carry it more than once without harm.
+    """
+    import plotly.offline
+
+    parts = [f"<style>{_STYLE}</style>"]
+    if include_plotlyjs:
+        parts.append(
+            f'<script {_PLOTLY_LIBRARY}>if (typeof window.Plotly === "undefined") {{\n'
+            + plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
+            + "\n}</script>"
+        )
+    scripts = sorted(
+        item.name for item in resources.files("adaviz.web").iterdir() if item.name.endswith(".js")
+    )
+    scripts.remove("engine.js")  # (it defines window.adaviz, which the others extend)
+    code = "\n".join([engine_js(), *(_read(name) for name in scripts)])
+    parts += [
+        _script(f"if (!window.adavizPageCode) {{\n{code}\nwindow.adavizPageCode = true;\n}}"),
+        _script(
+            "(window.adavizWaiting || []).splice(0).forEach(function (start) {\n"
+            "  try { start(); } catch (error) { setTimeout(function () { throw error; }); }\n"
+            "});"
+        ),
+    ]
+    return "\n".join(parts)

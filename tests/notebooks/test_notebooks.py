@@ -1,13 +1,21 @@
-"""Every teaching notebook runs top to bottom in a fresh kernel, and is stored stripped."""
+"""Every teaching notebook runs top to bottom in a fresh kernel, and is stored stripped.
+
+The runs are saved in ``build/notebooks`` (:func:`adaviz.site.execute`): the course site's
+browser test (``tests/browser/test_site.py``) builds its pages from them rather than
+executing every notebook a second time.
+"""
 
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+from adaviz import site
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+#: where the runs are saved, for the site's test and ``make site``
+RUNS = REPO / "build" / "notebooks"
 EXPECTED = {
     "00_tour.ipynb",
     "01_adadelta_from_scratch.ipynb",
@@ -38,17 +46,11 @@ def test_notebook_is_stored_without_outputs(path):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
+def test_notebook_runs_top_to_bottom(path, monkeypatch):
     # the kernel starts as a user's would: without the log level the test process set
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
+    # raises CellExecutionError, with the cell and traceback, on any error
+    nb = site.execute(path, RUNS, timeout=600)
     errors = [
         out
         for cell in nb.cells
@@ -66,4 +68,15 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
         if out.output_type == "stream" and out.name == "stderr"
     )
     assert "oneDNN" not in stderr and "absl::InitializeLog" not in stderr, stderr[:500]
-    nbformat.write(nb, tmp_path / path.name)  # executed copy, for a look when it fails
+    # an export shows the panels' live pages (no widget state saved), which share one
+    # copy of plotly.js and of the page code: the first panel output's
+    html = [
+        out.get("data", {}).get("text/html", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+    ]
+    panels = [text for text in html if "adaviz-live-output" in text or "adaviz-static" in text]
+    carriers = [i for i, text in enumerate(panels) if 'data-adaviz-library="plotly"' in text]
+    assert carriers == ([0] if panels else []), carriers
+    assert "widgets" not in nb.metadata

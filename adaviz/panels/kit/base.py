@@ -8,8 +8,9 @@ is the same in every panel and lives here once:
   while an event loop runs, at once without one);
 * argument checks every panel makes (``throttle``, the start, ``lr``/``learning_rate``);
 * errors: a redraw that fails shows its error in the panel's message widget, in red;
-* display: the live widget plus a static HTML fallback (:mod:`adaviz.panels.kit.export`),
-  and background compiles once displayed (``precompile``);
+* display: the live widget plus an HTML fallback for front ends without widgets (the live
+  page, or a picture: :mod:`adaviz.panels.kit.embed`), and background compiles once
+  displayed (``precompile``);
 * ``to_html`` (a live page, :mod:`adaviz.web`, for panels with a ``_live_page`` method;
   else a picture), ``page()`` (the live page as a notebook output), ``snapshot``,
   ``close()`` and the replacement of the panels an earlier run of the same notebook cell
@@ -41,7 +42,7 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from adaviz._validate import check_start
-from adaviz.panels.kit import lifecycle
+from adaviz.panels.kit import embed, lifecycle
 from adaviz.panels.kit.export import figures_html
 from adaviz.panels.kit.schedule import Coalescer
 from adaviz.panels.kit.warmup import in_kernel
@@ -109,7 +110,8 @@ class Panel(widgets.VBox):
         Args:
             draw: the panel's redraw (run by :meth:`flush` and by coalesced requests).
             throttle: minimum seconds between two redraws when an event loop runs.
-            static_fallback: add a static HTML snapshot to the display data.
+            static_fallback: add the HTML a front end without widgets shows to the display
+                data (the live page, else a picture; :mod:`adaviz.panels.kit.embed`).
             precompile: run :meth:`precompile` once displayed; ``None``: when in a kernel.
         """
         interval = check_throttle(throttle)
@@ -258,10 +260,12 @@ class Panel(widgets.VBox):
         return path
 
     def page(self, *, include_plotlyjs="cdn", height=None, **page_options):
-        """The panel's live page as a notebook output: an ``IPython.display.HTML`` iframe whose
-        controls run the optimizer in the browser, saved with the notebook and live in any
-        front end that runs a page's scripts (``jupyter nbconvert --to html``, nbviewer,
-        Jupyter Book), with no kernel.
+        """The panel's live page as a notebook output of its own: an ``IPython.display.HTML``
+        iframe whose controls run the optimizer in the browser with no kernel, live in any
+        front end that runs an output's scripts, including those that give each output its
+        own frame. Displaying the panel is enough for an export (its display data carries
+        the live page, :mod:`adaviz.panels.kit.embed`); ``page()`` also shows the live page
+        where the widget is shown instead (JupyterLab), and needs no other output.
 
         Args:
             include_plotlyjs: ``"cdn"`` (default, small; the reader needs the network) or
@@ -308,7 +312,7 @@ class Panel(widgets.VBox):
         if self._static_fallback and isinstance(data, dict):
             try:
                 data = dict(data)
-                data["text/html"] = self._export_html("cdn", full=False)
+                data["text/html"] = embed.fallback_html(self)
             except Exception:  # noqa: BLE001 - the live widget matters more than the fallback
                 pass
         self._on_display()

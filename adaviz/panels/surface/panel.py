@@ -51,8 +51,9 @@ The title's formula is MathML (:mod:`adaviz.panels.surface.formula`), which the 
 renders itself: it reads as a formula in JupyterLab, Voila and static HTML alike.
 
 Views created late (Voila, a reloaded tab) get the figures as they are now (see
-:mod:`adaviz.panels.kit.widget`). Without a kernel: ``panel.to_html(path)``,
-``panel.snapshot()`` and the display's ``text/html`` fallback (:mod:`adaviz.panels.kit.export`).
+:mod:`adaviz.panels.kit.widget`). Without a kernel: ``panel.to_html(path)`` (the live page,
+:mod:`adaviz.web`), the display's ``text/html`` fallback (the same page as a notebook output,
+:mod:`adaviz.panels.kit.embed`) and ``panel.snapshot()`` (a picture).
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ class SurfacePanel(OnSurface):
         throttle: minimum seconds between two redraws when an event loop is running
             (0 draws every change at once).
         grid_size: contour resolution (points per axis).
-        static_fallback: add a static HTML snapshot to the panel's display data.
+        static_fallback: add the live page to the display data, for front ends without
+            widgets (an exported notebook; :mod:`adaviz.panels.kit.embed`).
         precompile: compile the other surfaces in the background once the panel is
             displayed (default: when running in a Jupyter kernel).
 

@@ -106,7 +106,8 @@ class SweepPanel(Panel):
         seeds: runs per cell with noise, K in [1, 16] (seeds 0 .. K-1): the map shows the
             metric's mean over them (:func:`adaviz.sweep`).
         throttle: minimum seconds between two redraws when an event loop runs.
-        static_fallback: add a static HTML snapshot to the display data.
+        static_fallback: add the live page to the display data, for front ends without
+            widgets (an exported notebook; :mod:`adaviz.panels.kit.embed`).
         precompile: once displayed, compile the selected-run graph in the background, so
             the first click does not wait for it (default: when in a Jupyter kernel).
         **hyperparameters: the fixed ones as numbers (slider start values; default the

@@ -532,11 +532,11 @@ def test_to_html_contains_the_trajectory(panel, tmp_path):
         xy.append(np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"]))
     np.testing.assert_array_equal(np.stack(xy, 1), drawn_path(panel))
     assert panel.code in text
-    # the static fallback of the widget's display data carries the same views
+    # the display data's fallback is the live page of the same settings
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert '"name":"trajectory"' in bundle["text/html"]
-    assert "cdn.plot.ly" in bundle["text/html"]
+    assert "window.adaviz.surfacePanel(root, " in bundle["text/html"]
+    assert '"rho": 0.85' in bundle["text/html"]
 
 
 # ----------------------------------------------------- in place, no retrace, float arrays
