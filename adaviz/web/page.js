@@ -112,7 +112,7 @@
 
   // ----------------------------------------------------------------------------- the figures
 
-  const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false };
+  const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false, ticklabeloverflow: "allow" };
 
   function layout(title, extra) {
     return Object.assign(
@@ -650,17 +650,17 @@
           return;
         }
         const update = {};
-        if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
-        if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
+        if (spec.ranges.x) update["xaxis.range"] = spec.ranges.x;
+        if (spec.ranges.y) update["yaxis.range"] = spec.ranges.y;
         renders.push(
-          Plotly.animate(
+          Plotly.update(
             figures[name],
             {
-              data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y, name: spec.traces[i].name })),
-              traces: spec.changed,
-              layout: update,
+              x: spec.changed.map((i) => spec.traces[i].x),
+              y: spec.changed.map((i) => spec.traces[i].y),
             },
-            { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" },
+            update,
+            spec.changed,
           ),
         );
       });
