@@ -150,22 +150,76 @@
     ];
   }
 
-  /** An axis range over the traces' finite y values (log axes: positive values, in decades),
-   * padded by 5 % on each side. */
-  function axisRange(traces, log) {
-    let low = Infinity;
-    let high = -Infinity;
+  // a line view's y range (plotly units: log10 on a log axis), as the Jupyter panels' line
+  // views fit it (adaviz/panels/views/lines.py): the range shown stays while the data is
+  // inside it and fills it reasonably, so most slider moves change the traces only; else a
+  // new one on a coarse grid (half decades on log axes, 1-2-5 steps on linear ones)
+  const LOG_SLACK = 2.0;
+  const LOG_MARGIN = 0.25;
+  const LINEAR_FILL = 0.4;
+
+  function niceStep(span) {
+    const raw = span / 5.0;
+    const exp = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1.0, 2.0, 5.0]) if (raw <= m * exp) return m * exp;
+    return 10.0 * exp;
+  }
+
+  function fitRange(traces, log, current) {
+    let lo = Infinity;
+    let hi = -Infinity;
     traces.forEach(function (trace) {
       for (const value of trace.y) {
         if (!isFinite(value) || (log && !(value > 0))) continue;
-        const v = log ? Math.log10(value) : value;
-        if (v < low) low = v;
-        if (v > high) high = v;
+        if (value < lo) lo = value;
+        if (value > hi) hi = value;
       }
     });
-    if (!(low <= high)) return log ? [-1, 1] : [0, 1];
-    const pad = 0.05 * (high - low || Math.abs(high) || 1);
-    return [low - pad, high + pad];
+    if (!(lo <= hi)) return current || (log ? [-1, 1] : [0, 1]);
+    if (log) {
+      lo = Math.log10(lo);
+      hi = Math.log10(hi);
+      if (current && current[0] <= lo && hi <= current[1] && current[1] - current[0] <= hi - lo + LOG_SLACK + 1.0) {
+        return current;
+      }
+      let low = Math.floor((lo - LOG_MARGIN) * 2.0) / 2.0;
+      let high = Math.ceil((hi + LOG_MARGIN) * 2.0) / 2.0;
+      if (high - low < 1.0) {
+        low -= 0.5;
+        high += 0.5;
+      }
+      return [low, high];
+    }
+    if (current && current[0] <= lo && hi <= current[1] && hi - lo >= LINEAR_FILL * (current[1] - current[0])) {
+      return current;
+    }
+    let span = hi - lo;
+    if (span <= 0) span = hi ? Math.abs(hi) : 1.0;
+    const step = niceStep(span);
+    return [Math.floor(lo / step) * step - 0.5 * step, Math.ceil(hi / step) * step + 0.5 * step];
+  }
+
+  function sameRange(a, b) {
+    return Boolean(a && b) && a[0] === b[0] && a[1] === b[1];
+  }
+
+  // New x/y of some scatter traces of a drawn figure, and axis ranges when they changed: a
+  // redraw-free move through plotly.js's trace modules (adaviz.plotlyMove, the move the
+  // Jupyter panels' figures make), then one relayout for the ranges; or one Plotly.update
+  // when the figure is not as the move needs.
+  const MOVE_OPTIONS = { transition: { duration: 0, easing: "linear" } };
+
+  function moveTraces(Plotly, gd, traces, styles, ranges) {
+    const edits = {};
+    if (ranges.x) edits["xaxis.range"] = ranges.x;
+    if (ranges.y) edits["yaxis.range"] = ranges.y;
+    const relayout = Object.keys(edits).length > 0;
+    const move = adaviz.plotlyMove;
+    if (move && move.direct(Plotly, gd, styles, traces, MOVE_OPTIONS)) {
+      return relayout ? Plotly.relayout(gd, edits) : Promise.resolve();
+    }
+    const data = { x: styles.map((style) => style.x), y: styles.map((style) => style.y) };
+    return Plotly.update(gd, data, edits, traces);
   }
 
   // -------------------------------------------------------------------------------- fragment
@@ -232,7 +286,13 @@
     let view = null;
     let background = null;
     let backgroundFor = null;  // the background the backdrop shows
-    let drawnStructure = null;  // what a full redraw drew: a slider move only animates data
+    let drawnStructure = null;  // what a full redraw drew: a slider move only moves traces
+    const shown = {};  // figure -> the axis ranges drawn ({x, y, log})
+
+    function shownY(name, log) {
+      const ranges = shown[name];
+      return ranges && ranges.log === log ? ranges.y : null;
+    }
     let playing = null;
 
     // -- controls --------------------------------------------------------------------
@@ -561,7 +621,7 @@
         );
       }
       // every figure: its traces and layout (a full redraw), and which traces and axis
-      // ranges a slider move changes (a redraw-free Plotly.animate when nothing else did)
+      // ranges a slider move changes (moved without a redraw when nothing else did)
       const specs = {};
       const g = ghosts.length;
       const pathTraces = ghosts.map(function (ghost, i) {
@@ -606,12 +666,12 @@
         line("E[Δx²] x", COORD_COLORS.x, "dash", { x: view.steps, y: view.accum_delta[0] }),
         line("E[Δx²] y", COORD_COLORS.y, "dash", { x: view.steps, y: view.accum_delta[1] }),
       ];
-      const accumulatorsRange = axisRange(accumulators, true);
+      const accumulatorsRange = fitRange(accumulators, true, shownY("accumulators", true));
       specs.accumulators = {
         traces: accumulators,
         layout: sideLayout("accumulators", { type: "log", title: { text: "E[·]" }, range: accumulatorsRange }, steps_range),
         changed: [0, 1, 2, 3],
-        ranges: { x: steps_range, y: accumulatorsRange },
+        ranges: { x: steps_range, y: accumulatorsRange, log: true },
       };
       const stepSizes = [
         line("step size x", COORD_COLORS.x, "solid", { x: view.step_numbers, y: view.step_size[0] }),
@@ -619,25 +679,25 @@
         line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: view.step_numbers, y: view.newton[0] }),
         line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: view.step_numbers, y: view.newton[1] }),
       ];
-      const stepSizeRange = axisRange(stepSizes, true);
+      const stepSizeRange = fitRange(stepSizes, true, shownY("step_size", true));
       specs.step_size = {
         traces: stepSizes,
         layout: sideLayout("step size vs Newton", { type: "log", title: { text: "step size (x per unit gradient)" }, range: stepSizeRange }, numbers_range),
         changed: [0, 1, 2, 3],
-        ranges: { x: numbers_range, y: stepSizeRange },
+        ranges: { x: numbers_range, y: stepSizeRange, log: true },
       };
       const lossTraces = ghosts.map((ghost, i) =>
         line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.steps, y: ghost.loss, opacity: 0.6 }),
       );
       lossTraces.push(line("loss", TRAJECTORY_COLOR, "solid", { x: view.steps, y: view.loss }));
       const lossTitle = view.loss_gap ? "loss − f* (f* = " + fmt(surface.min_value, 4) + ")" : "loss (no known minimum)";
-      const lossRange = axisRange(lossTraces, view.loss_log);
+      const lossRange = fitRange(lossTraces, view.loss_log, shownY("loss", view.loss_log));
       const lossSteps = [0, Math.max(steps_range[1], ...ghosts.map((ghost) => ghost.steps.length - 1))];
       specs.loss = {
         traces: lossTraces,
         layout: sideLayout("loss", { type: view.loss_log ? "log" : "linear", title: { text: lossTitle }, range: lossRange }, lossSteps),
         changed: [g],
-        ranges: { x: lossSteps, y: lossRange },
+        ranges: { x: lossSteps, y: lossRange, log: view.loss_log },
       };
 
       const structure = [surface.name, g, endName, view.n, view.loss_log, lossTitle, cursor].join("|");
@@ -645,24 +705,19 @@
       drawnStructure = structure;
       Object.keys(specs).forEach(function (name) {
         const spec = specs[name];
+        const before = shown[name];
+        shown[name] = spec.ranges;
         if (!quick) {
           renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false, responsive: false }));
           return;
         }
-        const update = {};
-        if (spec.ranges.x) update["xaxis.range"] = spec.ranges.x;
-        if (spec.ranges.y) update["yaxis.range"] = spec.ranges.y;
-        renders.push(
-          Plotly.update(
-            figures[name],
-            {
-              x: spec.changed.map((i) => spec.traces[i].x),
-              y: spec.changed.map((i) => spec.traces[i].y),
-            },
-            update,
-            spec.changed,
-          ),
-        );
+        // a slider move: only the traces a run changes, and the axis ranges that changed
+        const styles = spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y }));
+        const ranges = {
+          x: before && !sameRange(before.x, spec.ranges.x) ? spec.ranges.x : null,
+          y: before && !sameRange(before.y, spec.ranges.y) ? spec.ranges.y : null,
+        };
+        renders.push(moveTraces(Plotly, figures[name], spec.changed, styles, ranges));
       });
       drawText(cursor);
       writeFragment();

@@ -41,8 +41,17 @@ PLOTLY_SOURCES = ("inline", "cdn")
 
 
 def page_js():
-    """The text of ``page.js``, the live panels' page code."""
-    return _read("page.js")
+    """The live panels' page code: ``page.js``, after the plotly.js trace move the Jupyter
+    panels' figures use too (:data:`adaviz.panels.kit.widget.MOVE_JS`, as
+    ``adaviz.plotlyMove``; it needs ``window.adaviz``, so it goes after ``engine.js``)."""
+    from adaviz.panels.kit.widget import MOVE_JS
+
+    move = (
+        "(function (adaviz) {"
+        + MOVE_JS
+        + "adaviz.plotlyMove = { direct, restack };\n})(window.adaviz);\n"
+    )
+    return move + _read("page.js")
 
 
 def _controls_module():
