@@ -199,6 +199,13 @@
     return [Math.floor(lo / step) * step - 0.5 * step, Math.ceil(hi / step) * step + 0.5 * step];
   }
 
+  /** The y range `shown` (figure -> the ranges drawn) has for figure `name` on a y axis of
+   * this type, or null. */
+  function shownY(shown, name, log) {
+    const ranges = shown[name];
+    return ranges && ranges.log === log ? ranges.y : null;
+  }
+
   function sameRange(a, b) {
     return Boolean(a && b) && a[0] === b[0] && a[1] === b[1];
   }
@@ -216,8 +223,10 @@
     const relayout = Object.keys(edits).length > 0;
     const move = adaviz.plotlyMove;
     if (move && move.direct(Plotly, gd, styles, traces, MOVE_OPTIONS)) {
+      move.moves.direct += 1;
       return relayout ? Plotly.relayout(gd, edits) : Promise.resolve();
     }
+    if (move) move.moves.update += 1;
     const data = { x: styles.map((style) => style.x), y: styles.map((style) => style.y) };
     return Plotly.update(gd, data, edits, traces);
   }
@@ -288,11 +297,6 @@
     let backgroundFor = null;  // the background the backdrop shows
     let drawnStructure = null;  // what a full redraw drew: a slider move only moves traces
     const shown = {};  // figure -> the axis ranges drawn ({x, y, log})
-
-    function shownY(name, log) {
-      const ranges = shown[name];
-      return ranges && ranges.log === log ? ranges.y : null;
-    }
     let playing = null;
 
     // -- controls --------------------------------------------------------------------
@@ -666,7 +670,7 @@
         line("E[Δx²] x", COORD_COLORS.x, "dash", { x: view.steps, y: view.accum_delta[0] }),
         line("E[Δx²] y", COORD_COLORS.y, "dash", { x: view.steps, y: view.accum_delta[1] }),
       ];
-      const accumulatorsRange = fitRange(accumulators, true, shownY("accumulators", true));
+      const accumulatorsRange = fitRange(accumulators, true, shownY(shown, "accumulators", true));
       specs.accumulators = {
         traces: accumulators,
         layout: sideLayout("accumulators", { type: "log", title: { text: "E[·]" }, range: accumulatorsRange }, steps_range),
@@ -679,7 +683,7 @@
         line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: view.step_numbers, y: view.newton[0] }),
         line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: view.step_numbers, y: view.newton[1] }),
       ];
-      const stepSizeRange = fitRange(stepSizes, true, shownY("step_size", true));
+      const stepSizeRange = fitRange(stepSizes, true, shownY(shown, "step_size", true));
       specs.step_size = {
         traces: stepSizes,
         layout: sideLayout("step size vs Newton", { type: "log", title: { text: "step size (x per unit gradient)" }, range: stepSizeRange }, numbers_range),
@@ -691,7 +695,7 @@
       );
       lossTraces.push(line("loss", TRAJECTORY_COLOR, "solid", { x: view.steps, y: view.loss }));
       const lossTitle = view.loss_gap ? "loss − f* (f* = " + fmt(surface.min_value, 4) + ")" : "loss (no known minimum)";
-      const lossRange = fitRange(lossTraces, view.loss_log, shownY("loss", view.loss_log));
+      const lossRange = fitRange(lossTraces, view.loss_log, shownY(shown, "loss", view.loss_log));
       const lossSteps = [0, Math.max(steps_range[1], ...ghosts.map((ghost) => ghost.steps.length - 1))];
       specs.loss = {
         traces: lossTraces,
@@ -1026,6 +1030,8 @@
     }
 
     let drawnStructure = null;
+    const shown = {};  // figure -> the axis ranges drawn ({x, y, log})
+
     function draw() {
       const count = Number(steps.value);
       const lossScale = scale();
@@ -1087,7 +1093,7 @@
       const gap = isFinite(surface.min_value);
       const lossLog = names.every((rule) => views[rule].loss.every((v) => !isFinite(v) || v > 0)) || gap;
       const lossTraces = names.map((rule) => line(rule, state.colors[rule], "solid", { x: views[rule].steps, y: views[rule].loss }));
-      const lossRange = axisRange(lossTraces, lossLog);
+      const lossRange = fitRange(lossTraces, lossLog, shownY(shown, "loss", lossLog));
       specs.loss = {
         traces: lossTraces,
         layout: layout(gap ? "loss − f* (surface units)" : "loss (surface units)", Object.assign({
@@ -1095,14 +1101,14 @@
           yaxis: Object.assign({ type: lossLog ? "log" : "linear", range: lossRange, exponentformat: "power" }, AXIS),
         }, side)),
         changed: names.map((_, i) => i),
-        ranges: { x: [0, count], y: lossRange },
+        ranges: { x: [0, count], y: lossRange, log: lossLog },
       };
       const stepTraces = [];
       names.forEach(function (rule) {
         stepTraces.push(line(rule + " x", state.colors[rule], "solid", { x: views[rule].numbers, y: views[rule].step_size[0] }));
         stepTraces.push(line(rule + " y", state.colors[rule], "dot", { x: views[rule].numbers, y: views[rule].step_size[1] }));
       });
-      const stepRange = axisRange(stepTraces, true);
+      const stepRange = fitRange(stepTraces, true, shownY(shown, "step_size", true));
       specs.step_size = {
         traces: stepTraces,
         layout: layout("realized step size", Object.assign({
@@ -1110,7 +1116,7 @@
           yaxis: Object.assign({ type: "log", range: stepRange, exponentformat: "power", title: { text: "|Δ / g|" } }, AXIS),
         }, side)),
         changed: stepTraces.map((_, i) => i),
-        ranges: { x: [1, Math.max(count, 2)], y: stepRange },
+        ranges: { x: [1, Math.max(count, 2)], y: stepRange, log: true },
       };
       const sensitivityTraces = names.map((rule) => line(rule, state.colors[rule], "solid", {
         x: state.lr_grid, y: sensitivity ? sensitivity[rule].map((v) => (isFinite(v) ? v : null)) : [],
@@ -1134,17 +1140,18 @@
       drawnStructure = structure;
       Object.keys(specs).forEach(function (name) {
         const spec = specs[name];
+        const before = shown[name];
+        shown[name] = spec.ranges;
         if (!quick) {
           renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false }));
         } else if (spec.changed.length) {
-          const update = {};
-          if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
-          if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
-          renders.push(Plotly.animate(figures[name], {
-            data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y })),
-            traces: spec.changed,
-            layout: update,
-          }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" }));
+          // a slider move: only the traces the runs change, and the axis ranges that changed
+          const styles = spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y }));
+          const ranges = {
+            x: before && !sameRange(before.x, spec.ranges.x) ? spec.ranges.x : null,
+            y: before && !sameRange(before.y, spec.ranges.y) ? spec.ranges.y : null,
+          };
+          renders.push(moveTraces(Plotly, figures[name], spec.changed, styles, ranges));
         }
       });
       drawText(count, lossScale);

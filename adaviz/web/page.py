@@ -43,13 +43,15 @@ PLOTLY_SOURCES = ("inline", "cdn")
 def page_js():
     """The live panels' page code: ``page.js``, after the plotly.js trace move the Jupyter
     panels' figures use too (:data:`adaviz.panels.kit.widget.MOVE_JS`, as
-    ``adaviz.plotlyMove``; it needs ``window.adaviz``, so it goes after ``engine.js``)."""
+    ``adaviz.plotlyMove``, which counts the moves made that way and by ``Plotly.update``
+    in ``moves``; it needs ``window.adaviz``, so it goes after ``engine.js``)."""
     from adaviz.panels.kit.widget import MOVE_JS
 
     move = (
         "(function (adaviz) {"
         + MOVE_JS
-        + "adaviz.plotlyMove = { direct, restack };\n})(window.adaviz);\n"
+        + "adaviz.plotlyMove = { direct, restack, moves: { direct: 0, update: 0 } };\n"
+        + "})(window.adaviz);\n"
     )
     return move + _read("page.js")
 

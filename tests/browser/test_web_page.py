@@ -138,6 +138,10 @@ def test_slider_redraws_every_view_offline(offline, page_file):
         "loss": trace(after, "loss", "loss") != trace(before, "loss", "loss"),
     }
     assert all(changed.values()), changed
+    # each view moved its traces without a redraw (the Jupyter figures' move), not by plotly's
+    # full Plotly.update
+    moves = offline.evaluate("() => adaviz.plotlyMove.moves")
+    assert moves["update"] == 0 and moves["direct"] >= 4, moves
     assert list(trace(after, "surface", "trajectory")) == engine_path(
         offline, "rosenbrock", steps=300, rho=rho, epsilon=1e-6
     )
