@@ -802,11 +802,16 @@
     }
     const diverged_at = new Int32Array(cells);
     const final_position = new Float64Array(cells * 2);
+    // the hot loop reads the rule and the surface from locals and keeps its scratch values
+    // in plain arrays of numbers, which V8 optimizes better here than small Float64Arrays
     const slotCount = rule_.state.length;
-    const slotsX = new Float64Array(slotCount);
-    const slotsY = new Float64Array(slotCount);
-    const values = new Float64Array(5);
-    const out = new Float64Array(2);
+    const slotsX = new Array(slotCount).fill(0.0);
+    const slotsY = new Array(slotCount).fill(0.0);
+    const values = [0.0, 0.0, 0.0, 0.0, 0.0];
+    const out = [0.0, 0.0];
+    const evaluate = surface.evaluate;
+    const step = rule_.step;
+    const min_value = surface.min_value;
     const second = shape.length === 2 ? shape[1] : 1;
     for (let cell = 0; cell < cells; cell++) {
       hp[axes[0][0]] = axes[0][1][Math.floor(cell / second)];
@@ -820,18 +825,18 @@
       let diverged = -1;
       let f = NaN;
       for (let t = 0; t <= steps; t++) {
-        surface.evaluate(x, y, values);
+        evaluate(x, y, values);
         f = loss_scale * values[0];
         if (!(isFinite(f) && x >= xlo && x <= xhi && y >= ylo && y <= yhi)) {
           diverged = t;
           break;
         }
         if (f < lowest) lowest = f;
-        if (reached < 0 && values[0] - surface.min_value <= tol) reached = t;
+        if (reached < 0 && values[0] - min_value <= tol) reached = t;
         if (t === steps) break;
-        rule_.step(x, slotsX, loss_scale * values[1], t, hp, out);
+        step(x, slotsX, loss_scale * values[1], t, hp, out);
         x = out[0];
-        rule_.step(y, slotsY, loss_scale * values[2], t, hp, out);
+        step(y, slotsY, loss_scale * values[2], t, hp, out);
         y = out[0];
       }
       diverged_at[cell] = diverged;
