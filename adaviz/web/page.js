@@ -1362,19 +1362,40 @@
       });
     }
 
+    // the map is swept on the page's cores (adaviz.sweepAsync); a control moved while a sweep
+    // runs starts one more when it is drawn, with the controls' last values
+    let sweeping = null;
+    let again = false;
     function resweep() {
+      if (sweeping) {
+        again = true;
+        return sweeping;
+      }
       const options = Object.assign({}, fixed, {
         start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)), tol: state.tol,
       });
       options[state.x] = xValues;
       options[state.y] = yValues;
-      sweep = adaviz.sweep(surface, options);
-      writeFragment();
-      const renders = [drawMap()];
-      if (selected) renders.push(drawCell());
-      return Promise.all(renders).then(function () {
-        container.dataset.draws = String(Number(container.dataset.draws) + 1);
-      });
+      sweeping = adaviz
+        .sweepAsync(surface, options)
+        .then(function (result) {
+          sweep = result;
+          writeFragment();
+          const renders = [drawMap()];
+          if (selected) renders.push(drawCell());
+          return Promise.all(renders);
+        })
+        .then(function () {
+          container.dataset.draws = String(Number(container.dataset.draws) + 1);
+        })
+        .finally(function () {
+          sweeping = null;
+          if (again) {
+            again = false;
+            resweep();
+          }
+        });
+      return sweeping;
     }
 
     /** The metric grid as rows of y and columns of x (the sweep's axes are in rule order). */
@@ -1388,6 +1409,7 @@
     }
 
     function drawMap() {
+      if (!sweep) return Promise.resolve();  // the first sweep is still running
       const name = metric.value;
       const log = state.log_metrics.indexOf(name) >= 0;
       const values = grid(sweep.metrics[name]);
