@@ -841,6 +841,47 @@
 
   // --------------------------------------------------------------------- the compare panel
 
+  /** The largest distance between two runs' positions up to where either diverged (Infinity
+   * when only one of them diverged): how far a path moved, as the Jupyter ComparePanel says
+   * (adaviz/panels/compare/runs.py's distance). */
+  function pathDistance(base, other) {
+    if ((base.diverged_at >= 0) !== (other.diverged_at >= 0)) return Infinity;
+    const valid = (t) => (t.diverged_at < 0 ? t.steps + 1 : t.diverged_at);
+    const n = Math.min(valid(base), valid(other));
+    let largest = 0.0;
+    for (let i = 0; i < 2 * n; i += 2) {
+      const dx = base.positions[i] - other.positions[i];
+      const dy = base.positions[i + 1] - other.positions[i + 1];
+      largest = Math.max(largest, Math.sqrt(dx * dx + dy * dy));
+    }
+    return largest;
+  }
+
+  /** A number as Python source to 6 significant digits (adaviz/panels/kit/code.py's number):
+   * Python's repr of the rounded float, e.g. 0.001, 1e-07, 1.0, 1e+16. */
+  function pythonNumber(value) {
+    const rounded = Number(Number(value).toPrecision(6));
+    if (rounded === 0) return "0.0";
+    const [digits, exponent] = rounded.toExponential().split("e");  // the shortest digits
+    const power = Number(exponent);
+    if (power >= -4 && power < 16) {
+      const text = rounded.toFixed(Math.max(0, digits.replace(/^-?\d\.?/, "").length - power));
+      return text.indexOf(".") >= 0 ? text : text + ".0";
+    }
+    return digits + "e" + (power < 0 ? "-" : "+") + String(Math.abs(power)).padStart(2, "0");
+  }
+
+  /** The Keras 3 constructor running `rule` with `values` (kit/code.py's constructor), from
+   * the page state's {constructor, fixed} of the rule. */
+  function kerasConstructor(rule, values, keras) {
+    const args = adaviz.RULES[rule].hyperparameters.map(function (key) {
+      const name = key === "lr" ? "learning_rate" : key;
+      const value = values[key];
+      return name + "=" + (typeof value === "boolean" ? (value ? "True" : "False") : pythonNumber(value));
+    });
+    return keras.constructor + "(" + args.concat(keras.fixed).join(", ") + ")";
+  }
+
   /**
    * The live ComparePanel: several rules on one surface, same start and budget.
    *
@@ -864,6 +905,8 @@
     let background = null;
     let backgroundFor = null;
     let trajectories = {};
+    let bases = {};  // rule -> its run at loss scale 1, while k != 0
+    let moved = {};  // rule -> how far its path moved from bases[rule]'s
     let sensitivity = null;  // {rule: [objective per LR_GRID value]} after Tune
     const ghosts = [];
 
@@ -968,7 +1011,9 @@
       el2("div", { class: "adaviz-side" }, [figures.loss, figures.step_size, figures.sensitivity]),
     ]);
     const table = el2("div", { class: "adaviz-readouts" });
-    [title, top, rules, views, table].forEach((node) => container.appendChild(node));
+    const codeBox = el2("pre", { class: "adaviz-code" });
+    const copy = el2("div", { class: "adaviz-copy" }, [el2("b", { text: "copy as code" }), el2("span", { text: " (Keras 3)" }), codeBox]);
+    [title, top, rules, views, table, copy].forEach((node) => container.appendChild(node));
 
     let pending = false;
     function request() {
@@ -1039,6 +1084,16 @@
       names.forEach(function (rule) {
         trajectories[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: lossScale }));
       });
+      // at k != 0 every rule runs at loss scale 1 too: that path is a dashed ghost, and the
+      // table says how far the path moved from it
+      bases = {};
+      moved = {};
+      if (lossScale !== 1) {
+        names.forEach(function (rule) {
+          bases[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: 1 }));
+          moved[rule] = pathDistance(bases[rule], trajectories[rule]);
+        });
+      }
       if (!background) background = contour(surface, state.grid_size, 20);
       const [[xmin, xmax], [ymin, ymax]] = surface.domain;
       const area = { width: 520, height: 560, margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false } };
@@ -1073,7 +1128,13 @@
         };
       });
       const specs = {};
-      const paths = ghosts.map((ghost) => line(ghost.label, state.colors[ghost.rule], "dot", { x: ghost.px, y: ghost.py, opacity: 0.5 }));
+      const k0 = Object.keys(bases).map(function (rule) {
+        const b = bases[rule];
+        const n = b.diverged_at < 0 ? b.steps + 1 : b.diverged_at;
+        const coordinate = (i) => Array.from({ length: n }, (_, j) => b.positions[2 * j + i]);
+        return line(rule + " at k = 0", state.colors[rule], "dash", { x: coordinate(0), y: coordinate(1), opacity: 0.55 });
+      });
+      const paths = k0.concat(ghosts.map((ghost) => line(ghost.label, state.colors[ghost.rule], "dot", { x: ghost.px, y: ghost.py, opacity: 0.5 })));
       const g = paths.length;
       names.forEach((rule) => paths.push(line(rule, state.colors[rule], "solid", { x: views[rule].px, y: views[rule].py })));
       paths.push(
@@ -1086,7 +1147,7 @@
           paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", dragmode: false,
           legend: { orientation: "h", y: -0.14, font: { size: 10 } },
         }),
-        changed: names.map((_, i) => g + i),
+        changed: k0.map((_, i) => i).concat(names.map((_, i) => g + i)),
         ranges: {},
       };
       const side = { width: 440, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
@@ -1135,7 +1196,9 @@
         changed: [],
         ranges: {},
       };
-      const structure = [surface.name, g, lossLog, sensitivity ? "tuned" : "", count].concat(names.map((r) => views[r].n)).join("|");
+      const structure = [surface.name, g, lossLog, sensitivity ? "tuned" : "", count]
+        .concat(names.map((r) => views[r].n), k0.map((trace) => trace.x.length))
+        .join("|");
       const quick = structure === drawnStructure;
       drawnStructure = structure;
       Object.keys(specs).forEach(function (name) {
@@ -1165,7 +1228,8 @@
       title.innerHTML = "";
       title.appendChild(el2("b", { text: names.join(", ") + " on " + surface.name }));
       table.innerHTML = "";
-      const rows = [el2("tr", {}, ["optimizer", "settings", "run", "result"].map((h) => el2("th", { text: h })))];
+      const headers = ["optimizer", "settings", "run", "after " + count + " steps", "path moved vs k = 0 (loss × " + fmt(lossScale) + ")"];
+      const rows = [el2("tr", {}, headers.map((h) => el2("th", { text: h })))];
       names.forEach(function (rule) {
         const t = trajectories[rule];
         const settings = adaviz.RULES[rule].hyperparameters.map((key) => key + "=" + (typeof current[rule][key] === "boolean" ? current[rule][key] : fmt(current[rule][key], 4))).join(", ");
@@ -1177,10 +1241,20 @@
           el2("td", { text: settings }),
           el2("td", { text: labels[rule] }),
           el2("td", { text: result }),
+          el2("td", { text: !(rule in moved) ? "—" : isFinite(moved[rule]) ? fmt(moved[rule]) : "diverged" }),
         ]));
       });
       table.appendChild(el2("table", {}, rows));
       table.appendChild(el2("div", { text: "Tune: lr over " + state.lr_grid.length + " log-spaced values, " + fmt(state.lr_grid[0]) + " … " + fmt(state.lr_grid[state.lr_grid.length - 1]) + "; objective: the mean loss over the last " + Math.round(100 * state.tune_window) + " % of the budget (diverged: ∞)." }));
+      // copy as code: the Jupyter panel's text for the values run now
+      const code = codeText();
+      codeBox.textContent = "import keras, adaviz\n" + names.map((rule) => rule + " = " + code[rule]).join("\n");
+    }
+
+    function codeText() {
+      const out = {};
+      names.forEach((rule) => { out[rule] = kerasConstructor(rule, current[rule], state.keras[rule]); });
+      return out;
     }
 
     container.adaviz_panel = {
@@ -1188,6 +1262,8 @@
       get trajectories() { return trajectories; },
       get values() { return JSON.parse(JSON.stringify(current)); },
       get labels() { return Object.assign({}, labels); },
+      get moved() { return Object.assign({}, moved); },
+      get code() { return codeText(); },
     };
     // settings in the URL fragment: #surface=booth&steps=300&loss_scale=1&adam.lr=0.01&...
     function writeFragment() {

@@ -330,6 +330,17 @@ def compare_state(
         "tune_window": runs.TUNE_WINDOW,
         "pins": PINS,
         "grid_size": 120,
+        # copy as code: each rule's Keras 3 constructor and the arguments it implies
+        # (adaviz.panels.kit.code.constructor); the page adds the values it runs with
+        "keras": {
+            name: {
+                "constructor": _math.RULES[name].keras,
+                "fixed": [
+                    f"{key}={value!r}" for key, value in _math.RULES[name].keras_fixed.items()
+                ],
+            }
+            for name in names
+        },
     }
 
 

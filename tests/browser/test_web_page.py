@@ -374,6 +374,67 @@ def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 
+def test_compare_page_loss_scale_ghosts_moved_readout_and_code(offline, tmp_path):
+    """At k != 0 each rule's path at k = 0 is a dashed ghost, the table says how far each
+    path moved from it (the largest distance over the run, as the Jupyter panel's readout),
+    and the copy-as-code block is the Jupyter panel's Keras 3 constructors for the values
+    run now."""
+    from adaviz.panels.kit.code import constructor
+
+    rules = ("adadelta", "sgd", "adam")
+    hyper = {"adam": {"lr": 0.05, "amsgrad": True}, "sgd": {"lr": 0.02}}
+    state = web_page.compare_state(
+        "booth", rules, steps=60, loss_scale_exponent=1, hyperparameters=hyper
+    )
+    path = tmp_path / "compare.html"
+    path.write_text(web_page.compare_page(state), encoding="utf-8")
+    open_page(offline, path)
+    data = view_data(offline)
+    panel = "document.querySelector('#adaviz-panel').adaviz_panel"
+    moved = offline.evaluate(f"() => {panel}.moved")
+    dashes = offline.evaluate(
+        "() => Object.fromEntries(document.querySelector('.adaviz-figure-surface').data"
+        ".map((t) => [t.name, t.line && t.line.dash]))"
+    )
+    for rule in rules:
+        values = state["hyperparameters"][rule]
+        options = {k: v for k, v in values.items()}
+        both = adaviz.simulate(
+            "booth", start=state["start"], steps=60, optimizer=rule,
+            loss_scale=[1.0, 10.0], dtype="float64", **options,
+        )  # fmt: skip
+        ghost = trace(data, "surface", f"{rule} at k = 0")
+        np.testing.assert_allclose(np.transpose(ghost), both.positions[:, 0], rtol=1e-9)
+        assert dashes[f"{rule} at k = 0"] == "dash"
+        # the oracle's distance, from float64 runs at both scales: sgd diverges at k = 1
+        if both.diverged[0] != both.diverged[1]:
+            assert moved[rule] == float("inf") and rule == "sgd"
+            continue
+        largest = np.max(np.linalg.norm(both.positions[:, 0] - both.positions[:, 1], axis=-1))
+        assert moved[rule] == pytest.approx(largest, rel=1e-9, abs=1e-12)
+    assert sorted(rule for rule in moved if moved[rule] < float("inf")) == ["adadelta", "adam"]
+    table = offline.inner_text(".adaviz-readouts")
+    assert "path moved vs k = 0 (loss × 10)" in table and "diverged" in table
+    code = offline.inner_text(".adaviz-code")
+    expected = {rule: constructor(rule, state["hyperparameters"][rule]) for rule in rules}
+    assert code == "import keras, adaviz\n" + "\n".join(f"{r} = {c}" for r, c in expected.items())
+    # a slider moves: the code follows; back at k = 0 the ghosts go and the readout says "—"
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name='adam.epsilon']", "e => { e.value = -5; e.dispatchEvent(new Event('input')); }"
+    )
+    offline.eval_on_selector(
+        "input[name=loss_scale]", "e => { e.value = 0; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    adam = dict(state["hyperparameters"]["adam"], epsilon=1e-5)
+    assert f"adam = {constructor('adam', adam)}" in offline.inner_text(".adaviz-code")
+    names = [t[0] for t in view_data(offline)["surface"]]
+    assert not any(name.endswith("at k = 0") for name in names), names
+    assert offline.evaluate(f"() => {panel}.moved") == {}
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
 def test_compare_panel_to_html_is_live(tmp_path):
     panel = adaviz.ComparePanel("booth", ("sgd", "adam"), steps=50, precompile=False)
     try:
