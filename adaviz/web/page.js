@@ -1650,5 +1650,6 @@
 
   adaviz.sweepPanel = sweepPanel;
   adaviz.contour = contour;
+  adaviz.fitRange = fitRange;
   adaviz.parseFragment = parseFragment;
 })(typeof window !== "undefined" ? window : globalThis);

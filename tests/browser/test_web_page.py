@@ -261,6 +261,33 @@ def test_page_without_javascript_says_so(playwright, page_file):
         browser.close()
 
 
+def test_line_views_keep_their_y_range_as_the_jupyter_views_do(offline, page_file):
+    """The page's line views fit their y ranges as the Jupyter panels' (lines.fit_range):
+    kept while the data stays inside and fills them, else refitted on a coarse grid."""
+    from adaviz.panels.views.lines import fit_range
+
+    open_page(offline, page_file)
+    cases = [
+        ([[3e-4, 2e-2, 5e-1]], True, None),
+        ([[3e-4, 2e-2, 5e-1]], True, [-4.0, 0.5]),  # kept
+        ([[3e-4, 2e-2, 5e-1]], True, [-9.0, 0.5]),  # too wide: refitted
+        ([[1e-7, 1e3], [2e-9, float("nan")]], True, [-4.0, 0.5]),  # outside: refitted
+        ([[0.0, 1.3, 7.2]], False, None),
+        ([[0.0, 1.3, 7.2]], False, [-1.0, 8.0]),  # kept
+        ([[0.0, 1.3, 7.2]], False, [-100.0, 100.0]),  # too empty: refitted
+        ([[5.0, 5.0]], False, None),
+        ([[float("nan"), -1.0]], True, [-2.0, 1.0]),  # nothing positive: the range stays
+    ]
+    page_ranges = offline.evaluate(
+        """(cases) => cases.map(([ys, log, current]) =>
+          adaviz.fitRange(ys.map((y) => ({ y: y.map((v) => (v === null ? NaN : v)) })), log,
+                          current))""",
+        [[[[None if v != v else v for v in y] for y in ys], log, cur] for ys, log, cur in cases],
+    )
+    for (ys, log, current), got in zip(cases, page_ranges, strict=True):
+        assert got == pytest.approx(fit_range([np.asarray(y) for y in ys], log, current)), ys
+
+
 def test_sizes_and_bad_input(tmp_path):
     state = web_page.surface_state("booth")
     inline = web_page.surface_page(state)
