@@ -269,6 +269,7 @@ def test_line_views_keep_their_y_range_as_the_jupyter_views_do(offline, page_fil
     open_page(offline, page_file)
     cases = [
         ([[3e-4, 2e-2, 5e-1]], True, None),
+        ([[6.0e-4, 0.2]], True, None),  # 10^-3.22: the quarter-decade margin decides
         ([[3e-4, 2e-2, 5e-1]], True, [-4.0, 0.5]),  # kept
         ([[3e-4, 2e-2, 5e-1]], True, [-9.0, 0.5]),  # too wide: refitted
         ([[1e-7, 1e3], [2e-9, float("nan")]], True, [-4.0, 0.5]),  # outside: refitted
