@@ -446,11 +446,19 @@ def test_compare_page_loss_scale_ghosts_moved_readout_and_code(offline, tmp_path
     code = offline.inner_text(".adaviz-code")
     expected = {rule: constructor(rule, state["hyperparameters"][rule]) for rule in rules}
     assert code == "import keras, adaviz\n" + "\n".join(f"{r} = {c}" for r, c in expected.items())
-    # a slider moves: the code follows; back at k = 0 the ghosts go and the readout says "—"
+    # a slider moves: the k = 0 ghost follows (moved like the paths, without a redraw) and
+    # so does the code; back at k = 0 the ghosts go and the readout says "—"
     count = draws(offline)
     offline.eval_on_selector(
         "input[name='adam.epsilon']", "e => { e.value = -5; e.dispatchEvent(new Event('input')); }"
     )
+    wait_draws(offline, count + 1)
+    ghost = trace(view_data(offline), "surface", "adam at k = 0")
+    assert list(ghost) == engine_path(
+        offline, "booth", steps=60, optimizer="adam", lr=0.05, amsgrad=True, epsilon=1e-5
+    )
+    assert offline.evaluate("() => adaviz.plotlyMove.moves.update") == 0
+    count = draws(offline)
     offline.eval_on_selector(
         "input[name=loss_scale]", "e => { e.value = 0; e.dispatchEvent(new Event('input')); }"
     )
