@@ -231,6 +231,31 @@
     return Plotly.update(gd, data, edits, traces);
   }
 
+  /** A panel's request(): the first request draws at once, the requests that follow until
+   * the next animation frame make one draw then, with the controls' values at that time (at
+   * most one draw a frame after the first, and the last values are always drawn). */
+  function frameCoalesced(draw) {
+    let waiting = false;  // a frame callback is pending
+    let again = false;  // requested since the last draw
+    function frame() {
+      waiting = false;
+      if (again) {
+        again = false;
+        request();
+      }
+    }
+    function request() {
+      if (waiting) {
+        again = true;
+        return;
+      }
+      waiting = true;
+      root.requestAnimationFrame(frame);
+      draw();
+    }
+    return request;
+  }
+
   // -------------------------------------------------------------------------------- fragment
 
   /** The settings of a URL fragment, or null with a reason when a value is invalid. */
@@ -538,15 +563,7 @@
     }
 
     // -- drawing ---------------------------------------------------------------------
-    let pending = false;
-    function request() {
-      if (pending) return;
-      pending = true;
-      root.requestAnimationFrame(function () {
-        pending = false;
-        draw();
-      });
-    }
+    const request = frameCoalesced(draw);
 
     function computeView(t) {
       const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
@@ -1015,15 +1032,7 @@
     const copy = el2("div", { class: "adaviz-copy" }, [el2("b", { text: "copy as code" }), el2("span", { text: " (Keras 3)" }), codeBox]);
     [title, top, rules, views, table, copy].forEach((node) => container.appendChild(node));
 
-    let pending = false;
-    function request() {
-      if (pending) return;
-      pending = true;
-      root.requestAnimationFrame(function () {
-        pending = false;
-        draw();
-      });
-    }
+    const request = frameCoalesced(draw);
 
     function scale() {
       return Math.pow(10, Number(k.value));
@@ -1428,15 +1437,7 @@
     [title, top, views, cell].forEach((node) => container.appendChild(node));
     title.appendChild(el("b", { text: "Adadelta sweep on " + surface.name + ": " + state.y + " × " + state.x + ", " + state.steps + " steps per cell" }));
 
-    let pending = false;
-    function request() {
-      if (pending) return;
-      pending = true;
-      root.requestAnimationFrame(function () {
-        pending = false;
-        resweep();
-      });
-    }
+    const request = frameCoalesced(resweep);
 
     // the map is swept on the page's cores (adaviz.sweepAsync); a control moved while a sweep
     // runs starts one more when it is drawn, with the controls' last values
