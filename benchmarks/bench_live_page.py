@@ -10,8 +10,11 @@ Run: ``.venv/bin/python benchmarks/bench_live_page.py [--presses 30] [--no-lab]`
 (c) rho key press -> all views settled (the last DOM change inside any of the page's plots),
     median and p95: the live page (no network) against the live JupyterLab SurfacePanel
     (as ``bench_browser.py`` measures it: same page helpers, same presses), alternating
-    blocks of presses in the same run; p95 ratio target <= 0.5x. ``--no-lab`` measures the
-    live page only (no JupyterLab, no TensorFlow kernel).
+    blocks of presses in the same run; p95 ratio target <= 0.5x. Both sides count the
+    plots that changed after each press: every view (the live page's static contour
+    backdrop aside) must have been redrawn, else the live page's run stops with an error
+    and the count is printed. ``--no-lab`` measures the live page only (no JupyterLab, no
+    TensorFlow kernel).
 """
 
 from __future__ import annotations
@@ -40,6 +43,28 @@ from adaviz.web import page as web_page  # noqa: E402
 LIVE_ROOT = bh.PANEL  # the live page's container has the panel's class
 LIVE_RHO = "input[name=rho]"
 LOADS = 7
+VIEWS = ".js-plotly-plot:not(.adaviz-figure-backdrop)"  # every view (not the live contour)
+
+# bench_browser.SETTLE_JS, which also keeps the plots that changed since the key press
+SETTLE_JS = """() => {
+  const root = document.querySelector('.adaviz-surface-panel');
+  const s = window.__benchSettle = {t0: 0, last: 0, plots: new Set()};
+  document.addEventListener('keydown', () => {
+    s.t0 = performance.now(); s.last = s.t0; s.plots = new Set();
+  }, true);
+  new MutationObserver(records => {
+    for (const r of records) {
+      const plot = r.target.closest && r.target.closest('.js-plotly-plot');
+      if (plot) { s.last = performance.now(); s.plots.add(plot); }
+    }
+  }).observe(root, {subtree: true, childList: true, attributes: true});
+}"""
+# [views that changed since the key press, views in the panel]
+VIEWS_CHANGED_JS = f"""() => {{
+  const root = document.querySelector('.adaviz-surface-panel');
+  const views = [...root.querySelectorAll('{VIEWS}')];
+  return [views.filter((v) => window.__benchSettle.plots.has(v)).length, views.length];
+}}"""
 
 
 def offline_route(route):
@@ -65,6 +90,9 @@ def press_live(page, samples, settled):
     if result["latency"] is None:
         raise RuntimeError("live page: the trajectory did not change within 15 s")
     bh.wait_quiet(page, 300)
+    changed, views = page.evaluate(VIEWS_CHANGED_JS)
+    if changed < views:
+        raise RuntimeError(f"live page: a press redrew {changed} of its {views} views")
     if samples is not None:
         samples.append(result["latency"])
         settled.append(page.evaluate("() => window.__benchSettle.last - window.__benchSettle.t0"))
@@ -128,7 +156,7 @@ def main():
 
         page.goto(live.as_uri())
         bh.wait_plots_rendered(page, LIVE_ROOT, minimum=4)
-        page.evaluate(bench_browser.SETTLE_JS)
+        page.evaluate(SETTLE_JS)
         pages = {"live page": page}
         with contextlib.ExitStack() as stack:
             if not args.no_lab:
@@ -136,8 +164,10 @@ def main():
                 pages["JupyterLab"] = bench_browser.open_and_run(
                     context, server, "surface_panel.ipynb"
                 )
+                pages["JupyterLab"].evaluate(SETTLE_JS)  # (replaces bench_browser's)
             samples = {label: [] for label in pages}
             settled = {label: [] for label in pages}
+            redrawn = {label: [] for label in pages}  # (views changed, views) per press
 
             def one(label, record):
                 target = pages[label]
@@ -148,6 +178,8 @@ def main():
                     bench_browser.press(
                         target, samples[label] if record else None, label, [], settled[label]
                     )
+                if record:
+                    redrawn[label].append(target.evaluate(VIEWS_CHANGED_JS))
 
             for label in pages:
                 for _ in range(args.warmup):
@@ -161,9 +193,11 @@ def main():
     for label in pages:
         median, p95 = summary(settled[label])
         path_median, path_p95 = summary(samples[label])
+        fewest = min(redrawn[label])
         print(
             f"    {label:12s} settled median {median:7.1f}, p95 {p95:7.1f}; "
-            f"path changed median {path_median:7.1f}, p95 {path_p95:7.1f}"
+            f"path changed median {path_median:7.1f}, p95 {path_p95:7.1f}; "
+            f"views redrawn per press: at least {fewest[0]} of {fewest[1]}"
         )
     if "JupyterLab" in pages:
         ratio = summary(settled["live page"])[1] / summary(settled["JupyterLab"])[1]

@@ -13,6 +13,8 @@
  *                                min_value, fn(x, y), evaluate(x, y, out)}
  *   adaviz.simulate(surface, options) -> trajectory (flat Float64Arrays, see simulate)
  *   adaviz.sweep(surface, options)    -> metric grids of a one- or two-axis grid of runs
+ *   adaviz.sweepAsync(surface, options) -> a Promise of the same, on Web Workers
+ *                                (adaviz.sweepWorkers(): how many)
  *   adaviz.decayed_lr, adaviz.first_step
  *   adaviz.gradient_noise(seed, step, out)  the gradient noise of adaviz/graphs.py
  *
@@ -922,14 +924,19 @@
     }
     const diverged_at = new Int32Array(cells);
     const final_position = new Float64Array(cells * 2);
+    // the hot loop reads the rule and the surface from locals and keeps its scratch values
+    // in plain arrays of numbers, which V8 optimizes better here than small Float64Arrays
     const slotCount = rule_.state.length;
-    const slotsX = new Float64Array(slotCount);
-    const slotsY = new Float64Array(slotCount);
-    const values = new Float64Array(5);
-    const out = new Float64Array(2);
+    const slotsX = new Array(slotCount).fill(0.0);
+    const slotsY = new Array(slotCount).fill(0.0);
+    const values = [0.0, 0.0, 0.0, 0.0, 0.0];
+    const out = [0.0, 0.0];
     const z = new Float64Array(2);
     const noisy = noise > 0;
     const tail = Math.max(1, Math.ceil(0.1 * steps));
+    const evaluate = surface.evaluate;
+    const step = rule_.step;
+    const min_value = surface.min_value;
     const second = shape.length === 2 ? shape[1] : 1;
     for (let cell = 0; cell < cells; cell++) {
       hp[axes[0][0]] = axes[0][1][Math.floor(cell / second)];
@@ -943,14 +950,14 @@
       let diverged = -1;
       let f = NaN;
       for (let t = 0; t <= steps; t++) {
-        surface.evaluate(x, y, values);
+        evaluate(x, y, values);
         f = loss_scale * values[0];
         if (!(isFinite(f) && x >= xlo && x <= xhi && y >= ylo && y <= yhi)) {
           diverged = t;
           break;
         }
         if (f < lowest) lowest = f;
-        const within = values[0] - surface.min_value <= tol;
+        const within = values[0] - min_value <= tol;
         if (noisy) reached = within ? (reached < 0 ? t : reached) : -1; // the last streak's start
         else if (reached < 0 && within) reached = t;
         if (t === steps) break;
@@ -961,9 +968,9 @@
           gx += noise * z[0];
           gy += noise * z[1];
         }
-        rule_.step(x, slotsX, gx, t, hp, out);
+        step(x, slotsX, gx, t, hp, out);
         x = out[0];
-        rule_.step(y, slotsY, gy, t, hp, out);
+        step(y, slotsY, gy, t, hp, out);
         y = out[0];
       }
       // with noise, converged: within tol over the last tenth of the steps
@@ -990,6 +997,136 @@
     };
   }
 
+  // ------------------------------------------------------------------- sweep on workers
+
+  // The engine's own text (a classic script knows it while it runs), so that Web Workers
+  // can run it from a Blob URL: that works in a page opened from disk, with no network.
+  const SOURCE =
+    typeof document !== "undefined" && document.currentScript ? document.currentScript.text : "";
+  const WORKER_MAIN =
+    "\nself.onmessage = function (event) {\n" +
+    "  const job = event.data;\n" +
+    "  try {\n" +
+    "    self.postMessage({ id: job.id, result: self.adaviz.sweep(job.surface, job.options) });\n" +
+    "  } catch (error) {\n" +
+    "    self.postMessage({ id: job.id, error: String(error && error.message) });\n" +
+    "  }\n" +
+    "};\n";
+  let pool = null;  // [{worker, pending: id -> [resolve, reject]}], made on first use
+  let jobs = 0;
+
+  function workerPool() {
+    if (pool !== null) return pool;
+    pool = [];
+    const cores = (root.navigator && root.navigator.hardwareConcurrency) || 1;
+    if (!SOURCE.trim() || typeof Worker === "undefined" || typeof Blob === "undefined" || cores < 2) {
+      return pool;
+    }
+    try {
+      const url = URL.createObjectURL(new Blob([SOURCE, WORKER_MAIN], { type: "text/javascript" }));
+      for (let i = 0; i < Math.min(cores, 8); i++) {
+        const member = { worker: new Worker(url), pending: new Map() };
+        member.worker.onmessage = function (event) {
+          const settle = member.pending.get(event.data.id);
+          member.pending.delete(event.data.id);
+          if (event.data.error !== undefined) settle[1](new Error(event.data.error));
+          else settle[0](event.data.result);
+        };
+        member.worker.onerror = function (event) {
+          // a worker that cannot run: its sweeps and all later ones run in the page
+          event.preventDefault();
+          const failure = new Error("sweep worker: " + event.message);
+          failure.worker = true;
+          member.pending.forEach((settle) => settle[1](failure));
+          member.pending.clear();
+          pool = [];
+        };
+        pool.push(member);
+      }
+    } catch (error) {
+      pool = [];  // e.g. a page whose policy refuses workers
+    }
+    return pool;
+  }
+
+  /** How many Web Workers sweepAsync uses (0: its sweeps run in the page). */
+  function sweepWorkers() {
+    return workerPool().length;
+  }
+
+  /** The per-cell arrays of the workers' results put back in grid order: worker k ran the
+   * rows k, k + n, k + 2n, ... of the first axis (n workers; each row a block of cells). */
+  function interleaved(arrays, rows) {
+    const total = arrays.reduce((n, a) => n + a.length, 0);
+    const out = new arrays[0].constructor(total);
+    const block = total / rows;  // values per row
+    arrays.forEach(function (a, k) {
+      for (let j = 0; j * block < a.length; j++) {
+        out.set(a.subarray(j * block, (j + 1) * block), (k + j * arrays.length) * block);
+      }
+    });
+    return out;
+  }
+
+  /**
+   * sweep(surface, options) on the page's cores: a Promise of the same result, every cell
+   * computed by the same code (so equal to the last bit). The rows of the grid's first axis
+   * are dealt to the workers in turn (Web Workers running this engine's own text); where
+   * workers are unavailable (one core, no Worker, a surface defined in the page) the sweep
+   * runs in the page.
+   */
+  function sweepAsync(surface, options) {
+    options = options || {};
+    return new Promise(function (resolve, reject) {
+      const rule_ = rule(options.optimizer || "adadelta");
+      const first = rule_.hyperparameters.find(function (name) {
+        return Array.isArray(options[name]) || ArrayBuffer.isView(options[name]);
+      });
+      const name = get(surface).name;
+      const members = Object.prototype.hasOwnProperty.call(SURFACES, name) ? workerPool() : [];
+      const values = first === undefined ? [] : Array.from(options[first]);
+      const count = Math.min(members.length, values.length);
+      if (count < 2) {
+        resolve(sweep(surface, options));
+        return;
+      }
+      const parts = [];
+      for (let i = 0; i < count; i++) {
+        const rows = values.filter((_, row) => row % count === i);
+        const job = { id: ++jobs, surface: name, options: Object.assign({}, options, { [first]: rows }) };
+        parts.push(
+          new Promise(function (done, fail) {
+            members[i].pending.set(job.id, [done, fail]);
+            members[i].worker.postMessage(job);
+          }),
+        );
+      }
+      Promise.all(parts).then(function (results) {
+        const merged = Object.assign({}, results[0]);
+        Object.keys(merged).forEach(function (key) {
+          if (ArrayBuffer.isView(merged[key])) merged[key] = interleaved(results.map((r) => r[key]), values.length);
+        });
+        ["metrics", "spread"].forEach(function (group) {  // per-metric grids of cells
+          if (!results[0][group]) return;
+          merged[group] = {};
+          Object.keys(results[0][group]).forEach(function (metric) {
+            merged[group][metric] = interleaved(results.map((r) => r[group][metric]), values.length);
+          });
+        });
+        merged.axes = [[first, values]].concat(results[0].axes.slice(1));
+        merged.shape = [values.length].concat(results[0].shape.slice(1));
+        resolve(merged);
+      }, function (error) {
+        if (!error.worker) return reject(error);
+        try {
+          resolve(sweep(surface, options));
+        } catch (again) {
+          reject(again);
+        }
+      });
+    });
+  }
+
   const adaviz = root.adaviz || {};
   Object.assign(adaviz, {
     RULES: RULES,
@@ -1008,6 +1145,8 @@
     simulate: simulate,
     summary: summary,
     sweep: sweep,
+    sweepAsync: sweepAsync,
+    sweepWorkers: sweepWorkers,
   });
   root.adaviz = adaviz;
 })(typeof window !== "undefined" ? window : globalThis);

@@ -192,7 +192,7 @@
 
   // ----------------------------------------------------------------------------- the figures
 
-  const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false };
+  const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false, ticklabeloverflow: "allow" };
 
   function layout(title, extra) {
     return Object.assign(
@@ -230,22 +230,110 @@
     ];
   }
 
-  /** An axis range over the traces' finite y values (log axes: positive values, in decades),
-   * padded by 5 % on each side. */
-  function axisRange(traces, log) {
-    let low = Infinity;
-    let high = -Infinity;
+  // a line view's y range (plotly units: log10 on a log axis), as the Jupyter panels' line
+  // views fit it (adaviz/panels/views/lines.py): the range shown stays while the data is
+  // inside it and fills it reasonably, so most slider moves change the traces only; else a
+  // new one on a coarse grid (half decades on log axes, 1-2-5 steps on linear ones)
+  const LOG_SLACK = 2.0;
+  const LOG_MARGIN = 0.25;
+  const LINEAR_FILL = 0.4;
+
+  function niceStep(span) {
+    const raw = span / 5.0;
+    const exp = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1.0, 2.0, 5.0]) if (raw <= m * exp) return m * exp;
+    return 10.0 * exp;
+  }
+
+  function fitRange(traces, log, current) {
+    let lo = Infinity;
+    let hi = -Infinity;
     traces.forEach(function (trace) {
       for (const value of trace.y) {
         if (!isFinite(value) || (log && !(value > 0))) continue;
-        const v = log ? Math.log10(value) : value;
-        if (v < low) low = v;
-        if (v > high) high = v;
+        if (value < lo) lo = value;
+        if (value > hi) hi = value;
       }
     });
-    if (!(low <= high)) return log ? [-1, 1] : [0, 1];
-    const pad = 0.05 * (high - low || Math.abs(high) || 1);
-    return [low - pad, high + pad];
+    if (!(lo <= hi)) return current || (log ? [-1, 1] : [0, 1]);
+    if (log) {
+      lo = Math.log10(lo);
+      hi = Math.log10(hi);
+      if (current && current[0] <= lo && hi <= current[1] && current[1] - current[0] <= hi - lo + LOG_SLACK + 1.0) {
+        return current;
+      }
+      let low = Math.floor((lo - LOG_MARGIN) * 2.0) / 2.0;
+      let high = Math.ceil((hi + LOG_MARGIN) * 2.0) / 2.0;
+      if (high - low < 1.0) {
+        low -= 0.5;
+        high += 0.5;
+      }
+      return [low, high];
+    }
+    if (current && current[0] <= lo && hi <= current[1] && hi - lo >= LINEAR_FILL * (current[1] - current[0])) {
+      return current;
+    }
+    let span = hi - lo;
+    if (span <= 0) span = hi ? Math.abs(hi) : 1.0;
+    const step = niceStep(span);
+    return [Math.floor(lo / step) * step - 0.5 * step, Math.ceil(hi / step) * step + 0.5 * step];
+  }
+
+  /** The y range `shown` (figure -> the ranges drawn) has for figure `name` on a y axis of
+   * this type, or null. */
+  function shownY(shown, name, log) {
+    const ranges = shown[name];
+    return ranges && ranges.log === log ? ranges.y : null;
+  }
+
+  function sameRange(a, b) {
+    return Boolean(a && b) && a[0] === b[0] && a[1] === b[1];
+  }
+
+  // New x/y of some scatter traces of a drawn figure, and axis ranges when they changed: a
+  // redraw-free move through plotly.js's trace modules (adaviz.plotlyMove, the move the
+  // Jupyter panels' figures make), then one relayout for the ranges; or one Plotly.update
+  // when the figure is not as the move needs.
+  const MOVE_OPTIONS = { transition: { duration: 0, easing: "linear" } };
+
+  function moveTraces(Plotly, gd, traces, styles, ranges) {
+    const edits = {};
+    if (ranges.x) edits["xaxis.range"] = ranges.x;
+    if (ranges.y) edits["yaxis.range"] = ranges.y;
+    const relayout = Object.keys(edits).length > 0;
+    const move = adaviz.plotlyMove;
+    if (move && move.direct(Plotly, gd, styles, traces, MOVE_OPTIONS)) {
+      move.moves.direct += 1;
+      return relayout ? Plotly.relayout(gd, edits) : Promise.resolve();
+    }
+    if (move) move.moves.update += 1;
+    const data = { x: styles.map((style) => style.x), y: styles.map((style) => style.y) };
+    return Plotly.update(gd, data, edits, traces);
+  }
+
+  /** A panel's request(): the first request draws at once, the requests that follow until
+   * the next animation frame make one draw then, with the controls' values at that time (at
+   * most one draw a frame after the first, and the last values are always drawn). */
+  function frameCoalesced(draw) {
+    let waiting = false;  // a frame callback is pending
+    let again = false;  // requested since the last draw
+    function frame() {
+      waiting = false;
+      if (again) {
+        again = false;
+        request();
+      }
+    }
+    function request() {
+      if (waiting) {
+        again = true;
+        return;
+      }
+      waiting = true;
+      root.requestAnimationFrame(frame);
+      draw();
+    }
+    return request;
   }
 
   // -------------------------------------------------------------------------------- fragment
@@ -316,7 +404,8 @@
     let view = null;
     let background = null;
     let backgroundFor = null;  // the background the backdrop shows
-    let drawnStructure = null;  // what a full redraw drew: a slider move only animates data
+    let drawnStructure = null;  // what a full redraw drew: a slider move only moves traces
+    const shown = {};  // figure -> the axis ranges drawn ({x, y, log})
     let playing = null;
 
     // -- controls --------------------------------------------------------------------
@@ -569,15 +658,7 @@
     }
 
     // -- drawing ---------------------------------------------------------------------
-    let pending = false;
-    function request() {
-      if (pending) return;
-      pending = true;
-      root.requestAnimationFrame(function () {
-        pending = false;
-        draw();
-      });
-    }
+    const request = frameCoalesced(draw);
 
     function computeView(t) {
       const n = t.diverged_at < 0 ? t.steps + 1 : t.diverged_at;
@@ -656,7 +737,7 @@
         );
       }
       // every figure: its traces and layout (a full redraw), and which traces and axis
-      // ranges a slider move changes (a redraw-free Plotly.animate when nothing else did)
+      // ranges a slider move changes (moved without a redraw when nothing else did)
       const specs = {};
       const g = ghosts.length;
       const pathTraces = ghosts.map(function (ghost, i) {
@@ -701,12 +782,12 @@
         line("E[Δx²] x", COORD_COLORS.x, "dash", { x: view.steps, y: view.accum_delta[0] }),
         line("E[Δx²] y", COORD_COLORS.y, "dash", { x: view.steps, y: view.accum_delta[1] }),
       ];
-      const accumulatorsRange = axisRange(accumulators, true);
+      const accumulatorsRange = fitRange(accumulators, true, shownY(shown, "accumulators", true));
       specs.accumulators = {
         traces: accumulators,
         layout: sideLayout("accumulators", { type: "log", title: { text: "E[·]" }, range: accumulatorsRange }, steps_range),
         changed: [0, 1, 2, 3],
-        ranges: { x: steps_range, y: accumulatorsRange },
+        ranges: { x: steps_range, y: accumulatorsRange, log: true },
       };
       const stepSizes = [
         line("step size x", COORD_COLORS.x, "solid", { x: view.step_numbers, y: view.step_size[0] }),
@@ -714,25 +795,25 @@
         line("Newton 1/|f_xx|", COORD_COLORS.x, "dot", { x: view.step_numbers, y: view.newton[0] }),
         line("Newton 1/|f_yy|", COORD_COLORS.y, "dot", { x: view.step_numbers, y: view.newton[1] }),
       ];
-      const stepSizeRange = axisRange(stepSizes, true);
+      const stepSizeRange = fitRange(stepSizes, true, shownY(shown, "step_size", true));
       specs.step_size = {
         traces: stepSizes,
         layout: sideLayout("step size vs Newton", { type: "log", title: { text: "step size (x per unit gradient)" }, range: stepSizeRange }, numbers_range),
         changed: [0, 1, 2, 3],
-        ranges: { x: numbers_range, y: stepSizeRange },
+        ranges: { x: numbers_range, y: stepSizeRange, log: true },
       };
       const lossTraces = ghosts.map((ghost, i) =>
         line(ghost.label, GHOST_COLORS[i], "dot", { x: ghost.steps, y: ghost.loss, opacity: 0.6 }),
       );
       lossTraces.push(line("loss", TRAJECTORY_COLOR, "solid", { x: view.steps, y: view.loss }));
       const lossTitle = view.loss_gap ? "loss − f* (f* = " + fmt(surface.min_value, 4) + ")" : "loss (no known minimum)";
-      const lossRange = axisRange(lossTraces, view.loss_log);
+      const lossRange = fitRange(lossTraces, view.loss_log, shownY(shown, "loss", view.loss_log));
       const lossSteps = [0, Math.max(steps_range[1], ...ghosts.map((ghost) => ghost.steps.length - 1))];
       specs.loss = {
         traces: lossTraces,
         layout: sideLayout("loss", { type: view.loss_log ? "log" : "linear", title: { text: lossTitle }, range: lossRange }, lossSteps),
         changed: [g],
-        ranges: { x: lossSteps, y: lossRange },
+        ranges: { x: lossSteps, y: lossRange, log: view.loss_log },
       };
 
       const structure = [surface.name, g, endName, view.n, view.loss_log, lossTitle, cursor].join("|");
@@ -740,24 +821,19 @@
       drawnStructure = structure;
       Object.keys(specs).forEach(function (name) {
         const spec = specs[name];
+        const before = shown[name];
+        shown[name] = spec.ranges;
         if (!quick) {
           renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false, responsive: false }));
           return;
         }
-        const update = {};
-        if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
-        if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
-        renders.push(
-          Plotly.animate(
-            figures[name],
-            {
-              data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y, name: spec.traces[i].name })),
-              traces: spec.changed,
-              layout: update,
-            },
-            { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" },
-          ),
-        );
+        // a slider move: only the traces a run changes, and the axis ranges that changed
+        const styles = spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y }));
+        const ranges = {
+          x: before && !sameRange(before.x, spec.ranges.x) ? spec.ranges.x : null,
+          y: before && !sameRange(before.y, spec.ranges.y) ? spec.ranges.y : null,
+        };
+        renders.push(moveTraces(Plotly, figures[name], spec.changed, styles, ranges));
       });
       drawText(cursor);
       writeFragment();
@@ -886,6 +962,47 @@
 
   // --------------------------------------------------------------------- the compare panel
 
+  /** The largest distance between two runs' positions up to where either diverged (Infinity
+   * when only one of them diverged): how far a path moved, as the Jupyter ComparePanel says
+   * (adaviz/panels/compare/runs.py's distance). */
+  function pathDistance(base, other) {
+    if ((base.diverged_at >= 0) !== (other.diverged_at >= 0)) return Infinity;
+    const valid = (t) => (t.diverged_at < 0 ? t.steps + 1 : t.diverged_at);
+    const n = Math.min(valid(base), valid(other));
+    let largest = 0.0;
+    for (let i = 0; i < 2 * n; i += 2) {
+      const dx = base.positions[i] - other.positions[i];
+      const dy = base.positions[i + 1] - other.positions[i + 1];
+      largest = Math.max(largest, Math.sqrt(dx * dx + dy * dy));
+    }
+    return largest;
+  }
+
+  /** A number as Python source to 6 significant digits (adaviz/panels/kit/code.py's number):
+   * Python's repr of the rounded float, e.g. 0.001, 1e-07, 1.0, 1e+16. */
+  function pythonNumber(value) {
+    const rounded = Number(Number(value).toPrecision(6));
+    if (rounded === 0) return "0.0";
+    const [digits, exponent] = rounded.toExponential().split("e");  // the shortest digits
+    const power = Number(exponent);
+    if (power >= -4 && power < 16) {
+      const text = rounded.toFixed(Math.max(0, digits.replace(/^-?\d\.?/, "").length - power));
+      return text.indexOf(".") >= 0 ? text : text + ".0";
+    }
+    return digits + "e" + (power < 0 ? "-" : "+") + String(Math.abs(power)).padStart(2, "0");
+  }
+
+  /** The Keras 3 constructor running `rule` with `values` (kit/code.py's constructor), from
+   * the page state's {constructor, fixed} of the rule. */
+  function kerasConstructor(rule, values, keras) {
+    const args = adaviz.RULES[rule].hyperparameters.map(function (key) {
+      const name = key === "lr" ? "learning_rate" : key;
+      const value = values[key];
+      return name + "=" + (typeof value === "boolean" ? (value ? "True" : "False") : pythonNumber(value));
+    });
+    return keras.constructor + "(" + args.concat(keras.fixed).join(", ") + ")";
+  }
+
   /**
    * The live ComparePanel: several rules on one surface, same start and budget.
    *
@@ -910,6 +1027,8 @@
     let background = null;
     let backgroundFor = null;
     let trajectories = {};
+    let bases = {};  // rule -> its run at loss scale 1, while k != 0
+    let moved = {};  // rule -> how far its path moved from bases[rule]'s
     let sensitivity = null;  // {rule: [objective per LR_GRID value]} after Tune
     const ghosts = [];
 
@@ -1021,17 +1140,11 @@
       el2("div", { class: "adaviz-side" }, [figures.loss, figures.step_size, figures.sensitivity]),
     ]);
     const table = el2("div", { class: "adaviz-readouts" });
-    [title, top, rules, views, table].forEach((node) => container.appendChild(node));
+    const codeBox = el2("pre", { class: "adaviz-code" });
+    const copy = el2("div", { class: "adaviz-copy" }, [el2("b", { text: "copy as code" }), el2("span", { text: " (Keras 3)" }), codeBox]);
+    [title, top, rules, views, table, copy].forEach((node) => container.appendChild(node));
 
-    let pending = false;
-    function request() {
-      if (pending) return;
-      pending = true;
-      root.requestAnimationFrame(function () {
-        pending = false;
-        draw();
-      });
-    }
+    const request = frameCoalesced(draw);
 
     function scale() {
       return Math.pow(10, Number(k.value));
@@ -1083,6 +1196,8 @@
     }
 
     let drawnStructure = null;
+    const shown = {};  // figure -> the axis ranges drawn ({x, y, log})
+
     function draw() {
       const count = Number(steps.value);
       const lossScale = scale();
@@ -1090,6 +1205,16 @@
       names.forEach(function (rule) {
         trajectories[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: lossScale }, noisy()));
       });
+      // at k != 0 every rule runs at loss scale 1 too: that path is a dashed ghost, and the
+      // table says how far the path moved from it
+      bases = {};
+      moved = {};
+      if (lossScale !== 1) {
+        names.forEach(function (rule) {
+          bases[rule] = adaviz.simulate(surface, Object.assign({}, current[rule], { start, steps: count, optimizer: rule, loss_scale: 1 }));
+          moved[rule] = pathDistance(bases[rule], trajectories[rule]);
+        });
+      }
       if (!background) background = contour(surface, state.grid_size, 20);
       const [[xmin, xmax], [ymin, ymax]] = surface.domain;
       const area = { width: 520, height: 560, margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false } };
@@ -1124,7 +1249,13 @@
         };
       });
       const specs = {};
-      const paths = ghosts.map((ghost) => line(ghost.label, state.colors[ghost.rule], "dot", { x: ghost.px, y: ghost.py, opacity: 0.5 }));
+      const k0 = Object.keys(bases).map(function (rule) {
+        const b = bases[rule];
+        const n = b.diverged_at < 0 ? b.steps + 1 : b.diverged_at;
+        const coordinate = (i) => Array.from({ length: n }, (_, j) => b.positions[2 * j + i]);
+        return line(rule + " at k = 0", state.colors[rule], "dash", { x: coordinate(0), y: coordinate(1), opacity: 0.55 });
+      });
+      const paths = k0.concat(ghosts.map((ghost) => line(ghost.label, state.colors[ghost.rule], "dot", { x: ghost.px, y: ghost.py, opacity: 0.5 })));
       const g = paths.length;
       names.forEach((rule) => paths.push(line(rule, state.colors[rule], "solid", { x: views[rule].px, y: views[rule].py })));
       paths.push(
@@ -1137,14 +1268,14 @@
           paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", dragmode: false,
           legend: { orientation: "h", y: -0.14, font: { size: 10 } },
         }),
-        changed: names.map((_, i) => g + i),
+        changed: k0.map((_, i) => i).concat(names.map((_, i) => g + i)),
         ranges: {},
       };
       const side = { width: 440, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
       const gap = isFinite(surface.min_value);
       const lossLog = names.every((rule) => views[rule].loss.every((v) => !isFinite(v) || v > 0)) || gap;
       const lossTraces = names.map((rule) => line(rule, state.colors[rule], "solid", { x: views[rule].steps, y: views[rule].loss }));
-      const lossRange = axisRange(lossTraces, lossLog);
+      const lossRange = fitRange(lossTraces, lossLog, shownY(shown, "loss", lossLog));
       specs.loss = {
         traces: lossTraces,
         layout: layout(gap ? "loss − f* (surface units)" : "loss (surface units)", Object.assign({
@@ -1152,14 +1283,14 @@
           yaxis: Object.assign({ type: lossLog ? "log" : "linear", range: lossRange, exponentformat: "power" }, AXIS),
         }, side)),
         changed: names.map((_, i) => i),
-        ranges: { x: [0, count], y: lossRange },
+        ranges: { x: [0, count], y: lossRange, log: lossLog },
       };
       const stepTraces = [];
       names.forEach(function (rule) {
         stepTraces.push(line(rule + " x", state.colors[rule], "solid", { x: views[rule].numbers, y: views[rule].step_size[0] }));
         stepTraces.push(line(rule + " y", state.colors[rule], "dot", { x: views[rule].numbers, y: views[rule].step_size[1] }));
       });
-      const stepRange = axisRange(stepTraces, true);
+      const stepRange = fitRange(stepTraces, true, shownY(shown, "step_size", true));
       specs.step_size = {
         traces: stepTraces,
         layout: layout("realized step size", Object.assign({
@@ -1167,7 +1298,7 @@
           yaxis: Object.assign({ type: "log", range: stepRange, exponentformat: "power", title: { text: "|Δ / g|" } }, AXIS),
         }, side)),
         changed: stepTraces.map((_, i) => i),
-        ranges: { x: [1, Math.max(count, 2)], y: stepRange },
+        ranges: { x: [1, Math.max(count, 2)], y: stepRange, log: true },
       };
       const sensitivityTraces = names.map((rule) => line(rule, state.colors[rule], "solid", {
         x: state.lr_grid, y: sensitivity ? sensitivity[rule].map((v) => (isFinite(v) ? v : null)) : [],
@@ -1186,22 +1317,25 @@
         changed: [],
         ranges: {},
       };
-      const structure = [surface.name, g, lossLog, sensitivity ? "tuned" : "", count].concat(names.map((r) => views[r].n)).join("|");
+      const structure = [surface.name, g, lossLog, sensitivity ? "tuned" : "", count]
+        .concat(names.map((r) => views[r].n), k0.map((trace) => trace.x.length))
+        .join("|");
       const quick = structure === drawnStructure;
       drawnStructure = structure;
       Object.keys(specs).forEach(function (name) {
         const spec = specs[name];
+        const before = shown[name];
+        shown[name] = spec.ranges;
         if (!quick) {
           renders.push(Plotly.react(figures[name], spec.traces, spec.layout, { displayModeBar: false }));
         } else if (spec.changed.length) {
-          const update = {};
-          if (spec.ranges.x) update.xaxis = { range: spec.ranges.x };
-          if (spec.ranges.y) update.yaxis = { range: spec.ranges.y };
-          renders.push(Plotly.animate(figures[name], {
-            data: spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y })),
-            traces: spec.changed,
-            layout: update,
-          }, { transition: { duration: 0 }, frame: { duration: 0, redraw: false }, mode: "immediate" }));
+          // a slider move: only the traces the runs change, and the axis ranges that changed
+          const styles = spec.changed.map((i) => ({ x: spec.traces[i].x, y: spec.traces[i].y }));
+          const ranges = {
+            x: before && !sameRange(before.x, spec.ranges.x) ? spec.ranges.x : null,
+            y: before && !sameRange(before.y, spec.ranges.y) ? spec.ranges.y : null,
+          };
+          renders.push(moveTraces(Plotly, figures[name], spec.changed, styles, ranges));
         }
       });
       drawText(count, lossScale);
@@ -1215,7 +1349,8 @@
       title.innerHTML = "";
       title.appendChild(el2("b", { text: names.join(", ") + " on " + surface.name }));
       table.innerHTML = "";
-      const rows = [el2("tr", {}, ["optimizer", "settings", "run", "result"].map((h) => el2("th", { text: h })))];
+      const headers = ["optimizer", "settings", "run", "after " + count + " steps", "path moved vs k = 0 (loss × " + fmt(lossScale) + ")"];
+      const rows = [el2("tr", {}, headers.map((h) => el2("th", { text: h })))];
       names.forEach(function (rule) {
         const t = trajectories[rule];
         const settings = adaviz.RULES[rule].hyperparameters.map((key) => key + "=" + (typeof current[rule][key] === "boolean" ? current[rule][key] : fmt(current[rule][key], 4))).join(", ");
@@ -1227,6 +1362,7 @@
           el2("td", { text: settings }),
           el2("td", { text: labels[rule] }),
           el2("td", { text: result }),
+          el2("td", { text: !(rule in moved) ? "—" : isFinite(moved[rule]) ? fmt(moved[rule]) : "diverged" }),
         ]));
       });
       table.appendChild(el2("table", {}, rows));
@@ -1234,6 +1370,15 @@
         table.appendChild(el2("div", { text: "gradient noise σ = " + fmt(noise.value(), 4) + " (seed " + seed.value() + "): every rule follows the same noise sequence" }));
       }
       table.appendChild(el2("div", { text: "Tune: lr over " + state.lr_grid.length + " log-spaced values, " + fmt(state.lr_grid[0]) + " … " + fmt(state.lr_grid[state.lr_grid.length - 1]) + "; objective: the mean loss over the last " + Math.round(100 * state.tune_window) + " % of the budget (diverged: ∞)." }));
+      // copy as code: the Jupyter panel's text for the values run now
+      const code = codeText();
+      codeBox.textContent = "import keras, adaviz\n" + names.map((rule) => rule + " = " + code[rule]).join("\n");
+    }
+
+    function codeText() {
+      const out = {};
+      names.forEach((rule) => { out[rule] = kerasConstructor(rule, current[rule], state.keras[rule]); });
+      return out;
     }
 
     container.adaviz_panel = {
@@ -1242,6 +1387,8 @@
       get values() { return JSON.parse(JSON.stringify(current)); },
       get labels() { return Object.assign({}, labels); },
       get noise() { return [noise.value(), seed.value()]; },
+      get moved() { return Object.assign({}, moved); },
+      get code() { return codeText(); },
     };
     // settings in the URL fragment: #surface=booth&steps=300&loss_scale=1&adam.lr=0.01&...
     function writeFragment() {
@@ -1426,33 +1573,46 @@
     [title, top, noiseNote, views, cell].forEach((node) => container.appendChild(node));
     title.appendChild(el("b", { text: "Adadelta sweep on " + surface.name + ": " + state.y + " × " + state.x + ", " + state.steps + " steps per cell" }));
 
-    let pending = false;
-    function request() {
-      if (pending) return;
-      pending = true;
-      root.requestAnimationFrame(function () {
-        pending = false;
-        resweep();
-      });
-    }
+    const request = frameCoalesced(resweep);
 
+    // the map is swept on the page's cores (adaviz.sweepAsync); a control moved while a sweep
+    // runs starts one more when it is drawn, with the controls' last values
+    let sweeping = null;
+    let again = false;
     function resweep() {
+      if (sweeping) {
+        again = true;
+        return sweeping;
+      }
       const options = Object.assign({}, fixed, {
         start: state.start, steps: state.steps, loss_scale: Math.pow(10, Number(k.value)), tol: state.tol,
         noise: noise.value(), seeds: noise.value() > 0 ? Number(seeds.value) : 1,
       });
       options[state.x] = xValues;
       options[state.y] = yValues;
-      sweep = adaviz.sweep(surface, options);
-      noiseNote.textContent = sweep.noise > 0
-        ? "gradient noise σ = " + fmt(sweep.noise, 4) + ": each cell the mean over " + sweep.seeds + " seeds, diverged when any seed diverged"
-        : "";
-      writeFragment();
-      const renders = [drawMap()];
-      if (selected) renders.push(drawCell());
-      return Promise.all(renders).then(function () {
-        container.dataset.draws = String(Number(container.dataset.draws) + 1);
-      });
+      sweeping = adaviz
+        .sweepAsync(surface, options)
+        .then(function (result) {
+          sweep = result;
+          noiseNote.textContent = sweep.noise > 0
+            ? "gradient noise σ = " + fmt(sweep.noise, 4) + ": each cell the mean over " + sweep.seeds + " seeds, diverged when any seed diverged"
+            : "";
+          writeFragment();
+          const renders = [drawMap()];
+          if (selected) renders.push(drawCell());
+          return Promise.all(renders);
+        })
+        .then(function () {
+          container.dataset.draws = String(Number(container.dataset.draws) + 1);
+        })
+        .finally(function () {
+          sweeping = null;
+          if (again) {
+            again = false;
+            resweep();
+          }
+        });
+      return sweeping;
     }
 
     /** The metric grid as rows of y and columns of x (the sweep's axes are in rule order). */
@@ -1466,6 +1626,7 @@
     }
 
     function drawMap() {
+      if (!sweep) return Promise.resolve();  // the first sweep is still running
       const name = metric.value;
       const log = state.log_metrics.indexOf(name) >= 0;
       const values = grid(sweep.metrics[name]);
@@ -1639,5 +1800,6 @@
 
   adaviz.sweepPanel = sweepPanel;
   adaviz.contour = contour;
+  adaviz.fitRange = fitRange;
   adaviz.parseFragment = parseFragment;
 })(typeof window !== "undefined" ? window : globalThis);

@@ -55,8 +55,19 @@ OUTPUT = "output"
 
 
 def page_js():
-    """The text of ``page.js``, the live panels' page code."""
-    return _read("page.js")
+    """The live panels' page code: ``page.js``, after the plotly.js trace move the Jupyter
+    panels' figures use too (:data:`adaviz.panels.kit.widget.MOVE_JS`, as
+    ``adaviz.plotlyMove``, which counts the moves made that way and by ``Plotly.update``
+    in ``moves``; it needs ``window.adaviz``, so it goes after ``engine.js``)."""
+    from adaviz.panels.kit.widget import MOVE_JS
+
+    move = (
+        "(function (adaviz) {"
+        + MOVE_JS
+        + "adaviz.plotlyMove = { direct, restack, moves: { direct: 0, update: 0 } };\n"
+        + "})(window.adaviz);\n"
+    )
+    return move + _read("page.js")
 
 
 def _controls_module():
@@ -359,6 +370,17 @@ def compare_state(
         "tune_window": runs.TUNE_WINDOW,
         "pins": PINS,
         "grid_size": 120,
+        # copy as code: each rule's Keras 3 constructor and the arguments it implies
+        # (adaviz.panels.kit.code.constructor); the page adds the values it runs with
+        "keras": {
+            name: {
+                "constructor": _math.RULES[name].keras,
+                "fixed": [
+                    f"{key}={value!r}" for key, value in _math.RULES[name].keras_fixed.items()
+                ],
+            }
+            for name in names
+        },
     }
 
 

@@ -542,3 +542,39 @@ def test_bad_arguments_raise_named_errors(engine_page):
     assert messages[5] == "noise must be a finite number >= 0, got -1"
     assert messages[6] == "seed must be an integer in [0, 4294967295], got 4294967296"
     assert messages[7] == "seeds must be an integer in [1, 1024], got 0"
+
+
+def test_sweep_on_workers_equals_the_sweep_in_the_page(engine_page):
+    """adaviz.sweepAsync deals the grid's rows to Web Workers (one per core) and puts the
+    cells back in grid order: every cell equals adaviz.sweep's to the last bit, a one- and a
+    two-axis grid with an odd number of rows, and a noisy one (mean and spread over seeds); a bad argument rejects with sweep's message."""
+    result = engine_page.evaluate(
+        """async () => {
+          const same = (a, b) => a.length === b.length &&
+            a.every((v, i) => Object.is(v, b[i]));
+          const grids = [
+            {rho: [0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0], epsilon: [1e-8, 1e-6, 1e-3],
+             steps: 200},
+            {optimizer: "adam", lr: [1e-3, 1e-2, 0.1, 0.3, 1.0], steps: 150, start: [-1.9, 2.9]},
+          ];
+          const checks = [];
+          for (const options of grids) {
+            const page = adaviz.sweep("rosenbrock", options);
+            const workers = await adaviz.sweepAsync("rosenbrock", options);
+            checks.push(JSON.stringify(workers.shape) === JSON.stringify(page.shape) &&
+              JSON.stringify(workers.axes) === JSON.stringify(page.axes) &&
+              same(workers.diverged_at, page.diverged_at) &&
+              same(workers.final_position, page.final_position) &&
+              Object.keys(page.metrics).every((m) => same(workers.metrics[m], page.metrics[m])));
+          }
+          let message = null;
+          await adaviz.sweepAsync("booth", {rho: [0.5, 0.9], steps: 0})
+            .catch((error) => { message = error.message; });
+          return {checks, message, workers: adaviz.sweepWorkers(),
+                  cores: navigator.hardwareConcurrency};
+        }"""
+    )
+    assert result["checks"] == [True, True, True]
+    assert result["message"].startswith("steps must be an integer")
+    if result["cores"] >= 2:
+        assert result["workers"] >= 2, result

@@ -139,6 +139,10 @@ def test_slider_redraws_every_view_offline(offline, page_file):
         "loss": trace(after, "loss", "loss") != trace(before, "loss", "loss"),
     }
     assert all(changed.values()), changed
+    # each view moved its traces without a redraw (the Jupyter figures' move), not by plotly's
+    # full Plotly.update
+    moves = offline.evaluate("() => adaviz.plotlyMove.moves")
+    assert moves["update"] == 0 and moves["direct"] >= 4, moves
     assert list(trace(after, "surface", "trajectory")) == engine_path(
         offline, "rosenbrock", steps=300, rho=rho, epsilon=1e-6
     )
@@ -314,6 +318,34 @@ def test_page_without_javascript_says_so(playwright, page_file):
         browser.close()
 
 
+def test_line_views_keep_their_y_range_as_the_jupyter_views_do(offline, page_file):
+    """The page's line views fit their y ranges as the Jupyter panels' (lines.fit_range):
+    kept while the data stays inside and fills them, else refitted on a coarse grid."""
+    from adaviz.panels.views.lines import fit_range
+
+    open_page(offline, page_file)
+    cases = [
+        ([[3e-4, 2e-2, 5e-1]], True, None),
+        ([[6.0e-4, 0.2]], True, None),  # 10^-3.22: the quarter-decade margin decides
+        ([[3e-4, 2e-2, 5e-1]], True, [-4.0, 0.5]),  # kept
+        ([[3e-4, 2e-2, 5e-1]], True, [-9.0, 0.5]),  # too wide: refitted
+        ([[1e-7, 1e3], [2e-9, float("nan")]], True, [-4.0, 0.5]),  # outside: refitted
+        ([[0.0, 1.3, 7.2]], False, None),
+        ([[0.0, 1.3, 7.2]], False, [-1.0, 8.0]),  # kept
+        ([[0.0, 1.3, 7.2]], False, [-100.0, 100.0]),  # too empty: refitted
+        ([[5.0, 5.0]], False, None),
+        ([[float("nan"), -1.0]], True, [-2.0, 1.0]),  # nothing positive: the range stays
+    ]
+    page_ranges = offline.evaluate(
+        """(cases) => cases.map(([ys, log, current]) =>
+          adaviz.fitRange(ys.map((y) => ({ y: y.map((v) => (v === null ? NaN : v)) })), log,
+                          current))""",
+        [[[[None if v != v else v for v in y] for y in ys], log, cur] for ys, log, cur in cases],
+    )
+    for (ys, log, current), got in zip(cases, page_ranges, strict=True):
+        assert got == pytest.approx(fit_range([np.asarray(y) for y in ys], log, current)), ys
+
+
 def test_sizes_and_bad_input(tmp_path):
     state = web_page.surface_state("booth")
     inline = web_page.surface_page(state)
@@ -430,6 +462,75 @@ def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
     sensitivity = view_data(offline)["sensitivity"]
     assert all(len(y) == 64 for name, _, y in sensitivity if not name.endswith(" lr"))
     assert "tuned" in offline.inner_text(".adaviz-readouts")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
+def test_compare_page_loss_scale_ghosts_moved_readout_and_code(offline, tmp_path):
+    """At k != 0 each rule's path at k = 0 is a dashed ghost, the table says how far each
+    path moved from it (the largest distance over the run, as the Jupyter panel's readout),
+    and the copy-as-code block is the Jupyter panel's Keras 3 constructors for the values
+    run now."""
+    from adaviz.panels.kit.code import constructor
+
+    rules = ("adadelta", "sgd", "adam")
+    hyper = {"adam": {"lr": 0.05, "amsgrad": True}, "sgd": {"lr": 0.02}}
+    state = web_page.compare_state(
+        "booth", rules, steps=60, loss_scale_exponent=1, hyperparameters=hyper
+    )
+    path = tmp_path / "compare.html"
+    path.write_text(web_page.compare_page(state), encoding="utf-8")
+    open_page(offline, path)
+    data = view_data(offline)
+    panel = "document.querySelector('#adaviz-panel').adaviz_panel"
+    moved = offline.evaluate(f"() => {panel}.moved")
+    dashes = offline.evaluate(
+        "() => Object.fromEntries(document.querySelector('.adaviz-figure-surface').data"
+        ".map((t) => [t.name, t.line && t.line.dash]))"
+    )
+    for rule in rules:
+        values = state["hyperparameters"][rule]
+        options = {k: v for k, v in values.items()}
+        both = adaviz.simulate(
+            "booth", start=state["start"], steps=60, optimizer=rule,
+            loss_scale=[1.0, 10.0], dtype="float64", **options,
+        )  # fmt: skip
+        ghost = trace(data, "surface", f"{rule} at k = 0")
+        np.testing.assert_allclose(np.transpose(ghost), both.positions[:, 0], rtol=1e-9)
+        assert dashes[f"{rule} at k = 0"] == "dash"
+        # the oracle's distance, from float64 runs at both scales: sgd diverges at k = 1
+        if both.diverged[0] != both.diverged[1]:
+            assert moved[rule] == float("inf") and rule == "sgd"
+            continue
+        largest = np.max(np.linalg.norm(both.positions[:, 0] - both.positions[:, 1], axis=-1))
+        assert moved[rule] == pytest.approx(largest, rel=1e-9, abs=1e-12)
+    assert sorted(rule for rule in moved if moved[rule] < float("inf")) == ["adadelta", "adam"]
+    table = offline.inner_text(".adaviz-readouts")
+    assert "path moved vs k = 0 (loss × 10)" in table and "diverged" in table
+    code = offline.inner_text(".adaviz-code")
+    expected = {rule: constructor(rule, state["hyperparameters"][rule]) for rule in rules}
+    assert code == "import keras, adaviz\n" + "\n".join(f"{r} = {c}" for r, c in expected.items())
+    # a slider moves: the k = 0 ghost follows (moved like the paths, without a redraw) and
+    # so does the code; back at k = 0 the ghosts go and the readout says "—"
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name='adam.epsilon']", "e => { e.value = -5; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    ghost = trace(view_data(offline), "surface", "adam at k = 0")
+    assert list(ghost) == engine_path(
+        offline, "booth", steps=60, optimizer="adam", lr=0.05, amsgrad=True, epsilon=1e-5
+    )
+    assert offline.evaluate("() => adaviz.plotlyMove.moves.update") == 0
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name=loss_scale]", "e => { e.value = 0; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    adam = dict(state["hyperparameters"]["adam"], epsilon=1e-5)
+    assert f"adam = {constructor('adam', adam)}" in offline.inner_text(".adaviz-code")
+    names = [t[0] for t in view_data(offline)["surface"]]
+    assert not any(name.endswith("at k = 0") for name in names), names
+    assert offline.evaluate(f"() => {panel}.moved") == {}
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 

@@ -258,6 +258,92 @@ export default () => ({{
 }});
 """
 
+#: plotly.js internals for a redraw-free move of scatter traces' x/y: ``direct(Plotly, el,
+#: styles, traces, options)`` (true when it moved them; false when the figure is not as it
+#: needs, and the caller redraws with plotly.js's own API) and ``restack(el)``. The figures'
+#: module here and the live pages (:mod:`adaviz.web.page`) both use it.
+MOVE_JS = """
+function restack(el) {
+  // plotly.js draws the moved traces of a move on top of the others; put every trace
+  // back at its own depth (trace order), as a full redraw draws them
+  const index = new Map((el._fullData || []).map((trace, i) => [trace.uid, i]));
+  const depth = (group) => {
+    for (const name of group.classList) {
+      if (name.startsWith("trace") && index.has(name.slice(5))) return index.get(name.slice(5));
+    }
+    return -1;
+  };
+  for (const layer of el.querySelectorAll(".scatterlayer")) {
+    const groups = [...layer.children];
+    const sorted = [...groups].sort((a, b) => depth(a) - depth(b));
+    if (sorted.some((group, i) => group !== groups[i])) {
+      for (const group of sorted) layer.appendChild(group);
+    }
+  }
+}
+function direct(Plotly, el, styles, traces, options) {
+  // Plotly.animate without its first step: it re-derives the whole figure from its input
+  // (supplyDefaults, most of its cost) although only x/y of some scatter traces changed.
+  // Here those x/y go into the input and the derived traces directly, then the rest of
+  // plotly's own transition runs for the moved traces: each one's calc by its trace
+  // module, then each base plot module's plot of them. Anything unexpected: false, and
+  // the caller uses plotly.js's own API (Plotly.animate here, Plotly.update in a live
+  // page), which re-derives everything from the input.
+  const full = el._fullLayout;
+  const fullData = el._fullData;
+  const calcdata = el.calcdata;
+  if (!Array.isArray(fullData) || !Array.isArray(calcdata) || !el.data) return false;
+  const modules = full._basePlotModules;
+  if (!Array.isArray(modules) || !modules.every((m) => typeof m.plot === "function")) return false;
+  if (el._transitioning || (el._promises && el._promises.length)) return false;
+  const isArray = (v) => Array.isArray(v) || ArrayBuffer.isView(v);
+  const updates = [];
+  for (let k = 0; k < traces.length; k++) {
+    const t = traces[k];
+    const trace = fullData[t];
+    const input = el.data[t];
+    if (!trace || !input || trace._input !== input || trace.type !== "scatter") return false;
+    if (trace.visible !== true || typeof input.mode !== "string" || !calcdata[t]) return false;
+    if (!trace._module || typeof trace._module.calc !== "function") return false;
+    // per-point values that plotly's hover step would spread over the points
+    for (const name of ["hoverinfo", "hovertemplate", "hovertext", "text"]) {
+      if (isArray(trace[name])) return false;
+    }
+    if ((trace.error_x && trace.error_x.visible) || (trace.error_y && trace.error_y.visible)) return false;
+    const style = styles[k];
+    for (const prop of Object.keys(style)) {
+      if ((prop !== "x" && prop !== "y") || !Array.isArray(style[prop])) return false;
+    }
+    const x = style.x || trace.x;
+    const y = style.y || trace.y;
+    if (!isArray(x) || !isArray(y) || !x.length || x.length !== y.length) return false;
+    updates.push([t, input, trace, style, x.length]);
+  }
+  try {
+    for (const [t, input, trace, style, length] of updates) {
+      for (const prop of Object.keys(style)) {
+        input[prop] = style[prop];
+        trace[prop] = style[prop];
+      }
+      trace._length = length;
+      const cd = trace._module.calc(el, trace);
+      if (!Array.isArray(cd) || !cd[0]) throw new Error("no calcdata");
+      if (!cd[0].t) cd[0].t = {};
+      cd[0].trace = trace;
+      calcdata[t] = cd;
+    }
+    const done = () => () => {};
+    for (const m of modules) m.plot(el, traces.slice(), options.transition, done);
+    restack(el);
+  } catch (err) {
+    console.warn("[adaviz] direct move failed, redrawing with plotly.js", err);
+    return false;
+  }
+  if (typeof full._rehover === "function") full._rehover();
+  return true;
+}
+"""
+
 _FIGURE_ESM = f"""
 const KEY = {_KEY};
 const WAIT_MS = {BUNDLE_WAIT_MS};
@@ -384,84 +470,7 @@ function move(model, views, msg, buffers) {{
       .catch(failed);
   }}
 }}
-function restack(el) {{
-  // plotly.js draws the moved traces of a move on top of the others; put every trace
-  // back at its own depth (trace order), as a full redraw draws them
-  const index = new Map((el._fullData || []).map((trace, i) => [trace.uid, i]));
-  const depth = (group) => {{
-    for (const name of group.classList) {{
-      if (name.startsWith("trace") && index.has(name.slice(5))) return index.get(name.slice(5));
-    }}
-    return -1;
-  }};
-  for (const layer of el.querySelectorAll(".scatterlayer")) {{
-    const groups = [...layer.children];
-    const sorted = [...groups].sort((a, b) => depth(a) - depth(b));
-    if (sorted.some((group, i) => group !== groups[i])) {{
-      for (const group of sorted) layer.appendChild(group);
-    }}
-  }}
-}}
-function direct(Plotly, el, styles, traces, options) {{
-  // Plotly.animate without its first step: it re-derives the whole figure from its input
-  // (supplyDefaults, most of its cost) although only x/y of some scatter traces changed.
-  // Here those x/y go into the input and the derived traces directly, then the rest of
-  // plotly's own transition runs for the moved traces: each one's calc by its trace
-  // module, then each base plot module's plot of them. Anything unexpected: false, and
-  // the caller uses Plotly.animate (which re-derives everything from the input).
-  const full = el._fullLayout;
-  const fullData = el._fullData;
-  const calcdata = el.calcdata;
-  if (!Array.isArray(fullData) || !Array.isArray(calcdata) || !el.data) return false;
-  const modules = full._basePlotModules;
-  if (!Array.isArray(modules) || !modules.every((m) => typeof m.plot === "function")) return false;
-  if (el._transitioning || (el._promises && el._promises.length)) return false;
-  const isArray = (v) => Array.isArray(v) || ArrayBuffer.isView(v);
-  const updates = [];
-  for (let k = 0; k < traces.length; k++) {{
-    const t = traces[k];
-    const trace = fullData[t];
-    const input = el.data[t];
-    if (!trace || !input || trace._input !== input || trace.type !== "scatter") return false;
-    if (trace.visible !== true || typeof input.mode !== "string" || !calcdata[t]) return false;
-    if (!trace._module || typeof trace._module.calc !== "function") return false;
-    // per-point values that plotly's hover step would spread over the points
-    for (const name of ["hoverinfo", "hovertemplate", "hovertext", "text"]) {{
-      if (isArray(trace[name])) return false;
-    }}
-    if ((trace.error_x && trace.error_x.visible) || (trace.error_y && trace.error_y.visible)) return false;
-    const style = styles[k];
-    for (const prop of Object.keys(style)) {{
-      if ((prop !== "x" && prop !== "y") || !Array.isArray(style[prop])) return false;
-    }}
-    const x = style.x || trace.x;
-    const y = style.y || trace.y;
-    if (!isArray(x) || !isArray(y) || !x.length || x.length !== y.length) return false;
-    updates.push([t, input, trace, style, x.length]);
-  }}
-  try {{
-    for (const [t, input, trace, style, length] of updates) {{
-      for (const prop of Object.keys(style)) {{
-        input[prop] = style[prop];
-        trace[prop] = style[prop];
-      }}
-      trace._length = length;
-      const cd = trace._module.calc(el, trace);
-      if (!Array.isArray(cd) || !cd[0]) throw new Error("no calcdata");
-      if (!cd[0].t) cd[0].t = {{}};
-      cd[0].trace = trace;
-      calcdata[t] = cd;
-    }}
-    const done = () => () => {{}};
-    for (const m of modules) m.plot(el, traces.slice(), options.transition, done);
-    restack(el);
-  }} catch (err) {{
-    console.warn("[adaviz] direct move failed, using Plotly.animate", err);
-    return false;
-  }}
-  if (typeof full._rehover === "function") full._rehover();
-  return true;
-}}
+{MOVE_JS}
 export default () => {{
   let ready = null;
   let inner = null;
