@@ -243,6 +243,7 @@ def test_package_installs_from_the_repository_in_a_fresh_venv(fresh_venv):
         "adaviz/_math.py",
         "adaviz/panels/surface/panel.py",
         "adaviz/web/engine.js",  # package data: the live pages' engine
+        "adaviz/web/dom.js",
         "adaviz/web/page.js",
         "adaviz/web/replay.js",  # the ModelPanel's replay page
     ):

@@ -42,23 +42,8 @@
   ];
   const HYPERPARAMETERS = ["lr", "rho", "epsilon", "decay"];
 
-  function fmt(value, digits) {
-    if (value === null || value === undefined || Number.isNaN(value)) return "–";
-    if (!isFinite(value)) return value > 0 ? "∞" : "−∞";
-    return Number(value).toPrecision(digits || 3).replace(/\.?0+(e|$)/, "$1");
-  }
-
-  function el(tag, attributes, children) {
-    const node = document.createElement(tag);
-    Object.entries(attributes || {}).forEach(function ([key, value]) {
-      if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value);
-    });
-    (children || []).forEach(function (child) {
-      node.appendChild(child);
-    });
-    return node;
-  }
+  const el = adaviz.el;
+  const fmt = adaviz.fmt;
 
   // -------------------------------------------------------------------------- gradient noise
 

@@ -25,7 +25,6 @@ import json
 import numbers
 import re
 import uuid
-from importlib import resources
 
 import numpy as np
 
@@ -68,6 +67,14 @@ def page_js():
         + "})(window.adaviz);\n"
     )
     return move + _read("page.js")
+
+
+def live_scripts(*, replay=False):
+    """The scripts a live page loads, in order: ``engine.js`` (it defines ``window.adaviz``,
+    which the others extend), ``dom.js``, :func:`page_js` and, with ``replay``,
+    ``replay.js``. A notebook page's shared code (:func:`libraries_html`) has them all."""
+    scripts = [engine_js(), _read("dom.js"), page_js()]
+    return scripts + [_read("replay.js")] if replay else scripts
 
 
 def _controls_module():
@@ -598,12 +605,12 @@ NOSCRIPT = (
 
 
 def _page(state, boot_function, plotly, title, *, scripts=None, footer=FOOTER, noscript=NOSCRIPT):
-    """The page around ``scripts`` (default: ``engine.js`` and ``page.js``) that boots
+    """The page around ``scripts`` (default: :func:`live_scripts`) that boots
     ``adaviz.<boot_function>(root, state)``, with ``footer`` under it and ``noscript`` for
     a browser without JavaScript (both plain text)."""
     if plotly == OUTPUT:
         return _output(state, boot_function, title)
-    scripts = [engine_js(), page_js()] if scripts is None else scripts
+    scripts = live_scripts() if scripts is None else scripts
     data = json.dumps(state).replace("</", "<\\/")
     boot = f"window.adaviz.{boot_function}(document.getElementById('adaviz-panel'), {data});"
     return "\n".join(
@@ -677,7 +684,7 @@ def without_plotly(text):
 def libraries_html(include_plotlyjs=True):
     """What every live panel of a notebook page shares, once: the panels' CSS, plotly.js
     (from the plotly package; ``include_plotlyjs=False`` leaves it to the page) and every
-    script of :mod:`adaviz.web` (``engine.js`` first, then ``page.js`` and the others); then
+    script of :mod:`adaviz.web` (:func:`live_scripts`, the replay's too); then
     it starts the panels that waited for them.
 
     Each script runs only if the page does not have it yet (a Plotly already on the page, a
@@ -692,11 +699,7 @@ def libraries_html(include_plotlyjs=True):
             + plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
             + "\n}</script>"
         )
-    scripts = sorted(
-        item.name for item in resources.files("adaviz.web").iterdir() if item.name.endswith(".js")
-    )
-    scripts.remove("engine.js")  # (it defines window.adaviz, which the others extend)
-    code = "\n".join([engine_js(), *(_read(name) for name in scripts)])
+    code = "\n".join(live_scripts(replay=True))
     parts += [
         _script(f"if (!window.adavizPageCode) {{\n{code}\nwindow.adavizPageCode = true;\n}}"),
         _script(

@@ -24,23 +24,8 @@
   const PLAY_INTERVAL = 300; // ms between two snapshots while playing
   const STEP_VIEWS = ["loss", "accumulators", "update_ratio"]; // x axis: step
 
-  function el(tag, attributes, children) {
-    const node = document.createElement(tag);
-    Object.entries(attributes || {}).forEach(function ([key, value]) {
-      if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value);
-    });
-    (children || []).forEach(function (child) {
-      node.appendChild(child);
-    });
-    return node;
-  }
-
-  function fmt(value, digits) {
-    if (value === null || value === undefined || Number.isNaN(value)) return "–";
-    if (!isFinite(value)) return value > 0 ? "∞" : "−∞";
-    return Number(value).toPrecision(digits || 3).replace(/\.?0+(e|$)/, "$1");
-  }
+  const el = adaviz.el;
+  const fmt = adaviz.fmt;
 
   /** The data view's pictures, one flat array per snapshot (replay.py's encoding). */
   function decode(prediction) {

@@ -141,6 +141,6 @@ def replay_page(state, *, plotly="inline", title=None):
         raise ValueError(f"state must be model_state(...)'s dict, got {type(state).__name__}")
     title = title or f"adaviz ModelPanel: replay of {state['steps']:,} steps"
     return _page(
-        state, "modelReplay", plotly, title, scripts=[replay_js()], footer=FOOTER,
+        state, "modelReplay", plotly, title, scripts=[_read("dom.js"), replay_js()], footer=FOOTER,
         noscript=NOSCRIPT,
     )  # fmt: skip
