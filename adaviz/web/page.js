@@ -556,8 +556,8 @@
     });
 
     // gradient noise: the same sequence for a seed, whatever the other settings
-    const noise = noiseSlider(state.noise_values, state.noise, request);
-    const seed = integerBox("seed", "noise seed", 0, state.seed_max, state.seed, request);
+    const noise = noiseSlider(state.noise_values, state.noise, () => request());
+    const seed = integerBox("seed", "noise seed", 0, state.seed_max, state.seed, () => request());
     controls.noise = noise.input;
     controls.seed = seed.input;
 
@@ -1043,8 +1043,8 @@
     const kOut = el2("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
     k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
     controls.loss_scale = k;
-    const noise = noiseSlider(state.noise_values, state.noise, request);
-    const seed = integerBox("seed", "noise seed", 0, state.seed_max, state.seed, request);
+    const noise = noiseSlider(state.noise_values, state.noise, () => request());
+    const seed = integerBox("seed", "noise seed", 0, state.seed_max, state.seed, () => request());
     controls.noise = noise.input;
     controls.seed = seed.input;
     const noisy = () => ({ noise: noise.value(), seed: seed.value() });
@@ -1513,7 +1513,7 @@
     const kOut = el("output", { class: "adaviz-readout", text: String(state.loss_scale_exponent) });
     k.addEventListener("input", () => { kOut.textContent = k.value; request(); });
     controls.loss_scale = k;
-    const noise = noiseSlider(state.noise_values, state.noise, request);
+    const noise = noiseSlider(state.noise_values, state.noise, () => request());
     controls.noise = noise.input;
     const seeds = el("input", { type: "range", name: "seeds", min: 1, max: state.seeds_max, step: 1 });
     seeds.value = state.seeds;
