@@ -179,7 +179,7 @@ def test_nbconvert_html_of_the_tour_is_live_offline(offline, site_dir, tmp_path)
     template = HTMLExporter()
     allowed = (template.require_js_url, template.mathjax_url.split("?")[0])
     roots = check_live(offline, page, allowed=allowed)
-    assert len(roots) == 1
+    assert len(roots) == 2  # the tour's SurfacePanel and its ModelPanel's replay
 
 
 def test_panels_start_wherever_the_shared_code_is_and_say_when_it_is_missing(offline, tmp_path):

@@ -547,7 +547,8 @@ def test_bad_arguments_raise_named_errors(engine_page):
 def test_sweep_on_workers_equals_the_sweep_in_the_page(engine_page):
     """adaviz.sweepAsync deals the grid's rows to Web Workers (one per core) and puts the
     cells back in grid order: every cell equals adaviz.sweep's to the last bit, a one- and a
-    two-axis grid with an odd number of rows, and a noisy one (mean and spread over seeds); a bad argument rejects with sweep's message."""
+    two-axis grid with an odd number of rows, and a noisy one (mean and spread over seeds); a
+    bad argument rejects with sweep's message."""
     result = engine_page.evaluate(
         """async () => {
           const same = (a, b) => a.length === b.length &&
@@ -556,6 +557,7 @@ def test_sweep_on_workers_equals_the_sweep_in_the_page(engine_page):
             {rho: [0.0, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0], epsilon: [1e-8, 1e-6, 1e-3],
              steps: 200},
             {optimizer: "adam", lr: [1e-3, 1e-2, 0.1, 0.3, 1.0], steps: 150, start: [-1.9, 2.9]},
+            {rho: [0.5, 0.9, 0.95], epsilon: [1e-6, 1e-3], steps: 120, noise: 0.5, seeds: 3},
           ];
           const checks = [];
           for (const options of grids) {
@@ -565,7 +567,9 @@ def test_sweep_on_workers_equals_the_sweep_in_the_page(engine_page):
               JSON.stringify(workers.axes) === JSON.stringify(page.axes) &&
               same(workers.diverged_at, page.diverged_at) &&
               same(workers.final_position, page.final_position) &&
-              Object.keys(page.metrics).every((m) => same(workers.metrics[m], page.metrics[m])));
+              Object.keys(page.metrics).every((m) => same(workers.metrics[m], page.metrics[m])) &&
+              Object.keys(page.spread).every((m) => same(workers.spread[m], page.spread[m])) &&
+              same(workers.diverged_fraction, page.diverged_fraction));
           }
           let message = null;
           await adaviz.sweepAsync("booth", {rho: [0.5, 0.9], steps: 0})
