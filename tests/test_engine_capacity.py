@@ -10,6 +10,7 @@ import adaviz
 from adaviz import engine
 
 
+@pytest.mark.slow
 def test_a_larger_capacity_gives_the_same_run_divergence_included():
     kwargs = dict(lr=10.0, rho=0.5, epsilon=0.1)  # beale diverges a few steps in
     # (700 steps: a step count of the loop below, so this graph is compiled only once)

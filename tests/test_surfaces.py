@@ -235,6 +235,7 @@ def test_contour_is_logarithmic_when_z_spans_decades_and_round_trips():
 # ---------------------------------------------------------------- user-defined surfaces
 
 
+@pytest.mark.slow
 def test_user_defined_surface_works_like_a_builtin():
     mine = adaviz.Surface(
         lambda x, y: (x + 2.0 * y - 7.0) ** 2 + (2.0 * x + y - 5.0) ** 2,

@@ -205,6 +205,7 @@ def test_new_values_do_not_retrace():
 
 # ------------------------------------------------------------------------ executors
 # (worker processes: a Dask LocalCluster in test_model_sweep.py, which starts one anyway)
+@pytest.mark.slow
 def test_thread_pool_executor_equals_in_process(monkeypatch):
     monkeypatch.setattr(sweeps.metric, "CHUNK_RUNS", 25)  # 108 runs -> 5 chunks
     expected = adaviz.sweep(bowl(), rho=RHO, epsilon=EPS, steps=100)

@@ -361,6 +361,7 @@ def check_on_cell_error(error, seen, in_process):
     return done
 
 
+@pytest.mark.slow
 def test_an_on_cell_that_raises_keeps_the_finished_cells_and_resume_runs_the_others(
     in_process,
 ):

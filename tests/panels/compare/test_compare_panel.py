@@ -160,6 +160,7 @@ def test_loss_scale_slider_scales_every_loss_and_reports_how_far_each_path_moved
     assert all(not t.visible for t in panel.figures["surface"].data if "k = 0" in str(t.name))
 
 
+@pytest.mark.slow
 def test_a_new_surface_redraws_every_path_from_its_start():
     panel = adaviz.ComparePanel("rosenbrock", ("adadelta", "adam"), steps=200)
     panel.controls["surface"].value = "beale"
@@ -172,6 +173,7 @@ def test_a_new_surface_redraws_every_path_from_its_start():
         panel.set_start(100.0, 0.0)
 
 
+@pytest.mark.slow
 def test_a_surface_chosen_again_redraws_the_runs_it_kept():
     panel = adaviz.ComparePanel("rosenbrock", ("adadelta", "adam"), steps=300)
     first = panel.trajectories["adam"]
@@ -186,6 +188,7 @@ def test_a_surface_chosen_again_redraws_the_runs_it_kept():
     assert_figures_are_the_engines(panel)
 
 
+@pytest.mark.slow
 def test_a_surface_of_ones_own_joins_the_dropdown_under_its_name():
     bowl = adaviz.Surface(
         lambda x, y: x**2 + y**2, ((-1.0, 1.0), (-1.0, 1.0)), minima=[(0.0, 0.0)], name="bowl"
@@ -212,6 +215,7 @@ def independent_objective(t, steps, scale):
     return out
 
 
+@pytest.mark.slow
 def test_tune_equals_separate_simulate_calls_and_picks_the_argmin_of_the_curve():
     panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=400)
     panel.controls["loss_scale"].value = 1.0
@@ -552,6 +556,7 @@ def test_momentum_default_label_says_its_09_is_a_convention_not_keras_default():
     assert "momentum" not in controls.label("rmsprop", dict(_math.rule("rmsprop").defaults))[1]
 
 
+@pytest.mark.slow
 def test_noise_and_seed_are_shared_by_every_rule_and_never_retrace():
     panel = adaviz.ComparePanel("ill_conditioned", RULES3, steps=300, precompile=False)
     panel.controls["noise"].value = 1.0
