@@ -71,6 +71,7 @@ def make_controls(metrics, metric, overlay, exponent, noise=0.0, seeds=1):
             icon="external-link",
             tooltip="Show the selected cell's run in a SurfacePanel below",
             disabled=True,
+            layout=widgets.Layout(width="auto"),  # the default 148 px cuts the label
         ),
     }
     for name, control in controls.items():

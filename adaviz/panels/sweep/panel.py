@@ -71,6 +71,13 @@ LOG_METRICS = ("final_loss", "min_loss", "distance_to_minimum", "loss", "val_los
 # ======================================================================================
 
 
+def _runs(sweep):
+    """How many runs a map shows: one per cell, or with seeds the mean of K per cell."""
+    if sweep.seeds == 1:
+        return f"{sweep.values.size:,} runs"
+    return f"{sweep.values.size:,} cells × mean of {sweep.seeds} seeds"
+
+
 def _cell_for(sweep, x_name, y_name, xv, yv):
     """The sweep index of the cell nearest to the axis values ``(xv, yv)``."""
     index = []
@@ -386,7 +393,7 @@ class SweepPanel(Panel):
             log=s.metric in LOG_METRICS,
             x_name=self._x,
             y_name=self._y,
-            title=f"{METRIC_LABELS[s.metric]}: {s.values.size:,} runs of {s.steps} steps "
+            title=f"{METRIC_LABELS[s.metric]}: {_runs(s)} of {s.steps} steps "
             f"on {self._surface.name} (click a cell)",
             overlay=overlay,
             selected=selected,

@@ -285,6 +285,8 @@ def test_noise_and_seeds_sweep_the_mean_over_seeds_without_retracing():
     want = adaviz.sweep("himmelblau", steps=200, rho=rhos, epsilon=epsilons, noise=1.0, seeds=3)
     np.testing.assert_array_equal(s.values, want.values)
     assert "each cell the mean over 3 seeds" in panel._readout.value
+    title = panel.figures["heatmap"].layout.title.text
+    assert title.startswith("final loss: 36 cells × mean of 3 seeds of 200 steps"), title
     before = sweep_metric.trace_count()
     panel.controls["noise"].value = 0.1
     assert panel.sweep.noise == 0.1 and sweep_metric.trace_count() == before
