@@ -3,7 +3,7 @@
  * browser (no kernel, no server; nothing trains here). A classic script that needs
  * window.Plotly; adaviz/web/replay.py writes the page around it.
  *
- *   adaviz.modelReplay(root, state)      (state: replay.py's model_state)
+ *   adaviz.modelReplay(root, state)      (state: replay.py's model_state, or its packed form)
  *
  * builds the replay into the element `root`. The contract scripts and tests can drive:
  *   - controls: <input type="range" name="snapshot"> (the index of the recorded snapshot,
@@ -51,7 +51,29 @@
     return value !== null && value > 0 ? value : null;
   }
 
+  /** The JSON text of replay.py's packed state (base64 of zlib-compressed JSON), inflated
+   * by the browser's DecompressionStream. */
+  function inflate(packed) {
+    const binary = atob(packed);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Response(stream).text();
+  }
+
+  /** Build the replay of `state` (model_state's, or replay.py's packed form of it) into
+   * `container`; a packed state is built once inflated (adaviz_panel.ready resolves when
+   * the views are drawn either way). */
   function modelReplay(container, state) {
+    if (state.packed === undefined) return build(container, state);
+    const ready = inflate(state.packed).then(function (text) {
+      return build(container, JSON.parse(text)).ready;
+    });
+    container.adaviz_panel = { ready };
+    return container.adaviz_panel;
+  }
+
+  function build(container, state) {
     const Plotly = root.Plotly;
     container.classList.add("adaviz-model-replay", "adaviz-live");
     container.style.width = "980px"; // two 480-px views a row, as in the notebook

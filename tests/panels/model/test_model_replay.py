@@ -8,6 +8,8 @@ history at that step (the losses and per-layer statistics the page's markers sho
 
 import base64
 import json
+import re
+import zlib
 
 import numpy as np
 import pytest
@@ -106,6 +108,20 @@ def test_model_state_is_the_panel_as_drawn(recorded):
         raw = np.frombuffer(base64.b64decode(prediction["data"][i]), np.uint8)
         page = raw.reshape(50, 50) / prediction["scale"]
         np.testing.assert_allclose(page, want["probability"], atol=0.5 / 254 + 1e-6)
+    # the figures' lines as float32 (the steps as int32), equal to the panel's to float32
+    compared = 0
+    for name in ("loss", "accumulators", "update_ratio"):
+        for trace, ours in zip(
+            state["figures"][name]["data"], panel.figures[name].data, strict=True
+        ):
+            for axis in ("x", "y"):
+                spec, want = trace.get(axis), getattr(ours, axis)
+                if isinstance(spec, dict) and "bdata" in spec:
+                    got = np.frombuffer(base64.b64decode(spec["bdata"]), "<" + spec["dtype"])
+                    assert spec["dtype"] == ("i4" if axis == "x" else "f4"), (name, axis)
+                    np.testing.assert_array_equal(got, np.asarray(want, np.float32))
+                    compared += 1
+    assert compared >= 2 * 9  # the batch and smoothed losses, 6 + 3 per-layer lines
 
 
 def test_to_html_writes_the_replay_and_live_false_the_picture(recorded, tmp_path):
@@ -116,6 +132,9 @@ def test_to_html_writes_the_replay_and_live_false_the_picture(recorded, tmp_path
     assert "the optimizer runs in this page" not in text  # nothing trains in a replay
     cdn = panel.to_html(tmp_path / "cdn.html", include_plotlyjs="cdn")
     assert cdn.stat().st_size < 300_000
+    # the page carries model_state as zlib-compressed JSON
+    packed = re.search(r'\{"packed": "([^"]+)"', cdn.read_text()).group(1)
+    assert json.loads(zlib.decompress(base64.b64decode(packed))) == replay.model_state(panel)
     picture = panel.to_html(tmp_path / "picture.html", live=False).read_text()
     assert "Decision boundary" in picture and "modelReplay" not in picture
     assert "modelReplay" in panel.page().data
