@@ -95,8 +95,7 @@ class ComparePanel(OnSurface):
             ``centered`` / ``amsgrad`` as bools).
         throttle: minimum seconds between two redraws when an event loop runs.
         grid_size: contour resolution (points per axis).
-        static_fallback: add the live page to the display data, for front ends without
-            widgets (an exported notebook; :mod:`adaviz.panels.kit.embed`).
+        static_fallback: put the live page in the display data (front ends without widgets).
         precompile: compile the other surfaces in the background once displayed
             (default: when running in a Jupyter kernel).
 

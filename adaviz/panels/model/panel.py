@@ -91,7 +91,7 @@ class ModelPanel(Panel):
             (as fast as possible).
         lr, rho, epsilon, decay: starting hyperparameters (default: Keras 2 / TF 1.x tf.keras,
             lr 1.0, rho 0.95, epsilon 1e-7, decay 0); ``learning_rate`` is an alias of lr.
-        static_fallback: add a static HTML snapshot to the panel's display data.
+        static_fallback: put the replay page in the display data (front ends without widgets).
 
     Raises:
         ValueError: unknown dataset name, data without samples, x and y of different
