@@ -15,7 +15,8 @@ In the page the decision boundary's P(class 1) is stored to 1/254 (one byte a gr
 class indices and a fit's curve (float32) are stored exactly as drawn; the figures' float64
 arrays as float32 (the steps as int32). The page carries the state as zlib-compressed JSON
 (:func:`_packed`), which ``replay.js`` inflates with the browser's own
-``DecompressionStream``: a long run's page is about 40 % of its plain JSON.
+``DecompressionStream``. Both together take a 3,000-step run's page (61 snapshots, plotly.js
+from the CDN) from 632 KB to 249 KB.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def replay_js():
 
 def _narrowed(spec):
     """A plotly typed-array spec (``{"dtype", "bdata"}``) of float64 as int32 when its values
-    are whole numbers that fit (the steps), else as float32 (the precision TensorFlow
-    recorded them in; far below a pixel and the hover's four digits): half the bytes."""
+    are whole numbers that fit (the steps), else as float32 (a rounding far below a pixel
+    and the hover's four digits): half the bytes."""
     values = np.frombuffer(base64.b64decode(spec["bdata"]), "<f8")
     whole = np.isfinite(values).all() and (values == np.rint(values)).all()
     if whole and (np.abs(values) < 2**31).all():
