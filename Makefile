@@ -42,9 +42,9 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(MAKE) binder-test
-	$(MAKE) test-plotly-oldest
-	$(MAKE) test-py310
+	@# three independent checks, two at a time: each keeps about one core busy (pip and a
+	@# kernel, a browser, one pytest process); their logs are printed whole, one by one
+	$(MAKE) -j2 --output-sync=target binder-test test-plotly-oldest test-py310
 	@# the whole suite last, in two parts: everything but the browser tests on two workers
 	@# (whole files each, in order), then the browser tests one at a time (they run after the
 	@# notebooks they read, and a browser's timing is kinder without a second worker)
