@@ -26,29 +26,6 @@ DASHBOARD = "dashboard.ipynb"
 SURFACE_PANEL_FIGURES = 4  # panel.figures: surface, accumulators, step_size, loss
 
 
-@pytest.fixture(scope="module")
-def playwright():
-    reason = bh.browser_missing_reason()
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests must run in CI (CI=true), but: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        yield pw
-
-
-@pytest.fixture
-def page(playwright):
-    """A fresh Chromium page; page errors are collected in ``page.adaviz_errors``."""
-    with bh.chromium(playwright) as context:
-        page = context.new_page()
-        page.adaviz_errors = []
-        page.on("pageerror", lambda exc: page.adaviz_errors.append(str(exc)))
-        yield page
-
-
 @pytest.fixture
 def root_dir(tmp_path):
     """A temporary copy of ``notebooks/`` (the servers write checkpoints and state)."""

@@ -24,8 +24,6 @@ import test_browser
 
 pytestmark = pytest.mark.browser
 
-playwright = test_browser.playwright
-page = test_browser.page
 
 PANEL = ".adaviz-compare-panel"
 NAME = "echo_twice.ipynb"

@@ -1,12 +1,12 @@
 """The hyperparameter notebooks in a real browser: ComparePanel and SweepPanel in JupyterLab,
 and the compare dashboard in Voila.
 
-Like ``tests/browser/test_browser.py`` (whose fixtures these tests reuse): each test starts its own
-server on a free localhost port over a temporary copy of ``notebooks/``, stops it afterwards,
-and saves screenshots to ``test-artifacts/`` (the README's pictures of the two panels are
-``test-artifacts/compare_panel.png`` and ``test-artifacts/sweep_panel.png``). Paths are
-compared in screen pixels, as the browser drew them: the ``d`` attribute of each named
-trace's SVG path, read as a polyline.
+Like ``tests/browser/test_browser.py`` (the fixtures are in ``tests/browser/conftest.py``):
+each test starts its own server on a free localhost port over a temporary copy of
+``notebooks/``, stops it afterwards, and saves screenshots to ``test-artifacts/`` (the
+README's pictures of the two panels are ``test-artifacts/compare_panel.png`` and
+``test-artifacts/sweep_panel.png``). Paths are compared in screen pixels, as the browser
+drew them: the ``d`` attribute of each named trace's SVG path, read as a polyline.
 """
 
 from __future__ import annotations
@@ -18,14 +18,9 @@ import time
 import browser_harness as bh
 import numpy as np
 import pytest
-import test_browser
 from test_browser import NOTEBOOKS, screenshot_on_failure
 
 pytestmark = pytest.mark.browser
-
-# the browser fixtures of tests/browser/test_browser.py (Chromium via Playwright, a fresh page)
-playwright = test_browser.playwright
-page = test_browser.page
 
 COMPARE = "05_compare_optimizers.ipynb"
 SWEEPS = "06_sweeps.ipynb"

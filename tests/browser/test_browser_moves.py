@@ -27,8 +27,6 @@ import test_browser_compare_echo as echo
 
 pytestmark = pytest.mark.browser
 
-playwright = test_browser.playwright
-page = test_browser.page
 
 NAME = "moves.ipynb"
 CELLS = [

@@ -26,8 +26,6 @@ import adaviz
 
 pytestmark = pytest.mark.browser
 
-playwright = test_browser.playwright
-page = test_browser.page
 
 SURFACE = "surface_noise.ipynb"
 SWEEP = "sweep_noise.ipynb"

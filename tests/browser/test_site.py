@@ -16,8 +16,6 @@ import sys
 
 import browser_harness as bh
 import pytest
-import test_browser
-import test_web_page
 from nbconvert import HTMLExporter
 
 import adaviz
@@ -26,8 +24,6 @@ from adaviz.panels.kit import embed
 
 pytestmark = pytest.mark.browser
 
-playwright = test_browser.playwright
-offline = test_web_page.offline
 
 NOTEBOOKS = sorted((bh.REPO / "notebooks").glob("*.ipynb"))
 #: where tests/notebooks/test_notebooks.py saves its runs

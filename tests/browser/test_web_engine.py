@@ -27,14 +27,12 @@ import json
 import browser_harness as bh
 import numpy as np
 import pytest
-import test_browser
 
 import adaviz
 from adaviz import web
 
 pytestmark = pytest.mark.browser
 
-playwright = test_browser.playwright
 tf = adaviz._tf.import_tensorflow()
 
 STEPS = 500

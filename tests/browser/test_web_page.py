@@ -13,7 +13,6 @@ from __future__ import annotations
 import browser_harness as bh
 import numpy as np
 import pytest
-import test_browser
 
 import adaviz
 from adaviz.panels.kit.controls import NOISE_VALUES
@@ -21,7 +20,6 @@ from adaviz.web import page as web_page
 
 pytestmark = pytest.mark.browser
 
-playwright = test_browser.playwright
 
 PANEL = "#adaviz-panel"
 VIEWS = ("surface", "accumulators", "step_size", "loss")
@@ -34,34 +32,6 @@ def page_file(tmp_path_factory):
     state = web_page.surface_state("rosenbrock", rho=0.95, epsilon=1e-6, steps=300)
     path.write_text(web_page.surface_page(state), encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def offline(playwright):
-    """A Chromium page that may load file: URLs only; console errors and page errors are
-    collected in ``page.adaviz_errors``, refused requests in ``page.adaviz_refused``."""
-    with bh.chromium(playwright) as context:
-        refused = []
-
-        def route(route):
-            if route.request.url.startswith("file:"):
-                route.continue_()
-            else:
-                refused.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.adaviz_errors = []
-        page.adaviz_refused = refused
-        page.on("pageerror", lambda exc: page.adaviz_errors.append(str(exc)))
-        page.on(
-            "console",
-            lambda message: (
-                page.adaviz_errors.append(message.text) if message.type == "error" else None
-            ),
-        )
-        yield page
 
 
 def draws(page):

@@ -14,14 +14,12 @@ from __future__ import annotations
 import browser_harness as bh
 import numpy as np
 import pytest
-import test_browser
-from test_web_page import offline, wait_draws  # noqa: F401  (offline is a fixture)
+from test_web_page import wait_draws
 
 import adaviz
 
 pytestmark = pytest.mark.browser
 
-playwright = test_browser.playwright
 
 PANEL = "#adaviz-panel"
 VIEWS = ("loss", "boundary", "accumulators", "step_sizes", "update_ratio")
