@@ -1145,6 +1145,13 @@
       return isFinite(value) ? value : Infinity;
     }
 
+    function bestIndex(scores) {
+      // the index of the lowest finite score, -1 when none is finite
+      let best = -1;
+      scores.forEach((score, i) => { if (isFinite(score) && (best < 0 || score < scores[best])) best = i; });
+      return best;
+    }
+
     function tune() {
       const count = Number(steps.value);
       sensitivity = {};
@@ -1153,9 +1160,8 @@
           objective(adaviz.simulate(surface, Object.assign({}, current[rule], { lr, start, steps: count, optimizer: rule, loss_scale: scale() }, noisy())), count),
         );
         sensitivity[rule] = scores;
-        let best = 0;
-        scores.forEach((score, i) => { if (score < scores[best]) best = i; });
-        if (isFinite(scores[best])) {
+        const best = bestIndex(scores);
+        if (best >= 0) {
           current[rule].lr = state.lr_grid[best];
           controls[rule + ".lr"].value = Math.log10(current[rule].lr);
           controls[rule + ".lr"].nextSibling.textContent = fmt(current[rule].lr);
@@ -1288,11 +1294,17 @@
       const sensitivityTraces = names.map((rule) => line(rule, state.colors[rule], "solid", {
         x: state.lr_grid, y: sensitivity ? sensitivity[rule].map((v) => (isFinite(v) ? v : null)) : [],
       }));
-      names.forEach((rule) => sensitivityTraces.push({
-        type: "scatter", mode: "markers", name: rule + " lr", showlegend: false,
-        x: [current[rule].lr], y: [sensitivity ? Math.min.apply(null, sensitivity[rule].filter(isFinite)) : null],
-        marker: { size: 9, color: state.colors[rule], symbol: "diamond" },
-      }));
+      // the lr Tune chose, at its objective (as the Jupyter panel's star: it stays there
+      // when the lr slider moves on)
+      names.forEach(function (rule) {
+        const scores = sensitivity ? sensitivity[rule] : [];
+        const best = bestIndex(scores);
+        sensitivityTraces.push({
+          type: "scatter", mode: "markers", name: rule + " chosen lr", showlegend: false,
+          x: best < 0 ? [] : [state.lr_grid[best]], y: best < 0 ? [] : [scores[best]],
+          marker: { size: 13, color: state.colors[rule], symbol: "star", line: { width: 1 } },
+        });
+      });
       specs.sensitivity = {
         traces: sensitivityTraces,
         layout: layout(sensitivity ? "Tune: objective against lr" : "Tune: press Tune to search lr", Object.assign({

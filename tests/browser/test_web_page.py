@@ -429,9 +429,23 @@ def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
     count = draws(offline)
     offline.click("button[name=tune]")
     wait_draws(offline, count + 1)
-    sensitivity = view_data(offline)["sensitivity"]
-    assert all(len(y) == 64 for name, _, y in sensitivity if not name.endswith(" lr"))
+    tuned = view_data(offline)
+    assert all(len(trace(tuned, "sensitivity", rule)[1]) == 64 for rule in ("adam", "sgd"))
     assert "tuned" in offline.inner_text(".adaviz-readouts")
+    # the star marks the lr Tune chose, at the lowest objective on its curve, and stays
+    # there when the lr slider moves on (as the Jupyter panel's star)
+    lrs, scores = trace(tuned, "sensitivity", "adam")
+    best = min((s, i) for i, s in enumerate(scores) if s is not None)[1]
+    star = trace(tuned, "sensitivity", "adam chosen lr")
+    assert star == ([lrs[best]], [scores[best]])
+    slider = offline.eval_on_selector("input[name='adam.lr']", "e => Number(e.value)")
+    assert abs(10**slider - lrs[best]) <= 1e-9 * lrs[best]
+    count = draws(offline)
+    offline.eval_on_selector(
+        "input[name='adam.lr']", "e => { e.value = -3; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 1)
+    assert trace(view_data(offline), "sensitivity", "adam chosen lr") == star
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 
