@@ -1308,7 +1308,10 @@
       specs.sensitivity = {
         traces: sensitivityTraces,
         layout: layout(sensitivity ? "Tune: objective against lr" : "Tune: press Tune to search lr", Object.assign({
-          xaxis: Object.assign({ type: "log", title: { text: "lr" }, exponentformat: "power" }, AXIS),
+          // the lr values Tune tries, a tenth of a decade wider each side (as in Jupyter)
+          xaxis: Object.assign({ type: "log", title: { text: "lr" }, exponentformat: "power", range: [
+            Math.log10(Math.min.apply(null, state.lr_grid)) - 0.1, Math.log10(Math.max.apply(null, state.lr_grid)) + 0.1,
+          ] }, AXIS),
           yaxis: Object.assign({ type: "log", title: { text: "mean loss, last 10 %" }, exponentformat: "power" }, AXIS),
         }, side)),
         changed: [],

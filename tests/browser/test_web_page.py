@@ -426,6 +426,11 @@ def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
         offline, "booth", steps=200, optimizer="adam", lr=0.1, amsgrad=True
     )
     assert trace(after, "loss", "adam") != trace(data, "loss", "adam")
+    # before any Tune, the empty sensitivity view spans the lr values Tune tries
+    lr_range = offline.evaluate(
+        "() => document.querySelector('.adaviz-figure-sensitivity').layout.xaxis.range"
+    )
+    np.testing.assert_allclose(lr_range, (-5.1, 1.1), rtol=1e-12)
     count = draws(offline)
     offline.click("button[name=tune]")
     wait_draws(offline, count + 1)

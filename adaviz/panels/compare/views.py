@@ -34,7 +34,7 @@ def make_views(names, colors):
             legend=False,
         ),
         "step_size": CompareStepSizeView(names, colors),
-        "sensitivity": SensitivityView(names, colors),
+        "sensitivity": SensitivityView(names, colors, lrs=LR_GRID),
     }
 
 

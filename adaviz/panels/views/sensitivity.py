@@ -15,10 +15,11 @@ class SensitivityView(FigureView):
     """The objective against lr (log x), one curve per run, the chosen lr as a star.
 
     Traces: ``name`` per run (the curves), then ``"{name} chosen lr"`` per run (one star
-    each), in the order of ``names``.
+    each), in the order of ``names``. ``lrs``: the lr values a tune tries; the x axis spans
+    them, also before the first tune (else it fits the curves).
     """
 
-    def __init__(self, names, colors, *, width=455, height=230):
+    def __init__(self, names, colors, *, lrs=None, width=455, height=230):
         self.names = tuple(names)
         pairs = list(zip(self.names, colors, strict=True))
         curves = [
@@ -45,7 +46,7 @@ class SensitivityView(FigureView):
             EMPTY_TITLE,
             width=width,
             height=height,
-            xaxis=style.axis("lr (log)", log=True),
+            xaxis=style.axis("lr (log)", log=True, range=None if lrs is None else lr_range(lrs)),
             yaxis=style.axis("objective − f*", log=True),
             showlegend=False,
         )
@@ -99,3 +100,9 @@ class SensitivityView(FigureView):
             y_title="objective − f* (surface units)" if gap else "objective (surface units)",
             log_y=gap,
         )
+
+
+def lr_range(lrs):
+    """A log x axis range (in decades) over ``lrs``, a tenth of a decade wider each side."""
+    low, high = np.log10(np.min(lrs)), np.log10(np.max(lrs))
+    return [float(low) - 0.1, float(high) + 0.1]

@@ -28,6 +28,14 @@ def test_sensitivity_view_draws_each_curve_and_its_star():
     assert fig.layout.xaxis.type == "log"
 
 
+def test_sensitivity_view_spans_the_lr_values_a_tune_tries_before_the_first_tune():
+    lrs = np.logspace(-5, 1, 64)
+    view = SensitivityView(NAMES, COLORS, lrs=lrs)
+    # log axis range in decades: 1e-5 .. 10, a tenth of a decade wider each side
+    np.testing.assert_allclose(view.figure.layout.xaxis.range, (-5.1, 1.1), rtol=1e-12)
+    assert SensitivityView(NAMES, COLORS).figure.layout.xaxis.range is None
+
+
 def test_step_size_view_draws_x_solid_and_y_dotted_per_optimizer():
     view = CompareStepSizeView(NAMES, COLORS)
     assert [t.name for t in view.figure.data] == ["adadelta x", "adadelta y", "sgd x", "sgd y"]
