@@ -1015,6 +1015,7 @@
     let bases = {};  // rule -> its run at loss scale 1, while k != 0
     let moved = {};  // rule -> how far its path moved from bases[rule]'s
     let sensitivity = null;  // {rule: [objective per LR_GRID value]} after Tune
+    let tunedIn = null;  // the context Tune ran in: {steps, k, start, noise, seed}
     const ghosts = [];
 
     function el2(tag, attributes, children) {
@@ -1152,9 +1153,29 @@
       return best;
     }
 
+    function context() {
+      return Object.assign({ steps: Number(steps.value), k: Number(k.value), start: start.slice() }, noisy());
+    }
+
+    /** '' when the last Tune ran in the current context, else where it ran (as the Jupyter
+     * panel's title says it: "300 steps, k = 1", ...). */
+    function tunedElsewhere() {
+      const then = tunedIn, now = context(), parts = [];
+      if (then.steps !== now.steps) parts.push(then.steps + " steps");
+      if (then.k !== now.k) parts.push("k = " + then.k);
+      if (then.start[0] !== now.start[0] || then.start[1] !== now.start[1]) {
+        parts.push("start (" + then.start.map((v) => Number(v.toPrecision(3))).join(", ") + ")");
+      }
+      if (then.noise !== now.noise || then.seed !== now.seed) {
+        parts.push(then.noise ? "noise σ = " + then.noise + ", seed " + then.seed : "no noise");
+      }
+      return parts.join(", ");
+    }
+
     function tune() {
       const count = Number(steps.value);
       sensitivity = {};
+      tunedIn = context();
       names.forEach(function (rule) {
         const scores = state.lr_grid.map((lr) =>
           objective(adaviz.simulate(surface, Object.assign({}, current[rule], { lr, start, steps: count, optimizer: rule, loss_scale: scale() }, noisy())), count),
@@ -1284,40 +1305,53 @@
       const stepRange = fitRange(stepTraces, true, shownY(shown, "step_size", true));
       specs.step_size = {
         traces: stepTraces,
-        layout: layout("realized step size", Object.assign({
+        // as the Jupyter panel's view: no legend (the colours are the rules' everywhere)
+        layout: layout("realized step size Δx / (−g) (solid x, dotted y)", Object.assign({
           xaxis: Object.assign({ title: { text: "step" }, range: [1, Math.max(count, 2)] }, AXIS),
-          yaxis: Object.assign({ type: "log", range: stepRange, exponentformat: "power", title: { text: "|Δ / g|" } }, AXIS),
+          yaxis: Object.assign({ type: "log", range: stepRange, exponentformat: "power", title: { text: "step size (x²/loss)" } }, AXIS),
+          showlegend: false,
         }, side)),
         changed: stepTraces.map((_, i) => i),
         ranges: { x: [1, Math.max(count, 2)], y: stepRange, log: true },
       };
+      // Tune's objective against lr, drawn above the surface's minimum f* on a log axis when
+      // f* is known (diverged runs left out), and a star at the lr Tune chose: as the Jupyter
+      // panel's view, it stays there when the lr slider moves on
+      const shift = (v) => (!isFinite(v) ? null : !gap ? v : v - surface.min_value > 0 ? v - surface.min_value : null);
       const sensitivityTraces = names.map((rule) => line(rule, state.colors[rule], "solid", {
-        x: state.lr_grid, y: sensitivity ? sensitivity[rule].map((v) => (isFinite(v) ? v : null)) : [],
+        x: sensitivity ? state.lr_grid : [], y: sensitivity ? sensitivity[rule].map(shift) : [],
       }));
-      // the lr Tune chose, at its objective (as the Jupyter panel's star: it stays there
-      // when the lr slider moves on)
       names.forEach(function (rule) {
-        const scores = sensitivity ? sensitivity[rule] : [];
-        const best = bestIndex(scores);
+        const best = bestIndex(sensitivity ? sensitivity[rule] : []);
         sensitivityTraces.push({
           type: "scatter", mode: "markers", name: rule + " chosen lr", showlegend: false,
-          x: best < 0 ? [] : [state.lr_grid[best]], y: best < 0 ? [] : [scores[best]],
+          x: best < 0 ? [] : [state.lr_grid[best]], y: best < 0 ? [] : [shift(sensitivity[rule][best])],
           marker: { size: 13, color: state.colors[rule], symbol: "star", line: { width: 1 } },
         });
       });
+      const elsewhere = sensitivity ? tunedElsewhere() : "";
+      const tuneSteps = sensitivity ? tunedIn.steps : 0;
+      const sensitivityTitle = !sensitivity
+        ? "tuning: objective vs lr (press Tune)"
+        : "tuning: mean loss over the last " + Math.max(1, Math.ceil(state.tune_window * tuneSteps)) + " of " + tuneSteps +
+          " steps vs lr" + (elsewhere ? " (tuned for " + elsewhere + ")" : " (star: chosen)");
       specs.sensitivity = {
         traces: sensitivityTraces,
-        layout: layout(sensitivity ? "Tune: objective against lr" : "Tune: press Tune to search lr", Object.assign({
-          // the lr values Tune tries, a tenth of a decade wider each side (as in Jupyter)
-          xaxis: Object.assign({ type: "log", title: { text: "lr" }, exponentformat: "power", range: [
+        layout: layout(sensitivityTitle, Object.assign({
+          // the lr values Tune tries, a tenth of a decade wider each side
+          xaxis: Object.assign({ type: "log", title: { text: "lr (log)" }, exponentformat: "power", range: [
             Math.log10(Math.min.apply(null, state.lr_grid)) - 0.1, Math.log10(Math.max.apply(null, state.lr_grid)) + 0.1,
           ] }, AXIS),
-          yaxis: Object.assign({ type: "log", title: { text: "mean loss, last 10 %" }, exponentformat: "power" }, AXIS),
+          yaxis: Object.assign({
+            type: gap ? "log" : "linear", exponentformat: "power",
+            title: { text: gap ? "objective − f* (surface units)" : "objective (surface units)" },
+          }, AXIS),
+          showlegend: false,
         }, side)),
         changed: [],
         ranges: {},
       };
-      const structure = [surface.name, g, lossLog, sensitivity ? "tuned" : "", count]
+      const structure = [surface.name, g, lossLog, sensitivity ? "tuned for " + elsewhere : "", count]
         .concat(names.map((r) => views[r].n), k0.map((trace) => trace.x.length))
         .join("|");
       const quick = structure === drawnStructure;

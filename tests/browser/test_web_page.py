@@ -454,6 +454,51 @@ def test_compare_page_runs_each_rule_and_tunes(offline, compare_file):
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 
+@pytest.mark.parametrize(("surface", "axis"), [("six_hump_camel", "log"), ("saddle", "linear")])
+def test_compare_page_sensitivity_is_the_jupyter_view(offline, tmp_path, surface, axis):
+    """After Tune the sensitivity view draws the objective (the mean loss over the budget's
+    last 10 %) as f − f* on a log axis when f* is known (six_hump_camel's is negative) and
+    as it is on a linear axis when not (saddle), as the Jupyter panel does; its title says
+    when the tune was made in another context."""
+    from adaviz.panels.compare.runs import LR_GRID, tune_window
+
+    state = web_page.compare_state(surface, ("adadelta", "sgd"), steps=120)
+    path = tmp_path / "compare.html"
+    path.write_text(web_page.compare_page(state), encoding="utf-8")
+    open_page(offline, path)
+    count = draws(offline)
+    offline.click("button[name=tune]")
+    wait_draws(offline, count + 1)
+    layout = "document.querySelector('.adaviz-figure-sensitivity').layout"
+    assert offline.evaluate(f"() => {layout}.yaxis.type") == axis
+    title = offline.evaluate(f"() => {layout}.title.text")
+    assert title == "tuning: mean loss over the last 12 of 120 steps vs lr (star: chosen)"
+    lrs, ys = trace(view_data(offline), "sensitivity", "adadelta")
+    f_star = adaviz.surfaces.get(surface).min_value
+    checked = 0
+    for i in (0, 31, 63):  # the oracle: float64 runs in Python, the objective from their loss
+        values = {**state["hyperparameters"]["adadelta"], "lr": float(LR_GRID[i])}
+        run = adaviz.simulate(
+            surface, start=state["start"], steps=120, optimizer="adadelta", dtype="float64",
+            **values,
+        )  # fmt: skip
+        objective = float(np.mean(run.loss[-tune_window(120) :, 0]))
+        expected = objective - f_star if axis == "log" else objective
+        if run.diverged[0] or (axis == "log" and expected <= 0):
+            assert ys[i] is None
+            continue
+        np.testing.assert_allclose(ys[i], expected, rtol=1e-9, atol=1e-12)
+        assert lrs[i] == pytest.approx(LR_GRID[i], rel=1e-15)
+        checked += 1
+    assert checked
+    offline.eval_on_selector(
+        "input[name=steps]", "e => { e.value = 100; e.dispatchEvent(new Event('input')); }"
+    )
+    wait_draws(offline, count + 2)
+    assert offline.evaluate(f"() => {layout}.title.text").endswith("(tuned for 120 steps)")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
 def test_compare_page_loss_scale_ghosts_moved_readout_and_code(offline, tmp_path):
     """At k != 0 each rule's path at k = 0 is a dashed ghost, the table says how far each
     path moved from it (the largest distance over the run, as the Jupyter panel's readout),
