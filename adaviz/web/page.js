@@ -1662,10 +1662,14 @@
     function drawMap() {
       if (!sweep) return Promise.resolve();  // the first sweep is still running
       const name = metric.value;
-      const log = state.log_metrics.indexOf(name) >= 0;
+      // as the Jupyter view: log10 colours for a loss or a distance, a value of 0 in the
+      // lowest colour; linear colours when a value is negative (f* < 0, or unbounded below)
+      const log = state.log_metrics.indexOf(name) >= 0 && !sweep.metrics[name].some((v) => v < 0);
       const values = grid(sweep.metrics[name]);
       const diverged = grid(sweep.diverged);
-      const z = values.map((row) => row.map((v) => (isFinite(v) && (!log || v > 0) ? (log ? Math.log10(v) : v) : null)));
+      const positive = sweep.metrics[name].filter((v) => isFinite(v) && v > 0);
+      const lowest = positive.length ? Math.log10(Math.min.apply(null, positive)) : 0;
+      const z = values.map((row) => row.map((v) => (!isFinite(v) ? null : !log ? v : v > 0 ? Math.log10(v) : lowest)));
       const traces = [
         {
           type: "heatmap", name: name, x: xValues, y: yValues, z,

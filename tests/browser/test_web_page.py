@@ -641,6 +641,26 @@ def test_sweep_page_maps_resweeps_and_drills_down(offline, tmp_path):
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 
+def test_sweep_page_colours_negative_losses_linearly(offline, tmp_path):
+    """saddle's final losses go negative: the page's map shows them on a linear colour
+    scale, as the Jupyter panel does, equal to adaviz.sweep's float64 values."""
+    rho, epsilon = np.linspace(0.5, 0.99, 6), np.logspace(-8, -2, 6)
+    panel = adaviz.SweepPanel("saddle", steps=60, rho=rho, epsilon=epsilon, precompile=False)
+    try:
+        path = panel.to_html(tmp_path / "sweep.html")
+    finally:
+        panel.close()
+    open_page(offline, path)
+    heatmap = "document.querySelector('.adaviz-figure-heatmap').data[0]"
+    z = np.asarray(offline.evaluate(f"() => {heatmap}.z"), float)
+    reference = adaviz.sweep("saddle", steps=60, rho=rho, epsilon=epsilon, dtype="float64")
+    values = reference.metrics["final_loss"]
+    assert (values < 0).any()
+    np.testing.assert_allclose(z, values, rtol=1e-9, atol=1e-12)
+    assert "log10" not in offline.evaluate(f"() => {heatmap}.colorbar.title.text")
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
 def test_page_output_is_live_in_an_iframe(offline, tmp_path):
     panel = adaviz.SurfacePanel("booth", steps=60, precompile=False)
     try:

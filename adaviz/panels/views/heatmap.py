@@ -148,7 +148,9 @@ class HeatmapView(FigureView):
             diverged: ``(len(y), len(x))`` bool.
             diverged_at: ``(len(y), len(x))`` int, the step of divergence (hover), or None.
             label: the metric's name for the colour bar and the hover.
-            log: colour by ``log10(values)``.
+            log: colour by ``log10(values)`` (a value of 0 takes the lowest colour); when a
+                value is negative (a loss on a surface with f* < 0, or unbounded below) the
+                colours are linear instead, and the colour bar says so.
             x_name, y_name: the hyperparameters' names (axis titles, hover, log axes).
             title: the figure title (unchanged when None).
             overlay: ``(len(y), len(x))`` values whose contour lines are drawn (log10 is
@@ -161,6 +163,7 @@ class HeatmapView(FigureView):
         diverged = np.asarray(diverged, bool)
         finite = np.isfinite(values)
         shown = np.where(finite, values, np.nan)
+        log = log and not bool(np.any(shown < 0))
         if log:
             with np.errstate(divide="ignore", invalid="ignore"):
                 color = np.log10(np.where(shown > 0, shown, np.nan))

@@ -96,6 +96,21 @@ def test_metric_dropdown_switches_without_new_runs(panel, metric):
     assert ("log scale" in title) == (metric != "steps_to_converge")
 
 
+def test_negative_losses_are_coloured_linearly():
+    """saddle is unbounded below: its final losses go negative, which a log colour scale
+    cannot show (they would all take the lowest colour), so the colours are linear."""
+    p = adaviz.SweepPanel("saddle", steps=60, resolution=6, precompile=False)
+    s = p.sweep
+    assert (s.values < 0).any()
+    metric, _, _ = heatmap_data(p)
+    z = np.asarray(metric.z, float)
+    np.testing.assert_array_equal(z[np.isfinite(s.values)], s.values[np.isfinite(s.values)])
+    assert "log scale" not in metric.colorbar.title.text
+    p.controls["metric"].value = "min_loss"
+    metric, _, _ = heatmap_data(p)
+    assert (p.sweep.values < 0).any() and "log scale" not in metric.colorbar.title.text
+
+
 def test_other_axes_are_transposed_onto_x_and_y():
     p = adaviz.SweepPanel("booth", x="rho", y="lr", steps=60, resolution=6, epsilon=1e-6)
     s = p.sweep
