@@ -178,6 +178,13 @@
   // ----------------------------------------------------------------------------- the figures
 
   const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false, ticklabeloverflow: "allow" };
+  // the contour figure's fixed size, shared by its backdrop: as in the Jupyter view, room
+  // below the plot area for a legend under the x axis title (its top 56 px below the plot
+  // area), which wraps to more rows when the end marker is renamed at divergence
+  const CONTOUR_AREA = { width: 520, height: 600, margin: { l: 60, r: 90, t: 36, b: 150, autoexpand: false } };
+  const CONTOUR_LEGEND = {
+    orientation: "h", x: 0, xanchor: "left", y: -56 / (600 - 36 - 150), yanchor: "top", font: { size: 10 },
+  };
 
   function layout(title, extra) {
     return Object.assign(
@@ -681,11 +688,7 @@
       const endName = trajectory.diverged_at < 0 ? "end" : "last point before divergence (step " + (view.n - 1) + ")";
 
       const [[xmin, xmax], [ymin, ymax]] = surface.domain;
-      const area = {
-        width: 520,
-        height: 560,
-        margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false },
-      };
+      const area = CONTOUR_AREA;
       const axes = (visible) => ({
         xaxis: Object.assign({}, AXIS, { title: { text: "x" }, range: [xmin, xmax], fixedrange: true, visible, showgrid: false }),
         yaxis: Object.assign({}, AXIS, { title: { text: "y" }, range: [ymin, ymax], fixedrange: true, visible, showgrid: false }),
@@ -733,7 +736,7 @@
         { type: "scatter", mode: "markers", name: "start", x: [view.px[0]], y: [view.py[0]], marker: { size: 12, color: START_COLOR, symbol: "circle", line: { color: "white", width: 1 } } },
         { type: "scatter", mode: "markers", name: endName, x: [view.px[view.n - 1]], y: [view.py[view.n - 1]], marker: { size: 12, color: END_COLOR, symbol: "square", line: { color: "white", width: 1 } } },
         { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((m) => m[0]), y: surface.minima.map((m) => m[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
-        { type: "scatter", mode: "markers", name: "step marker", x: [view.px[cursor]], y: [view.py[cursor]], marker: { size: 17, color: MARKER_COLOR, symbol: "circle-open", line: { color: MARKER_COLOR, width: 3 } } },
+        { type: "scatter", mode: "markers", name: "step marker", showlegend: false, x: [view.px[cursor]], y: [view.py[cursor]], marker: { size: 17, color: MARKER_COLOR, symbol: "circle-open", line: { color: MARKER_COLOR, width: 3 } } },
       );
       specs.surface = {
         traces: pathTraces,
@@ -745,7 +748,7 @@
             plot_bgcolor: "rgba(0,0,0,0)",
             dragmode: false,
             hovermode: "closest",
-            legend: { orientation: "h", y: -0.14, font: { size: 10 } },
+            legend: CONTOUR_LEGEND,
           },
         ),
         changed: [g, g + 1, g + 2, g + 4],
@@ -1229,7 +1232,7 @@
       }
       if (!background) background = contour(surface, state.grid_size, 20);
       const [[xmin, xmax], [ymin, ymax]] = surface.domain;
-      const area = { width: 520, height: 560, margin: { l: 60, r: 90, t: 36, b: 110, autoexpand: false } };
+      const area = CONTOUR_AREA;
       const axes = (visible) => ({
         xaxis: Object.assign({}, AXIS, { title: { text: "x" }, range: [xmin, xmax], fixedrange: true, visible, showgrid: false }),
         yaxis: Object.assign({}, AXIS, { title: { text: "y" }, range: [ymin, ymax], fixedrange: true, visible, showgrid: false }),
@@ -1278,7 +1281,7 @@
         traces: paths,
         layout: Object.assign(layout("paths on the loss surface (same start and budget)", axes(true)), area, {
           paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", dragmode: false,
-          legend: { orientation: "h", y: -0.14, font: { size: 10 } },
+          legend: CONTOUR_LEGEND,
         }),
         changed: k0.map((_, i) => i).concat(names.map((_, i) => g + i)),
         ranges: {},

@@ -548,7 +548,7 @@ _STYLE = """
 .adaviz-rule .adaviz-label { min-width: 70px; }
 .adaviz-readouts table { border-collapse: collapse; }
 .adaviz-readouts td, .adaviz-readouts th { padding: 2px 8px; text-align: left; }
-.adaviz-stack { position: relative; width: 520px; height: 560px; }
+.adaviz-stack { position: relative; width: 520px; height: 600px; }
 .adaviz-stack > div { position: absolute; left: 0; top: 0; }
 .adaviz-side { display: flex; flex-direction: column; }
 .adaviz-playback { display: flex; align-items: center; gap: 8px; margin: 6px 0; font-size: 13px; }

@@ -358,6 +358,27 @@ def bowl():
     )
 
 
+def test_the_renamed_end_marker_fits_in_the_legend(offline, tmp_path):
+    """On saddle Adadelta diverges: the end marker is renamed "last point before divergence
+    (step N)" and the contour's legend, below the plot, still fits inside the figure."""
+    path = tmp_path / "saddle.html"
+    path.write_text(web_page.surface_page(web_page.surface_state("saddle", steps=300)))
+    open_page(offline, path)
+    boxes = offline.evaluate(
+        """() => {
+          const figure = document.querySelector('.adaviz-figure-surface');
+          const box = (e) => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; };
+          return { svg: box(figure.querySelector('.main-svg')), legend: box(figure.querySelector('.legend')),
+                   plot: box(figure.querySelector('.nsewdrag')),
+                   names: [...figure.querySelectorAll('.legendtext')].map((e) => e.textContent) };
+        }"""
+    )
+    assert any(name.startswith("last point before divergence") for name in boxes["names"])
+    assert "step marker" not in boxes["names"]  # as in Jupyter: not a legend entry
+    assert boxes["plot"][1] < boxes["legend"][0] < boxes["legend"][1] <= boxes["svg"][1]
+    assert not offline.adaviz_errors, offline.adaviz_errors
+
+
 def test_custom_surface_runs_from_its_javascript(offline, tmp_path):
     surface = bowl()
     path = tmp_path / "bowl.html"
