@@ -1139,9 +1139,14 @@
       return Math.pow(10, Number(k.value));
     }
 
+    /** How many of the last positions of a budget of ``count`` steps Tune's objective averages. */
+    function tuneWindow(count) {
+      return Math.max(1, Math.ceil(state.tune_window * count));
+    }
+
     /** Tune's objective of a run: the mean loss (surface units) over the budget's last 10 %. */
     function objective(t, count) {
-      const window = Math.max(1, Math.ceil(state.tune_window * count));
+      const window = tuneWindow(count);
       if (t.diverged_at >= 0 && t.diverged_at <= count) return Infinity;
       let sum = 0;
       for (let i = count - window + 1; i <= count; i++) sum += t.loss[i] / t.loss_scale;
@@ -1336,7 +1341,7 @@
       const tuneSteps = sensitivity ? tunedIn.steps : 0;
       const sensitivityTitle = !sensitivity
         ? "tuning: objective vs lr (press Tune)"
-        : "tuning: mean loss over the last " + Math.max(1, Math.ceil(state.tune_window * tuneSteps)) + " of " + tuneSteps +
+        : "tuning: mean loss over the last " + tuneWindow(tuneSteps) + " of " + tuneSteps +
           " steps vs lr" + (elsewhere ? " (tuned for " + elsewhere + ")" : " (star: chosen)");
       specs.sensitivity = {
         traces: sensitivityTraces,
@@ -1667,7 +1672,7 @@
       const name = metric.value;
       // as the Jupyter view: log10 colours for a loss or a distance, a value of 0 in the
       // lowest colour; linear colours when a value is negative (f* < 0, or unbounded below)
-      const log = state.log_metrics.indexOf(name) >= 0 && !sweep.metrics[name].some((v) => v < 0);
+      const log = state.log_metrics.indexOf(name) >= 0 && !sweep.metrics[name].some((v) => isFinite(v) && v < 0);
       const values = grid(sweep.metrics[name]);
       const diverged = grid(sweep.diverged);
       const positive = sweep.metrics[name].filter((v) => isFinite(v) && v > 0);
