@@ -60,7 +60,7 @@ def test_close_stops_a_model_panel_training_and_closes_its_widgets():
     assert panel.steps == steps
 
 
-@pytest.mark.parametrize("make", ["ComparePanel", "SweepPanel"])
+@pytest.mark.parametrize("make", ["SweepPanel", "ComparePanel"])
 def test_close_closes_the_widget_tree_of_the_other_panels(make):
     kwargs = {"ComparePanel": {"steps": 50}, "SweepPanel": {"steps": 50, "resolution": 5}}[make]
     panel = getattr(adaviz, make)("rosenbrock", precompile=False, **kwargs)

@@ -96,6 +96,7 @@ def test_metric_dropdown_switches_without_new_runs(panel, metric):
     assert ("log scale" in title) == (metric != "steps_to_converge")
 
 
+@pytest.mark.slow  # a new surface compiled; the view's rule: test_views
 def test_negative_losses_are_coloured_linearly():
     """saddle is unbounded below: its final losses go negative, which a log colour scale
     cannot show (they would all take the lowest colour), so the colours are linear."""

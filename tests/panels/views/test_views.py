@@ -14,6 +14,7 @@ from adaviz.panels.surface.formula import formula_html, to_mathml
 from adaviz.panels.views import (
     AccumulatorView,
     ContourView,
+    HeatmapView,
     LossView,
     StepSizeView,
     background,
@@ -307,3 +308,26 @@ def test_contour_first_points_and_last_points_redraw_the_legend():
     sent.log.clear()
     assert view.update([empty]) is False
     assert sent.kinds() == ["_py2js_update"]
+
+
+@pytest.mark.parametrize(
+    ("values", "log"),
+    [([[0.5, 2.0], [0.0, 100.0]], True), ([[0.5, -2.0], [0.0, 100.0]], False)],
+)
+def test_heatmap_colours_by_log10_unless_a_value_is_negative(values, log):
+    """A loss below zero (f* < 0, or a surface unbounded below) cannot sit on a log colour
+    scale: the colours are the values then, and the colour bar says no log scale. On a log
+    scale a value of 0 takes the lowest colour."""
+    view = HeatmapView()
+    grid = np.array(values)
+    view.update([1.0, 2.0], [0.1, 0.2], grid, np.zeros((2, 2), bool), label="final loss",
+                log=True, x_name="rho", y_name="epsilon")  # fmt: skip
+    metric = view.figure.data[view.index["metric"]]
+    z = np.asarray(metric.z, float)
+    if log:
+        expected = np.log10(np.where(grid > 0, grid, 0.5))  # 0 -> the lowest, log10(0.5)
+        np.testing.assert_allclose(z, expected, rtol=1e-12)
+        assert "log scale" in metric.colorbar.title.text
+    else:
+        np.testing.assert_array_equal(z, grid)
+        assert "log scale" not in metric.colorbar.title.text
