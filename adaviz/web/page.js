@@ -1019,6 +1019,10 @@
     let moved = {};  // rule -> how far its path moved from bases[rule]'s
     let sensitivity = null;  // {rule: [objective per LR_GRID value]} after Tune
     let tunedIn = null;  // the context Tune ran in: {steps, k, start, noise, seed}
+    // the sensitivity view's lr axis: the values Tune tries, a tenth of a decade wider each side
+    const lrRange = [
+      Math.log10(Math.min.apply(null, state.lr_grid)) - 0.1, Math.log10(Math.max.apply(null, state.lr_grid)) + 0.1,
+    ];
     const ghosts = [];
 
     function el2(tag, attributes, children) {
@@ -1346,10 +1350,7 @@
       specs.sensitivity = {
         traces: sensitivityTraces,
         layout: layout(sensitivityTitle, Object.assign({
-          // the lr values Tune tries, a tenth of a decade wider each side
-          xaxis: Object.assign({ type: "log", title: { text: "lr (log)" }, exponentformat: "power", range: [
-            Math.log10(Math.min.apply(null, state.lr_grid)) - 0.1, Math.log10(Math.max.apply(null, state.lr_grid)) + 0.1,
-          ] }, AXIS),
+          xaxis: Object.assign({ type: "log", title: { text: "lr (log)" }, exponentformat: "power", range: lrRange }, AXIS),
           yaxis: Object.assign({
             type: gap ? "log" : "linear", exponentformat: "power",
             title: { text: gap ? "objective − f* (surface units)" : "objective (surface units)" },
