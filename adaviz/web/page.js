@@ -271,6 +271,20 @@
     return [Math.floor(lo / step) * step - 0.5 * step, Math.ceil(hi / step) * step + 0.5 * step];
   }
 
+  /** The text beside a path's last point at (x, y) (the Jupyter contour view's "end
+   * label"), placed toward the middle of the surface's `domain`, on its edge when the point
+   * is off it. */
+  function endLabelTrace(x, y, text, domain) {
+    const [[xmin, xmax], [ymin, ymax]] = domain;
+    const position = (y > 0.5 * (ymin + ymax) ? "bottom" : "top") + (x > 0.5 * (xmin + xmax) ? " left" : " right");
+    const clip = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
+    return {
+      type: "scatter", mode: "text", name: "end label", showlegend: false, hoverinfo: "skip", cliponaxis: false,
+      x: [clip(x, xmin, xmax)], y: [clip(y, ymin, ymax)], text: [text], textposition: [position],
+      textfont: { size: 11, color: "#222222", shadow: "0px 0px 3px white" },
+    };
+  }
+
   /** The y range `shown` (figure -> the ranges drawn) has for figure `name` on a y axis of
    * this type, or null. */
   function shownY(shown, name, log) {
@@ -294,7 +308,8 @@
     if (ranges.y) edits["yaxis.range"] = ranges.y;
     const relayout = Object.keys(edits).length > 0;
     const move = adaviz.plotlyMove;
-    if (move && move.direct(Plotly, gd, styles, traces, MOVE_OPTIONS)) {
+    // (with new ranges, the relayout redraws every trace: the move itself draws nothing)
+    if (move && move.direct(Plotly, gd, styles, traces, MOVE_OPTIONS, !relayout)) {
       move.moves.direct += 1;
       return relayout ? Plotly.relayout(gd, edits) : Promise.resolve();
     }
@@ -685,7 +700,8 @@
       if (Number(scrubber.value) > count) scrubber.value = count;
       const cursor = Math.min(Number(scrubber.value), view.n - 1);
       if (!background) background = contour(surface, state.grid_size, 20);
-      const endName = trajectory.diverged_at < 0 ? "end" : "last point before divergence (step " + (view.n - 1) + ")";
+      // beside the last point, where the run diverged (the legend stays as it is)
+      const endLabel = trajectory.diverged_at < 0 ? "" : "last point before<br>divergence (step " + (view.n - 1) + ")";
 
       const [[xmin, xmax], [ymin, ymax]] = surface.domain;
       const area = CONTOUR_AREA;
@@ -734,9 +750,10 @@
       pathTraces.push(
         line("trajectory", TRAJECTORY_COLOR, "solid", { x: view.px, y: view.py }),
         { type: "scatter", mode: "markers", name: "start", x: [view.px[0]], y: [view.py[0]], marker: { size: 12, color: START_COLOR, symbol: "circle", line: { color: "white", width: 1 } } },
-        { type: "scatter", mode: "markers", name: endName, x: [view.px[view.n - 1]], y: [view.py[view.n - 1]], marker: { size: 12, color: END_COLOR, symbol: "square", line: { color: "white", width: 1 } } },
+        { type: "scatter", mode: "markers", name: "end", x: [view.px[view.n - 1]], y: [view.py[view.n - 1]], marker: { size: 12, color: END_COLOR, symbol: "square", line: { color: "white", width: 1 } } },
         { type: "scatter", mode: "markers", name: "known minima", x: surface.minima.map((m) => m[0]), y: surface.minima.map((m) => m[1]), marker: { size: 14, color: MINIMUM_COLOR, symbol: "star", line: { color: "black", width: 1 } } },
         { type: "scatter", mode: "markers", name: "step marker", showlegend: false, x: [view.px[cursor]], y: [view.py[cursor]], marker: { size: 17, color: MARKER_COLOR, symbol: "circle-open", line: { color: MARKER_COLOR, width: 3 } } },
+        endLabelTrace(view.px[view.n - 1], view.py[view.n - 1], endLabel, surface.domain),
       );
       specs.surface = {
         traces: pathTraces,
@@ -751,7 +768,7 @@
             legend: CONTOUR_LEGEND,
           },
         ),
-        changed: [g, g + 1, g + 2, g + 4],
+        changed: [g, g + 1, g + 2, g + 4, g + 5],
         ranges: {},
       };
       const side = { width: 420, height: 200, margin: { l: 60, r: 10, t: 30, b: 32 } };
@@ -804,7 +821,7 @@
         ranges: { x: lossSteps, y: lossRange, log: view.loss_log },
       };
 
-      const structure = [surface.name, g, endName, view.n, view.loss_log, lossTitle, cursor].join("|");
+      const structure = [surface.name, g, endLabel, view.n, view.loss_log, lossTitle, cursor].join("|");
       const quick = structure === drawnStructure;
       drawnStructure = structure;
       Object.keys(specs).forEach(function (name) {
@@ -833,7 +850,8 @@
     function setCursor(k) {
       if (!view) return;
       k = Math.min(Math.max(k, 0), view.n - 1);
-      Plotly.restyle(figures.surface, { x: [[view.px[k]]], y: [[view.py[k]]] }, [figures.surface.data.length - 1]);
+      const marker = figures.surface.data.findIndex((trace) => trace.name === "step marker");
+      Plotly.restyle(figures.surface, { x: [[view.px[k]]], y: [[view.py[k]]] }, [marker]);
       ["accumulators", "step_size", "loss"].forEach(function (name) {
         Plotly.relayout(figures[name], { shapes: cursorShape(k) });
       });

@@ -41,14 +41,14 @@ panel""",
     """import json
 fig = panel.figures["surface"]
 names = [t.name for t in fig.data]
-path, end = fig.data[names.index("trajectory")], fig.data[names.index("start") + 1]
-print("KERNEL", json.dumps([len(path.x), float(path.x[-1]), float(path.y[-1]), end.name,
+path, label = fig.data[names.index("trajectory")], fig.data[names.index("end label")]
+print("KERNEL", json.dumps([len(path.x), float(path.x[-1]), float(path.y[-1]), label.text[0],
                            reports]))""",
     'panel.controls["rho"].value = 0.995',
 ]
 # key presses from rho 0.995, one slider step each: into divergence (1.0), out, in again
 CROSSING = ["ArrowRight", "ArrowLeft", "ArrowRight"]
-DIVERGED = "last point before divergence (step 0)"
+DIVERGED = "last point before<br>divergence (step 0)"
 
 # What is drawn in a plot: every scatter trace's name, in the order drawn, with its path
 # and point positions; the points hover would report; the legend's entries; the axes'
@@ -57,6 +57,8 @@ DRAWN = """(gd) => ({
     svg: [...gd.querySelectorAll('.scatterlayer .trace')].map((t) => [gd._fullData.find((d) => t.classList.contains('trace' + d.uid)).name,
       ...[...t.querySelectorAll('path.js-line')].map((p) => p.getAttribute('d')),
       ...[...t.querySelectorAll('path.point')].map((p) => p.getAttribute('transform')),
+      ...[...t.querySelectorAll('.textpoint text')].map((e) => [e.textContent, e.getAttribute('x'),
+                                                                e.getAttribute('y')].join(' ')),
     ]),
     hover: gd.calcdata.map((cd) => cd.map((p) => [p.x, p.y])),
     legend: [...gd.querySelectorAll('.legend .legendtext')].map((t) => t.textContent),
@@ -65,19 +67,19 @@ DRAWN = """(gd) => ({
     shapes: [...gd.querySelectorAll('.shapelayer path')].map((p) => p.getAttribute('d')),
   })"""
 
-# Each plot of the panel: the move counts, the contour's trajectory input and end marker
-# name, and what is drawn.
+# Each plot of the panel: the move counts, the contour's trajectory input and end label's
+# text, and what is drawn.
 DRAWN_JS = f"""() => {{
   const drawn = {DRAWN};
   const gds = [...document.querySelectorAll('.adaviz-surface-panel .js-plotly-plot')];
   const slot = Object.entries(globalThis).find(([k]) => k.startsWith('__adaviz_plotly_'));
   const data = gds[0].data;
   const trajectory = data.find((t) => t.name === 'trajectory');
-  const end = data[data.findIndex((t) => t.name === 'start') + 1];
+  const label = data.find((t) => t.name === 'end label');
   return {{
     moves: slot ? Object.assign({{}}, slot[1].moves) : null,
     trajectory: [trajectory.x.length, trajectory.x[trajectory.x.length - 1],
-                 trajectory.y[trajectory.y.length - 1], end.name],
+                 trajectory.y[trajectory.y.length - 1], label.text[0]],
     before: gds.map(drawn),
   }};
 }}"""
@@ -164,8 +166,12 @@ def test_a_move_draws_what_plotly_draws_from_the_same_figure(page, tmp_path, dir
 
     state, kernel, redrawn = crossed
     moves = {kind: state["moves"][kind] - start[kind] for kind in start}
-    print(f"crossing divergence: moves {moves}; end marker names {names}")
-    assert names == [DIVERGED, "end", DIVERGED]
+    print(f"crossing divergence: moves {moves}; end labels {names}")
+    assert names == [DIVERGED, " ", DIVERGED]
     assert kernel[0] == 1 and kernel[3] == DIVERGED  # the path stops at its start
     check(state, kernel, redrawn, moves, direct, len(CROSSING))
-    assert DIVERGED in state["before"][0]["legend"]
+    # the label is drawn beside the end point (one text line per <br> part); the legend
+    # does not change
+    (label,) = [t for t in state["before"][0]["svg"] if t[0] == "end label"]
+    assert label[1].startswith("last point beforedivergence (step 0)"), label
+    assert "end" in state["before"][0]["legend"]

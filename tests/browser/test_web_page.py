@@ -358,24 +358,41 @@ def bowl():
     )
 
 
-def test_the_renamed_end_marker_fits_in_the_legend(offline, tmp_path):
-    """On saddle Adadelta diverges: the end marker is renamed "last point before divergence
-    (step N)" and the contour's legend, below the plot, still fits inside the figure."""
+def test_divergence_is_labelled_where_the_path_ends(offline, tmp_path):
+    """On saddle Adadelta diverges: a label "last point before divergence (step N)" is
+    drawn where the path leaves the surface (its last point is off it), inside the figure,
+    as in Jupyter; the legend keeps "end" and, below the plot, fits inside the figure."""
     path = tmp_path / "saddle.html"
     path.write_text(web_page.surface_page(web_page.surface_state("saddle", steps=300)))
     open_page(offline, path)
     boxes = offline.evaluate(
         """() => {
-          const figure = document.querySelector('.adaviz-figure-surface');
-          const box = (e) => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; };
-          return { svg: box(figure.querySelector('.main-svg')), legend: box(figure.querySelector('.legend')),
-                   plot: box(figure.querySelector('.nsewdrag')),
-                   names: [...figure.querySelectorAll('.legendtext')].map((e) => e.textContent) };
+          const gd = document.querySelector('.adaviz-figure-surface');  // the plotly div
+          const r = (e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+          const trace = (name) => gd.querySelector('.trace' + gd._fullData.find((d) => d.name === name).uid);
+          const data = (name) => gd.data.find((d) => d.name === name);
+          return { svg: r(gd.querySelector('.main-svg')), legend: r(gd.querySelector('.legend')),
+                   plot: r(gd.querySelector('.nsewdrag')),
+                   names: [...gd.querySelectorAll('.legendtext')].map((e) => e.textContent),
+                   label: r(trace('end label').querySelector('.textpoint text')),
+                   text: trace('end label').textContent,
+                   at: [data('end label').x[0], data('end label').y[0]],
+                   end: [data('end').x[0], data('end').y[0]],
+                   n: data('trajectory').x.length, domain: [gd.layout.xaxis.range, gd.layout.yaxis.range] };
         }"""
     )
-    assert any(name.startswith("last point before divergence") for name in boxes["names"])
-    assert "step marker" not in boxes["names"]  # as in Jupyter: not a legend entry
-    assert boxes["plot"][1] < boxes["legend"][0] < boxes["legend"][1] <= boxes["svg"][1]
+    assert boxes["text"] == f"last point beforedivergence (step {boxes['n'] - 1})"
+    assert "end" in boxes["names"] and "step marker" not in boxes["names"]  # as in Jupyter
+    assert not any("divergence" in name for name in boxes["names"])
+    # the last point is off the surface: the label sits on the edge, toward that point
+    (xmin, xmax), (ymin, ymax) = boxes["domain"]
+    (x, y), (ex, ey) = boxes["at"], boxes["end"]
+    assert not (xmin <= ex <= xmax and ymin <= ey <= ymax)
+    assert (x, y) == (min(max(ex, xmin), xmax), min(max(ey, ymin), ymax))
+    svg, label, plot = boxes["svg"], boxes["label"], boxes["plot"]
+    assert svg[0] <= label[0] < label[2] <= svg[2] and svg[1] <= label[1] < label[3] <= svg[3]
+    assert label[0] < plot[2] and plot[0] < label[2] and label[1] < plot[3] and plot[1] < label[3]
+    assert plot[3] < boxes["legend"][1] < boxes["legend"][3] <= svg[3]
     assert not offline.adaviz_errors, offline.adaviz_errors
 
 

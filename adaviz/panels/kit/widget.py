@@ -32,15 +32,18 @@ Three things differ from ``plotly.graph_objects.FigureWidget``:
   figure's module (the stub above) updates the model's figure state (which a view drawn
   later starts from) and applies the move to each drawn view itself. ``Plotly.animate``
   would first derive the whole figure again from its input (plotly.js's supplyDefaults:
-  every trace, the layout, fonts, axes), though only x/y of a few scatter traces changed. So the module puts the new x/y into plotly.js's input and derived
-  traces itself and runs the rest of plotly's transition: each moved trace's calc, then
-  the plot of the moved traces (``direct``). It checks, move by move, that the figure is
-  as that needs (scatter traces, visible, no per-point hover text, no error bars, nothing
-  pending) and else calls ``Plotly.animate``. Either way every trace is then put back at
-  its own depth: plotly.js stacks the traces a move redrew on top of the others. What
-  else changed with plain values (a trace's legend name, axis ranges, a shape) rides
-  along in the same message and is applied after the move as one ``Plotly.update``, which
-  for those edits recalculates no trace (a relayout of the axes). A legend name alone
+  every trace, the layout, fonts, axes), though only x/y of a few scatter traces changed.
+  So the module puts the new x/y (and per-point ``text``/``textposition``, a label that
+  moves with its point) into plotly.js's input and derived traces itself and runs the
+  rest of plotly's transition: each moved trace's calc, then the plot of the moved traces
+  (``direct``). It checks, move by move, that the figure is as that needs (scatter
+  traces, visible, no per-point hover values, no error bars, nothing pending) and else
+  calls ``Plotly.animate``. Either way every trace is then put back at its own depth:
+  plotly.js stacks the traces a move redrew on top of the others. What else changed with
+  plain values (a trace's legend name, axis ranges, a shape) rides along in the same
+  message and is applied after the move as one ``Plotly.update``, which for those edits
+  recalculates no trace (a relayout of the axes; when that relayout is of axis ranges
+  alone, it redraws every trace, so the move itself draws nothing). A legend name alone
   goes into plotly.js's input and the legend is redrawn by a relayout setting
   ``showlegend`` to the value it has (a restyle of a name restyles every trace too).
   plotly's front end reports each relayout/update event to the kernel, which would take a
@@ -259,7 +262,7 @@ export default () => ({{
 """
 
 #: plotly.js internals for a redraw-free move of scatter traces' x/y: ``direct(Plotly, el,
-#: styles, traces, options)`` (true when it moved them; false when the figure is not as it
+#: styles, traces, options, draw)`` (true when it moved them; false when the figure is not as it
 #: needs, and the caller redraws with plotly.js's own API) and ``restack(el)``. The figures'
 #: module here and the live pages (:mod:`adaviz.web.page`) both use it.
 MOVE_JS = """
@@ -281,14 +284,16 @@ function restack(el) {
     }
   }
 }
-function direct(Plotly, el, styles, traces, options) {
+const MOVED = ["x", "y", "text", "textposition"];
+function direct(Plotly, el, styles, traces, options, draw = true) {
   // Plotly.animate without its first step: it re-derives the whole figure from its input
-  // (supplyDefaults, most of its cost) although only x/y of some scatter traces changed.
-  // Here those x/y go into the input and the derived traces directly, then the rest of
-  // plotly's own transition runs for the moved traces: each one's calc by its trace
-  // module, then each base plot module's plot of them. Anything unexpected: false, and
-  // the caller uses plotly.js's own API (Plotly.animate here, Plotly.update in a live
-  // page), which re-derives everything from the input.
+  // (supplyDefaults, most of its cost) although only x/y (and per-point text) of some
+  // scatter traces changed. Here those go into the input and the derived traces directly,
+  // then the rest of plotly's own transition runs for the moved traces: each one's calc by
+  // its trace module, then each base plot module's plot of them (unless ``draw`` is false:
+  // the caller's next call redraws every trace, e.g. a relayout of axis ranges).
+  // Anything unexpected: false, and the caller uses plotly.js's own API (Plotly.animate
+  // here, Plotly.update in a live page), which re-derives everything from the input.
   const full = el._fullLayout;
   const fullData = el._fullData;
   const calcdata = el.calcdata;
@@ -306,17 +311,22 @@ function direct(Plotly, el, styles, traces, options) {
     if (trace.visible !== true || typeof input.mode !== "string" || !calcdata[t]) return false;
     if (!trace._module || typeof trace._module.calc !== "function") return false;
     // per-point values that plotly's hover step would spread over the points
-    for (const name of ["hoverinfo", "hovertemplate", "hovertext", "text"]) {
+    for (const name of ["hoverinfo", "hovertemplate"]) {
       if (isArray(trace[name])) return false;
     }
     if ((trace.error_x && trace.error_x.visible) || (trace.error_y && trace.error_y.visible)) return false;
     const style = styles[k];
     for (const prop of Object.keys(style)) {
-      if ((prop !== "x" && prop !== "y") || !Array.isArray(style[prop])) return false;
+      if (!MOVED.includes(prop) || !Array.isArray(style[prop])) return false;
     }
     const x = style.x || trace.x;
     const y = style.y || trace.y;
     if (!isArray(x) || !isArray(y) || !x.length || x.length !== y.length) return false;
+    // per-point text (the trace module's calc spreads it): one value per point after the move
+    for (const name of ["hovertext", "text", "textposition"]) {
+      const value = name in style ? style[name] : trace[name];
+      if (isArray(value) && value.length !== x.length) return false;
+    }
     updates.push([t, input, trace, style, x.length]);
   }
   try {
@@ -332,9 +342,11 @@ function direct(Plotly, el, styles, traces, options) {
       cd[0].trace = trace;
       calcdata[t] = cd;
     }
-    const done = () => () => {};
-    for (const m of modules) m.plot(el, traces.slice(), options.transition, done);
-    restack(el);
+    if (draw) {
+      const done = () => () => {};
+      for (const m of modules) m.plot(el, traces.slice(), options.transition, done);
+      restack(el);
+    }
   } catch (err) {
     console.warn("[adaviz] direct move failed, redrawing with plotly.js", err);
     return false;
@@ -394,6 +406,11 @@ function edit(Plotly, el, msg) {{
     return quietly(el, () => Plotly.relayout(el, layout));
   }}
   return quietly(el, () => Plotly.update(el, restyle.values, layout, restyle.traces));
+}}
+function redrawsData(msg) {{
+  // a relayout of axis ranges alone redraws every trace (plotly.js's axis-range path)
+  const keys = Object.keys(msg.layout || {{}});
+  return !msg.restyle && keys.length > 0 && keys.every((key) => /^[xy]axis[0-9]*[.]range$/.test(key));
 }}
 function quietly(el, call) {{
   // not reported to the kernel as the user's edit (see the module's docstring)
@@ -455,7 +472,7 @@ function move(model, views, msg, buffers) {{
       edit(Plotly, el, msg).catch(failed);
       continue;
     }}
-    if (FAST && direct(Plotly, el, styles, msg.traces, msg.options)) {{
+    if (FAST && direct(Plotly, el, styles, msg.traces, msg.options, !redrawsData(msg))) {{
       counts.direct += 1;
       edit(Plotly, el, msg).catch(failed);
       continue;
@@ -589,15 +606,18 @@ class FigureWidget(go.FigureWidget):
 
 
 _TYPED = {"int8", "int16", "int32", "uint8", "uint16", "uint32", "float32", "float64"}
+#: per-point text properties a move carries with x/y (the JavaScript ``direct`` takes them).
+_LABELS = ("text", "textposition")
 
 
 def _move_message(styles, traces, layout=None):
     """The custom message of a move (content, buffers), or None when it cannot carry it.
 
     ``x``/``y`` of each trace are the move (a number, a string, a list of them or a 1-D
-    numeric array); other top-level trace properties with plain values (a legend name) and
-    ``layout`` edits with plain values (axis ranges, shapes) ride along as one
-    ``Plotly.update`` (``restyle``: the same properties on every trace that has any).
+    numeric array), with per-point ``text``/``textposition`` (lists of strings); other
+    top-level trace properties with plain values (a legend name) and ``layout`` edits with
+    plain values (axis ranges, shapes) ride along as one ``Plotly.update`` (``restyle``:
+    the same properties on every trace that has any).
     """
     buffers = []
     out = []
@@ -608,7 +628,13 @@ def _move_message(styles, traces, layout=None):
         for prop, value in style.items():
             if not (isinstance(prop, str) and prop.isidentifier()):
                 return None
-            if prop not in ("x", "y"):
+            if prop in _LABELS:
+                if not (
+                    isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+                ):
+                    return None
+                entry[prop] = list(value)
+            elif prop not in ("x", "y"):
                 if not _plain(value):
                     return None
                 extra.setdefault(trace, {})[prop] = value
@@ -670,7 +696,7 @@ def _carried(fig):
     properties) go in plotly's animate message, as plotly's ``batch_animate`` sends them.
     """
     rides = bool(fig._batch_layout_edits) or any(
-        prop not in ("x", "y") and prop.isidentifier()
+        prop not in ("x", "y", *_LABELS) and prop.isidentifier()
         for style in fig._batch_trace_edits.values()
         for prop in style
     )

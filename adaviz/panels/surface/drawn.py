@@ -14,6 +14,7 @@ from adaviz.panels.kit.style import fmt
 from adaviz.panels.kit.warmup import WARMUP
 from adaviz.panels.surface.controls import STEPS_RANGE
 from adaviz.panels.surface.formula import formula_html
+from adaviz.panels.views.contour import divergence_label
 
 #: the capacity of the engine graph the panel runs (every step count of the slider fits):
 #: one compiled graph per surface.
@@ -92,11 +93,11 @@ def loss_axis(surface, drawn):
     return title, drawn["loss_log"]
 
 
-def end_name(drawn):
-    """The legend name of the path's last point."""
+def end_label(drawn):
+    """The text beside the path's last point: where the run diverged, or nothing."""
     if drawn["diverged_at"] is None:
-        return "end"
-    return f"last point before divergence (step {drawn['n'] - 1})"
+        return ""
+    return divergence_label(drawn["n"] - 1)
 
 
 def outcome(traj, drawn, surface, hyperparameters, tol, noisy=False):

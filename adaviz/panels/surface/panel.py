@@ -375,7 +375,6 @@ class SurfacePanel(OnSurface):
         cursor = min(int(self._scrubber.value), view["n"] - 1)
 
         surf = self._surface
-        end_name = drawn.end_name(view)
         views = self._views
         loss = views["loss"]
         axis = drawn.loss_axis(surf, view)
@@ -386,7 +385,7 @@ class SurfacePanel(OnSurface):
         views["surface"].update(
             [(view["px"], view["py"])],
             cursor,
-            end_name=end_name,
+            end_labels=[drawn.end_label(view)],
             background=background,
             clear_ghosts=clear,
         )

@@ -58,6 +58,7 @@ from adaviz.panels.sweep.controls import (
 )
 from adaviz.panels.sweep.model_sweep import ModelSweepPanel
 from adaviz.panels.views import AccumulatorView, ContourView, StepSizeView
+from adaviz.panels.views.contour import divergence_label
 from adaviz.panels.views.heatmap import HeatmapView, is_log_axis
 
 __all__ = ["SweepPanel"]
@@ -419,9 +420,8 @@ class SweepPanel(Panel):
         ss, nss = t.step_size[:, 0, :], t.newton_step_size[:, 0, :]
         numbers = floats(np.arange(1, n + 1))
         views = self._views
-        views["surface"].update(
-            [path], cursor=n, end_name="last point before divergence" if t.diverged[0] else "end"
-        )
+        label = divergence_label() if t.diverged[0] else ""
+        views["surface"].update([path], cursor=n, end_labels=[label])
         views["accumulators"].update(
             steps,
             (positive_or_nan(ag[:, 0]), positive_or_nan(ag[:, 1])),

@@ -10,9 +10,11 @@ Traces, in order (``view.index`` maps the names to positions): ``grid`` (an invi
 ``grid_size`` x ``grid_size`` scatter, mode "none", that receives the clicks: plotly
 reports clicks on trace points only), ``colorbar`` (two invisible markers carrying the
 banded colour bar), ``ghosts`` faint ghost slots, one line per path (named by ``paths``;
-a single path is ``"trajectory"``), ``start``, ``end``, ``known minima`` and the playback
-``step marker``. With several paths the start/end/marker traces hold one point per path,
-coloured like its path.
+a single path is ``"trajectory"``), ``start``, ``end``, ``known minima``, the playback
+``step marker`` and ``end label`` (text beside each end point, e.g. where a run diverged,
+kept on the surface's edge when the point is off it; it moves with the point, so the
+legend never changes with the run). With several paths
+the start/end/marker/label traces hold one point per path, coloured like its path.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import plotly.graph_objects as go
 
 from adaviz.panels.kit import arrays, style
 from adaviz.panels.kit.arrays import same_array
-from adaviz.panels.kit.widget import MOVES_CARRY_EDITS
 from adaviz.panels.views import lines
 from adaviz.panels.views._figure import FigureView, empty_scatter
 from adaviz.panels.views.lines import batch
@@ -37,6 +38,17 @@ from adaviz.panels.views.lines import batch
 IMAGE_W, IMAGE_H = 330, 450
 #: number of colour bands (contour levels) of the background.
 LEVELS = 20
+
+
+#: the end label of a point without one: plotly.js removes the text of a point whose text
+#: is empty, and a move does not draw it again when the point gets a text.
+NO_LABEL = " "
+
+
+def divergence_label(last_step=None):
+    """The end label of a run that diverged after ``last_step`` (None: step not shown)."""
+    step = "" if last_step is None else f" (step {int(last_step)})"
+    return f"last point before<br>divergence{step}"
 
 
 def png(rgb):
@@ -242,13 +254,24 @@ class ContourView(FigureView):
                 "playback<br>x=%{x:.4g}<br>y=%{y:.4g}<extra></extra>",
                 line_width=3, showlegend=False, **({} if marker else {"visible": False}),
             ),
+            empty_scatter(
+                "end label", mode="text", text=[], showlegend=False, hoverinfo="skip",
+                cliponaxis=False,
+                textfont={"size": 11, "color": "#222222", "shadow": "0px 0px 3px white"},
+            ),
         ]  # fmt: skip
         g, p = self.ghost_slots, len(self.paths)
         self.index = {"grid": 0, "colorbar": 1}
         for i, name in enumerate(self.paths):
             self.index[name] = 2 + g + i
         self.index.update(
-            {"start": 2 + g + p, "end": 3 + g + p, "minima": 4 + g + p, "marker": 5 + g + p}
+            {
+                "start": 2 + g + p,
+                "end": 3 + g + p,
+                "minima": 4 + g + p,
+                "marker": 5 + g + p,
+                "end label": 6 + g + p,
+            }
         )
         lay = style.layout(
             title,
@@ -257,9 +280,9 @@ class ContourView(FigureView):
             xaxis=style.axis("x (parameter 1, no unit)", showgrid=False),
             yaxis=style.axis("y (parameter 2, no unit)", showgrid=False),
         )
-        # room below for two legend rows: the legend wraps to a second row when the end
-        # marker is renamed at divergence, and a legend that outgrew the margin would
-        # push it, resizing the plot area and redrawing the whole figure
+        # room below for two legend rows (ghosts' labels wrap it to a second row): a legend
+        # that outgrew the margin would push it, resizing the plot area and redrawing the
+        # whole figure
         lay["margin"] = {"l": 60, "r": 10, "t": 40, "b": 150}
         # the legend's top 46 px under the plot area, below the x-axis title, whatever the
         # figure's height (legend y is in units of the plot area's height)
@@ -285,7 +308,6 @@ class ContourView(FigureView):
         self.figure = go.Figure(data=traces, layout=lay)
         self._paths = None  # list of (x, y) currently drawn
         self._start = None
-        self._end_name = "end"
         self._drawn = {}  # path name -> copies of the (x, y) currently set
         self._background = None  # the Background drawn
         self._grid = None  # the click grid's (x, y) drawn
@@ -318,8 +340,9 @@ class ContourView(FigureView):
         Args:
             paths: the paths, in the order of ``self.paths``.
             cursor: the step whose point the playback marker shows (clipped to each path).
-            **options: keyword-only, as :meth:`updating` takes them: ``end_name``, the end
-                marker's legend name (e.g. "last point before divergence"); ``background``,
+            **options: keyword-only, as :meth:`updating` takes them: ``end_labels``, one
+                text per path shown beside its last point ("" for none; e.g.
+                :func:`divergence_label`); ``background``,
                 a new :class:`Background` (a new surface: full redraw, unless it is the one
                 drawn); ``clear_ghosts``, hide every ghost; ``ghosts``, ``{slot: (x, y,
                 label)}`` ghosts to show in the same message (a ghost already shown with
@@ -334,7 +357,14 @@ class ContourView(FigureView):
 
     @contextlib.contextmanager
     def updating(
-        self, paths, cursor=0, *, end_name="end", background=None, clear_ghosts=False, ghosts=None
+        self,
+        paths,
+        cursor=0,
+        *,
+        end_labels=None,
+        background=None,
+        clear_ghosts=False,
+        ghosts=None,
     ):
         """:meth:`update` as a context manager: the message is sent when the block ends."""
         fig = self.figure
@@ -349,9 +379,7 @@ class ContourView(FigureView):
         # first points drawn (or the last removed) need a full update to show in it
         drawn = self._paths is not None and any(len(x) for x, _ in self._paths)
         legend = drawn != any(len(x) for x, _ in paths)
-        # a new end name (crossing into or out of divergence) rides along with the move
-        renamed = end_name != self._end_name and not MOVES_CARRY_EDITS
-        full = background is not None or clear_ghosts or renamed or relabel or legend
+        full = background is not None or clear_ghosts or relabel or legend
         self.redraw_free = not full
         with batch(fig, redraw_free=not full):
             if background is not None:
@@ -376,10 +404,13 @@ class ContourView(FigureView):
             if full or self._start is None or not np.array_equal(starts[0], self._start[0]):
                 self._start = starts
                 d[ix["start"]].x, d[ix["start"]].y = starts
-            d[ix["end"]].x, d[ix["end"]].y = self._points(paths, -1)
-            if end_name != self._end_name:
-                self._end_name = end_name
-                d[ix["end"]].name = end_name
+            ends = self._points(paths, -1)
+            d[ix["end"]].x, d[ix["end"]].y = ends
+            label = d[ix["end label"]]
+            label.x, label.y = self._inside(*ends)
+            texts = [""] * len(paths) if end_labels is None else list(end_labels)
+            label.text = [t or NO_LABEL for (x, _), t in zip(paths, texts, strict=True) if len(x)]
+            label.textposition = [self._inward(x, y) for x, y in zip(*ends, strict=True)]
             self._paths = list(paths)
             if self.marker:
                 d[ix["marker"]].x, d[ix["marker"]].y = self._points(paths, cursor)
@@ -423,6 +454,22 @@ class ContourView(FigureView):
             xs.append(x[i])
             ys.append(y[i])
         return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
+    def _inside(self, x, y):
+        """Points ``(x, y)`` moved onto the surface's edge when outside it (a label of a
+        point the run left the surface for stays in view, where the path leaves)."""
+        if self._background is None:
+            return x, y
+        (xmin, xmax), (ymin, ymax) = self._background.domain
+        return np.clip(x, xmin, xmax), np.clip(y, ymin, ymax)
+
+    def _inward(self, x, y):
+        """The text position of a label at ``(x, y)`` that keeps it toward the middle."""
+        if self._background is None:
+            return "top right"
+        (xmin, xmax), (ymin, ymax) = self._background.domain
+        vertical = "bottom" if y > 0.5 * (ymin + ymax) else "top"
+        return vertical + (" left" if x > 0.5 * (xmin + xmax) else " right")
 
     def _hide_ghosts(self, slots=None):
         slots = range(self.ghost_slots) if slots is None else slots

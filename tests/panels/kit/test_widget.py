@@ -68,7 +68,8 @@ def test_one_loader_per_kernel_and_stub_modules():
     loader = widget._loader
     assert loader is not None and loader.comm is not None
     assert len(loader.source) > 1_000_000  # plotly.js, once
-    assert a._esm == b._esm == widget._FIGURE_ESM and len(a._esm) < 10_000
+    # each figure carries a stub module of a few kilobytes, not the bundle
+    assert a._esm == b._esm == widget._FIGURE_ESM and len(a._esm) < 20_000
     line_figure()
     assert widget._loader is loader
 
@@ -113,6 +114,27 @@ def test_moving_sends_a_redraw_free_animate_and_updates_python():
     state = fig.get_state()
     x = state["_widget_data"][0]["x"]  # plotly's binary form of a numpy array
     np.testing.assert_array_equal(np.frombuffer(x["buffer"], dtype=x["dtype"]), [5.0, 6.0])
+
+
+def test_per_point_text_moves_with_its_points_in_the_same_message():
+    """A label that follows its point (text, textposition) goes in the move, not as an
+    edit after it; a text that is not a list of strings goes as plotly's own animate."""
+    fig = widget.FigureWidget(go.Figure(go.Scatter(x=[0.0], y=[1.0], mode="text", text=[""])))
+    on_wire = wire(fig)
+    with widget.moving(fig):
+        fig.data[0].x, fig.data[0].y = np.array([2.0]), np.array([3.0])
+        fig.data[0].text = ["diverged<br>here"]
+        fig.data[0].textposition = ["bottom left"]
+    ((data, _),) = on_wire
+    move = data["content"]
+    assert move["type"] == widget._MOVE and "restyle" not in move
+    (style,) = move["styles"]
+    assert style["text"] == ["diverged<br>here"] and style["textposition"] == ["bottom left"]
+    assert fig.data[0].text == ("diverged<br>here",)
+    on_wire = wire(fig)
+    with widget.moving(fig):
+        fig.data[0].text = "one text for every point"
+    assert not [data for data, _ in on_wire if data["method"] == "custom"]
 
 
 def test_a_move_that_is_not_plain_x_y_goes_as_plotlys_own_animate():

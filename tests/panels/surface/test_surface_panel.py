@@ -596,8 +596,8 @@ def test_updates_in_place_one_message_per_figure_float_buffers(panel):
         moved = {surface.data[i].name for i in msg["style_traces"]}
         assert "trajectory" in moved and "loss" not in moved, moved
         assert not msg["layout_data"], msg["layout_data"]
-        for style in msg["style_data"]:
-            assert set(style) <= {"x", "y"}, style
+        for style in msg["style_data"]:  # (and the end label's text, moving with its point)
+            assert set(style) <= {"x", "y", "text", "textposition"}, style
         for fig_name in FIGURES:
             kinds = messages.kinds(fig_name)
             assert len(kinds) == 1, (name, fig_name, kinds)

@@ -19,6 +19,7 @@ from adaviz.panels.views import (
     StepSizeView,
     background,
 )
+from adaviz.panels.views.contour import divergence_label
 from adaviz.panels.views.lines import fit_range
 
 
@@ -193,15 +194,25 @@ def test_contour_view_background_paths_markers_and_clicks():
     view.update([b, a], cursor=0)  # paths only: a redraw-free move of x/y
     ((kind, msg),) = sent.log
     assert kind == "_py2js_animate" and not msg["layout_data"]
-    assert all(set(s) <= {"x", "y"} for s in msg["style_data"])
+    assert all(set(s) <= {"x", "y", "text", "textposition"} for s in msg["style_data"])
     sent.log.clear()
-    # crossing into divergence: the new legend name rides along with the move
-    assert view.update([b, a], cursor=0, end_name="last point before divergence (step 1)")
+    # crossing into divergence: the label beside the end point moves with it, and every
+    # edit goes in the move's own message (the legend does not change)
+    label = divergence_label(1)
+    assert label == "last point before<br>divergence (step 1)"
+    assert view.update([b, a], cursor=0, end_labels=[label, ""])
     ((kind, msg),) = sent.log
     assert kind == "_py2js_animate" and not msg["layout_data"]
-    assert view.figure.data[view.index["end"]].name == "last point before divergence (step 1)"
-    named = [s for s in msg["style_data"] if "name" in s]
-    assert named == [{"name": "last point before divergence (step 1)"}]
+    d = view.figure.data  # the widget attach() made
+    assert d[ix["end"]].name == "end"
+    text = d[ix["end label"]]
+    assert list(text.text) == [label, " "] and text.mode == "text" and not text.showlegend
+    np.testing.assert_array_equal(text.x, d[ix["end"]].x)
+    # toward the middle of himmelblau's square: b ends at (-1, -2), a at (2, 1)
+    assert list(text.textposition) == ["top right", "bottom left"]
+    traces, styles = msg["style_traces"], msg["style_data"]
+    assert styles[traces.index(ix["end label"])]["text"] == [label, " "]
+    assert not any("name" in s for s in styles)
     clicks = []
     view.on_click(lambda x, y: clicks.append((x, y)))
     view.figure._js2py_pointsCallback = {
@@ -231,7 +242,7 @@ def test_contour_ghosts_go_with_the_paths_and_a_drawn_background_is_not_sent_aga
     view.update([b, a], background=bg, ghosts={1: (f64(3, 4, 5), f64(1, 2, 3), "b at k = 0")})
     ((kind, msg),) = sent.log
     assert kind == "_py2js_animate" and view.ghost_index(1) in msg["style_traces"]
-    assert all(set(s) <= {"x", "y"} for s in msg["style_data"])
+    assert all(set(s) <= {"x", "y", "text", "textposition"} for s in msg["style_data"])
     np.testing.assert_array_equal(ghost.x, [3.0, 4.0, 5.0])
     sent.log.clear()
     # another background with the same domain: the click grid is not sent again
