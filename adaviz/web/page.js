@@ -279,7 +279,8 @@
     const position = (y > 0.5 * (ymin + ymax) ? "bottom" : "top") + (x > 0.5 * (xmin + xmax) ? " left" : " right");
     const clip = (v, lo, hi) => Math.min(Math.max(v, lo), hi);
     return {
-      type: "scatter", mode: "text", name: "end label", showlegend: false, hoverinfo: "skip", cliponaxis: false,
+      type: "scatter", mode: "markers+text", name: "end label", showlegend: false, hoverinfo: "skip", cliponaxis: false,
+      marker: { size: 20, opacity: 0 },  // sets the text clear of the end and step markers
       x: [clip(x, xmin, xmax)], y: [clip(y, ymin, ymax)], text: [text], textposition: [position],
       textfont: { size: 11, color: "#222222", shadow: "0px 0px 3px white" },
     };

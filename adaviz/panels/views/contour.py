@@ -255,8 +255,10 @@ class ContourView(FigureView):
                 line_width=3, showlegend=False, **({} if marker else {"visible": False}),
             ),
             empty_scatter(
-                "end label", mode="text", text=[], showlegend=False, hoverinfo="skip",
-                cliponaxis=False,
+                # an invisible marker as wide as the step marker's ring: plotly.js sets the
+                # text that far from the point, clear of the end and step markers
+                "end label", mode="markers+text", text=[], showlegend=False, hoverinfo="skip",
+                cliponaxis=False, marker={"size": 20, "opacity": 0},
                 textfont={"size": 11, "color": "#222222", "shadow": "0px 0px 3px white"},
             ),
         ]  # fmt: skip
