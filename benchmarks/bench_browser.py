@@ -24,8 +24,8 @@ kernel's reply has arrived and some figure started redrawing).
 
 ``--crossing``: the tour's panel (``SurfacePanel("rosenbrock", steps=2000)``) with rho at
 0.995, and every press crosses divergence: ArrowRight to rho 1.0 (the path stops at its
-start, the end marker is renamed "last point before divergence", the line views' step
-range shrinks), ArrowLeft back to 0.995. The baseline's presses alternate the same way.
+start, the end label "last point before divergence (step 0)" appears beside it, the step
+size view's y range changes), ArrowLeft back to 0.995. The baseline's presses alternate the same way.
 Target: all views settled, p95 <= 1.5x the baseline's (echo) p95.
 
 Usage: ``python benchmarks/bench_browser.py [--presses 30] [--block 5] [--warmup 3] [--warm]

@@ -409,10 +409,13 @@ class ContourView(FigureView):
             ends = self._points(paths, -1)
             d[ix["end"]].x, d[ix["end"]].y = ends
             label = d[ix["end label"]]
-            label.x, label.y = self._inside(*ends)
             texts = [""] * len(paths) if end_labels is None else list(end_labels)
-            label.text = [t or NO_LABEL for (x, _), t in zip(paths, texts, strict=True) if len(x)]
-            label.textposition = [self._inward(x, y) for x, y in zip(*ends, strict=True)]
+            texts = [t or NO_LABEL for (x, _), t in zip(paths, texts, strict=True) if len(x)]
+            if full or set(texts) != {NO_LABEL} or tuple(label.text or ()) != tuple(texts):
+                # (blank labels stay where they are)
+                label.x, label.y = self._inside(*ends)
+                label.text = texts
+                label.textposition = [self._inward(x, y) for x, y in zip(*ends, strict=True)]
             self._paths = list(paths)
             if self.marker:
                 d[ix["marker"]].x, d[ix["marker"]].y = self._points(paths, cursor)
