@@ -332,6 +332,7 @@ def test_huge_learning_rate_overflows_without_raising():
 # ---------------------------------------------------------------- tracing
 
 
+@pytest.mark.slow
 def test_new_hyperparameter_values_never_retrace():
     s = adaviz.surfaces.get("beale")
     adaviz.simulate(s, steps=37)  # trace (and compile) this (surface, N, steps, dtype)

@@ -173,6 +173,7 @@ def test_bad_noise_and_seeds_are_refused_with_the_value(kwargs, message):
 # ---------------------------------------------------------------------- sweep(noise=, seeds=)
 
 
+@pytest.mark.slow
 def test_noisy_sweep_is_the_mean_over_seeds_of_the_simulated_runs():
     rhos, epsilons = np.array([0.9, 0.95]), np.array([1e-6, 1e-4, 1e-2])
     s = adaviz.sweep("rosenbrock", steps=120, rho=rhos, epsilon=epsilons, noise=3.0, seeds=4,

@@ -137,6 +137,7 @@ def test_one_axis_sweep_and_other_rules():
     assert m.trajectory(2).hyperparameters["momentum"][0] == 0.9
 
 
+@pytest.mark.slow
 def test_loss_scale_matches_simulate():
     s = adaviz.sweep("booth", rho=[0.9, 0.95], loss_scale=1e3, steps=80, dtype=tf.float64)
     t = adaviz.simulate("booth", steps=80, rho=[0.9, 0.95], loss_scale=1e3, dtype=tf.float64)

@@ -257,6 +257,7 @@ def test_tune_equals_separate_simulate_calls_and_picks_the_argmin_of_the_curve()
     assert len(trace(panel.figures["sensitivity"], "adam").x) == 0  # rosenbrock's curve: gone
 
 
+@pytest.mark.slow
 def test_copy_as_code_builds_the_same_keras_optimizers():
     panel = adaviz.ComparePanel(
         "booth",
@@ -353,6 +354,7 @@ def browser_echo(slider):
         slider.value = slider.min + n * slider.step
 
 
+@pytest.mark.slow
 def test_tuned_and_default_labels_survive_the_browser_echo_and_the_run_is_what_is_shown():
     panel = adaviz.ComparePanel("rosenbrock", RULES3, steps=300)
     for name in RULES3:
@@ -458,6 +460,7 @@ def test_pins_stay_on_both_views_when_the_loss_scale_goes_back_to_zero():
     assert_figures_are_the_engines(panel)
 
 
+@pytest.mark.slow
 def test_centered_and_amsgrad_are_checkboxes_that_labels_code_and_figures_follow():
     panel = adaviz.ComparePanel("rosenbrock", ("rmsprop", "adam"), steps=300)
     centered, amsgrad = panel.controls["rmsprop"]["centered"], panel.controls["adam"]["amsgrad"]
