@@ -180,7 +180,7 @@
   const AXIS = { gridcolor: "#e5e5e5", linecolor: "#888888", zeroline: false, ticklabeloverflow: "allow" };
   // the contour figure's fixed size, shared by its backdrop: as in the Jupyter view, room
   // below the plot area for a legend under the x axis title (its top 56 px below the plot
-  // area), which wraps to more rows when the end marker is renamed at divergence
+  // area), which wraps to more rows when ghosts are pinned
   const CONTOUR_AREA = { width: 520, height: 600, margin: { l: 60, r: 90, t: 36, b: 150, autoexpand: false } };
   const CONTOUR_LEGEND = {
     orientation: "h", x: 0, xanchor: "left", y: -56 / (600 - 36 - 150), yanchor: "top", font: { size: 10 },
