@@ -13,8 +13,8 @@ banded colour bar), ``ghosts`` faint ghost slots, one line per path (named by ``
 a single path is ``"trajectory"``), ``start``, ``end``, ``known minima``, the playback
 ``step marker`` and ``end label`` (text beside each end point, e.g. where a run diverged,
 kept on the surface's edge when the point is off it; it moves with the point, so the
-legend never changes with the run). With several paths
-the start/end/marker/label traces hold one point per path, coloured like its path.
+legend never changes with the run). With several paths the start/end/marker/label traces
+hold one point per path, coloured like its path.
 """
 
 from __future__ import annotations
